@@ -1,0 +1,177 @@
+"""Audio input: decode a file once, derive the views features need from it.
+
+wav, flac, aiff, ogg and mp3 are decoded by soundfile (libsndfile); m4a and aac by
+Essentia's AudioLoader (its own FFmpeg build, so no system ffmpeg is needed).
+Every failure is an :class:`~mir.errors.AudioError` naming the file and the reason.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from mir.errors import AudioError
+
+#: decoded by soundfile
+SOUNDFILE_EXTENSIONS = frozenset({"wav", "flac", "aiff", "aif", "ogg", "mp3"})
+#: decoded by Essentia's AudioLoader
+ESSENTIA_EXTENSIONS = frozenset({"m4a", "aac", "mp4"})
+AUDIO_EXTENSIONS = SOUNDFILE_EXTENSIONS | ESSENTIA_EXTENSIONS
+
+
+@dataclass(eq=False)
+class Audio:
+    """A decoded track.
+
+    Attributes
+    ----------
+    samples : np.ndarray, shape (n_samples, n_channels), float32 in [-1, 1]
+    sr : int
+        Sample rate in Hz.
+    path : Path or None
+        The file it was decoded from.
+    """
+
+    samples: np.ndarray
+    sr: int
+    path: Path | None = None
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.samples.shape[0])
+
+    @property
+    def channels(self) -> int:
+        return int(self.samples.shape[1])
+
+    @property
+    def duration_s(self) -> float:
+        """Duration in seconds."""
+        return self.n_samples / float(self.sr)
+
+    def mono(self, sr: int | None = None) -> np.ndarray:
+        """The channel mean as a 1-d float32 array, resampled to `sr` Hz if given.
+
+        Each (rate) view is computed once and cached on the object, so every feature
+        that asks for, say, 44.1 kHz mono shares one array.
+        """
+        sr = sr or self.sr
+        key = ("mono", sr)
+        if key not in self._cache:
+            if sr == self.sr:
+                y = np.ascontiguousarray(self.samples.mean(axis=1), dtype=np.float32)
+            else:
+                y = resample(self.mono(), orig_sr=self.sr, target_sr=sr)
+            self._cache[key] = y
+        return self._cache[key]
+
+    def stereo(self) -> np.ndarray:
+        """Shape (n_samples, 2): mono is duplicated, extra channels are dropped."""
+        if self.channels == 2:
+            return self.samples
+        if self.channels == 1:
+            return np.repeat(self.samples, 2, axis=1)
+        return self.samples[:, :2]
+
+    def cached(self, key: str, compute):
+        """Memoise a shared intermediate (STFT, onset envelope, ...) on this track."""
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
+
+
+def resample(y: np.ndarray, *, orig_sr: int, target_sr: int) -> np.ndarray:
+    """Resample a 1-d signal (librosa's soxr_hq)."""
+    if orig_sr == target_sr:
+        return y
+    import librosa
+
+    out = librosa.resample(y, orig_sr=orig_sr, target_sr=target_sr, res_type="soxr_hq")
+    return out.astype(np.float32, copy=False)
+
+
+def extension(path: str | os.PathLike) -> str:
+    return Path(path).suffix.lower().lstrip(".")
+
+
+def load_audio(path: str | os.PathLike) -> Audio:
+    """Decode an audio file to float32 samples at its native rate.
+
+    Parameters
+    ----------
+    path : path-like
+        A wav, flac, aiff, ogg, mp3, m4a or aac file.
+
+    Raises
+    ------
+    AudioError
+        Missing, empty, unreadable, truncated or non-audio file; the message says which.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise AudioError(path, "file does not exist")
+    if not path.is_file():
+        raise AudioError(path, "not a regular file")
+    if path.stat().st_size == 0:
+        raise AudioError(path, "file is empty (0 bytes)")
+    ext = extension(path)
+    if ext in ESSENTIA_EXTENSIONS:
+        samples, sr = _load_with_essentia(path)
+    elif ext in SOUNDFILE_EXTENSIONS:
+        samples, sr = _load_with_soundfile(path)
+    else:
+        raise AudioError(
+            path, f"unsupported extension .{ext}; supported: {sorted(AUDIO_EXTENSIONS)}"
+        )
+    if samples.shape[0] == 0:
+        raise AudioError(path, "no audio samples could be decoded")
+    if not np.all(np.isfinite(samples)):
+        raise AudioError(path, "decoded samples contain NaN or infinity")
+    return Audio(samples=samples, sr=int(sr), path=path)
+
+
+def _load_with_soundfile(path: Path) -> tuple[np.ndarray, int]:
+    try:
+        with sf.SoundFile(str(path)) as f:
+            expected = f.frames
+            sr = f.samplerate
+            data = f.read(dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+        raise AudioError(path, f"not a readable audio file ({exc})") from None
+    # libsndfile stops quietly at a truncated stream; the header tells how long it
+    # should be (FLAC STREAMINFO, WAV data chunk). mp3/ogg headers only estimate.
+    if extension(path) not in ("mp3", "ogg") and 0 < expected and data.shape[0] < expected:
+        raise AudioError(
+            path, f"truncated: the header announces {expected} frames, only {data.shape[0]} decode"
+        )
+    return data, sr
+
+
+def _load_with_essentia(path: Path) -> tuple[np.ndarray, int]:
+    import essentia
+
+    essentia.log.infoActive = False
+    essentia.log.warningActive = False
+    import essentia.standard as es
+
+    try:
+        audio, sr, channels, *_ = es.AudioLoader(filename=str(path))()
+    except RuntimeError as exc:
+        raise AudioError(path, f"not a readable audio file ({exc})") from None
+    audio = np.asarray(audio, dtype=np.float32)
+    if channels == 1:
+        audio = audio[:, :1]
+    return audio, int(sr)
+
+
+def write_audio(path: str | os.PathLike, samples: np.ndarray, sr: int) -> Path:
+    """Write audio with soundfile (format from the extension); returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(str(path), samples, sr)
+    return path

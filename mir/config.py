@@ -1,0 +1,174 @@
+"""The pipeline configuration: `config/master_pipeline.yaml` as a typed object.
+
+Every key is declared here; an unknown key or a value of the wrong type raises
+:class:`~mir.errors.ConfigError` naming the key.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from mir.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = PROJECT_ROOT / "config" / "master_pipeline.yaml"
+
+#: Environment variables that override `paths.*`.
+PATH_OVERRIDES = {"inbox": "MIR_INBOX", "library": "MIR_LIBRARY", "duckdb": "MIR_DUCKDB"}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class PathsConfig(_Section):
+    inbox: Path = Path("data/inbox")
+    library: Path = Path("data/library")
+    duckdb: Path = Path("data/mir.duckdb")
+    models: Path = Path("models")
+
+
+class FeaturesConfig(_Section):
+    source_audio: bool = True
+    beat_grid: bool = True
+    loudness: bool = True
+
+
+class BeatsConfig(_Section):
+    tracker: Literal["madmom", "librosa"] = "madmom"
+    beats_per_bar: tuple[int, ...] = (3, 4)
+    min_bpm: float = 55.0
+    max_bpm: float = 215.0
+    fps: int = 100
+
+
+class LoudnessConfig(_Section):
+    lra_window_s: float = 3.0
+
+
+class SensorConfig(_Section):
+    stable_seconds: float = 10.0
+    max_new_tracks_per_tick: int = Field(50, ge=1)
+    interval_seconds: int = Field(30, ge=1)
+
+
+class ProcessingConfig(_Section):
+    audio_extensions: tuple[str, ...] = ("flac", "wav", "aiff", "aif", "mp3", "ogg", "m4a", "aac")
+    tracks_per_run: int = Field(25, ge=1)
+    device: Literal["auto", "rocm", "cuda", "cpu"] = "auto"
+
+
+class MasterConfig(_Section):
+    """The whole of `master_pipeline.yaml`. Paths are absolute after :func:`load_config`."""
+
+    paths: PathsConfig = PathsConfig()
+    features: FeaturesConfig = FeaturesConfig()
+    beats: BeatsConfig = BeatsConfig()
+    loudness: LoudnessConfig = LoudnessConfig()
+    sensor: SensorConfig = SensorConfig()
+    processing: ProcessingConfig = ProcessingConfig()
+    rocm: dict[str, str] = Field(default_factory=dict)
+    #: the file this configuration was read from (not a YAML key)
+    source: Path | None = Field(default=None, exclude=True)
+
+
+def config_path(path: str | os.PathLike | None = None) -> Path:
+    """The config file to load: `path`, else $MIR_CONFIG, else the project default."""
+    if path:
+        return Path(path)
+    return Path(os.environ.get("MIR_CONFIG") or DEFAULT_CONFIG)
+
+
+def load_config(path: str | os.PathLike | None = None) -> MasterConfig:
+    """Read, validate and resolve a pipeline configuration.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        The YAML file. Defaults to $MIR_CONFIG, then `config/master_pipeline.yaml`.
+
+    Returns
+    -------
+    MasterConfig
+        With every path absolute: relative ones are taken from the project root
+        (the folder above the config file's folder), and `MIR_INBOX`, `MIR_LIBRARY`,
+        `MIR_DUCKDB` override their keys.
+    """
+    path = config_path(path).resolve()
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of sections")
+    return config_from_dict(raw, root=path.parent.parent, source=path)
+
+
+def _yaml_friendly(raw: dict) -> dict:
+    # YAML has lists, not tuples; strict mode would reject a list for a tuple field.
+    out = {}
+    for key, value in raw.items():
+        if isinstance(value, dict):
+            out[key] = _yaml_friendly(value)
+        elif isinstance(value, list):
+            out[key] = tuple(value)
+        else:
+            out[key] = value
+    return out
+
+
+def config_from_dict(
+    raw: dict, *, root: Path = PROJECT_ROOT, source: Path | None = None
+) -> MasterConfig:
+    """Validate a configuration mapping (as read from YAML) and resolve its paths."""
+    raw = _yaml_friendly(raw)
+    # YAML reads `1` as int where a float is declared; accept ints for float fields only.
+    try:
+        cfg = MasterConfig.model_validate(raw, strict=False)
+        _check_strict_types(raw, MasterConfig)
+    except ValidationError as exc:
+        where = f"{source}: " if source else ""
+        problems = "; ".join(
+            f"`{'.'.join(str(p) for p in err['loc'])}`: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"{where}invalid configuration: {problems}") from None
+    paths = {}
+    for key in ("inbox", "library", "duckdb", "models"):
+        value = getattr(cfg.paths, key)
+        env = PATH_OVERRIDES.get(key)
+        if env and os.environ.get(env):
+            value = Path(os.environ[env])
+        value = Path(os.path.expanduser(str(value)))
+        paths[key] = value if value.is_absolute() else (root / value)
+    return cfg.model_copy(update={"paths": PathsConfig(**paths), "source": source})
+
+
+def _check_strict_types(raw: dict, model: type[BaseModel], prefix: str = "") -> None:
+    """Reject values that lax validation would coerce (a string "yes" for a bool, say)."""
+    for key, value in raw.items():
+        field = model.model_fields.get(key)
+        if field is None:
+            continue
+        ann = field.annotation
+        name = f"{prefix}{key}"
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            if isinstance(value, dict):
+                _check_strict_types(value, ann, name + ".")
+            continue
+        bad = (
+            (ann is bool and not isinstance(value, bool))
+            or (ann is int and (isinstance(value, bool) or not isinstance(value, int)))
+            or (ann is float and (isinstance(value, bool) or not isinstance(value, int | float)))
+            or (ann is Path and not isinstance(value, str))
+        )
+        if bad:
+            raise ConfigError(
+                f"invalid configuration: `{name}` must be {ann.__name__}, got {value!r}"
+            )

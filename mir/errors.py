@@ -1,0 +1,40 @@
+"""The project's error types: one for bad input, one for missing models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class MirError(Exception):
+    """Base class of every error this project raises on purpose."""
+
+
+class AudioError(MirError):
+    """An audio file that cannot be used: unreadable, empty, truncated or not audio.
+
+    The message names the file and the reason.
+    """
+
+    def __init__(self, path: str | Path, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+class ModelNotFound(MirError):
+    """A model file that a feature needs is not where the configuration says."""
+
+    def __init__(self, expected: str | Path, config_key: str, hint: str = ""):
+        self.expected = str(expected)
+        self.config_key = config_key
+        msg = (
+            f"model file not found: {self.expected} (set by config key `{config_key}`; "
+            "models/README.md lists every model, its source and checksum)"
+        )
+        if hint:
+            msg += f". {hint}"
+        super().__init__(msg)
+
+
+class ConfigError(MirError):
+    """A configuration file with an unknown key, a wrong type or a bad value."""

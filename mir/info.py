@@ -1,0 +1,157 @@
+"""Track files: the `.INFO` JSON and the `.BEATS_GRID` / `.DOWNBEATS` / `.ONSETS` lists.
+
+`.INFO` is a flat JSON object (UTF-8, 2-space indent, `ensure_ascii=False`) that is only
+ever merged, never deleted: :func:`safe_update` takes a lock file, reads, merges, writes a
+temporary file, fsyncs it and renames it over the original, so a reader always sees a
+complete file and concurrent writers never lose each other's keys.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from filelock import FileLock
+
+from mir.errors import MirError
+
+LOCK_TIMEOUT_S = 120.0
+
+
+class InfoError(MirError):
+    """A `.INFO` file that cannot be read or written."""
+
+
+def info_path(track_dir: str | os.PathLike) -> Path:
+    """`<track dir>/<folder name>.INFO` (the name follows the folder, not the audio)."""
+    track_dir = Path(track_dir)
+    return track_dir / f"{track_dir.name}.INFO"
+
+
+def sidecar_path(track_dir: str | os.PathLike, suffix: str) -> Path:
+    """`<track dir>/<folder name><suffix>`, e.g. suffix ".BEATS_GRID"."""
+    track_dir = Path(track_dir)
+    return track_dir / f"{track_dir.name}{suffix}"
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, np.ndarray):
+        return [_jsonable(v) for v in value.tolist()]
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def read_info(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a `.INFO`; a missing file reads as `{}`.
+
+    Raises
+    ------
+    InfoError
+        If the file exists but is not a JSON object.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    try:
+        data = json.loads(text) if text.strip() else {}
+    except json.JSONDecodeError as exc:
+        raise InfoError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise InfoError(f"{path}: not a JSON object")
+    return data
+
+
+def _quarantine(path: Path) -> Path:
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+    os.replace(path, target)
+    return target
+
+
+def safe_update(path: str | os.PathLike, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge `values` into the `.INFO` at `path` atomically; new values win.
+
+    An existing file that is not valid JSON is moved aside to
+    `<name>.corrupt-<timestamp>` (reported with a warning) rather than overwritten.
+
+    Returns
+    -------
+    dict
+        The merged contents as written.
+    """
+    import warnings
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path) + ".lock", timeout=LOCK_TIMEOUT_S):
+        try:
+            data = read_info(path)
+        except InfoError as exc:
+            moved = _quarantine(path)
+            warnings.warn(f"{exc}; moved aside to {moved.name}", stacklevel=2)
+            data = {}
+        data.update(_jsonable(dict(values)))
+        _atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    return data
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f"{path.name}.tmp.{os.getpid()}")
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    # make the rename itself durable
+    try:
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def write_times(path: str | os.PathLike, times: np.ndarray | list[float]) -> Path:
+    """Write event times (s) one per line with six decimals, atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    times = np.asarray(times, dtype=float).ravel()
+    _atomic_write_text(path, "".join(f"{t:.6f}\n" for t in times))
+    return path
+
+
+def read_times(path: str | os.PathLike) -> np.ndarray:
+    """Read a `.BEATS_GRID` / `.DOWNBEATS` / `.ONSETS` file; missing reads as empty."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return np.zeros(0)
+    return np.array([float(line) for line in text.split() if line.strip()], dtype=float)
