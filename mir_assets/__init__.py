@@ -1,0 +1,1 @@
+"""The Dagster code location: track-partitioned assets over the `mir` library."""

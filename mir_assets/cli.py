@@ -1,0 +1,246 @@
+"""`mir`: the command line.
+
+mir run [--config FILE] [--force]   the whole pipeline over the inbox, in-process,
+                                    through the Dagster definitions (master_pipeline.py)
+mir make-demo [--out DIR]           synthesise a small demo library into the inbox
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from mir.config import PROJECT_ROOT, load_config
+
+DEMO_SONGS = [
+    # file name, bpm, tonic, scale, beats per bar, bars
+    ("01 - Neon Drive.flac", 128.0, "A", "minor", 4, 16),
+    ("02 - Harbour Lights.wav", 100.0, "D", "major", 4, 12),
+    ("03 - Old Town Waltz.mp3", 84.0, "F", "major", 3, 12),
+    ("04 - Night Market.ogg", 140.0, "E", "minor", 4, 16),
+]
+DEMO_TRUTH = ".demo_truth.json"
+
+
+def _fmt_s(seconds: float) -> str:
+    seconds = int(max(seconds, 0))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+class Progress:
+    """One status line: tracks done / total, current asset and track, elapsed, remaining."""
+
+    def __init__(self, total: int):
+        self.total = total
+        self.done = 0
+        self.started = time.monotonic()
+        self.tty = sys.stdout.isatty()
+        self.current = ""
+
+    def line(self) -> str:
+        elapsed = time.monotonic() - self.started
+        remaining = elapsed / self.done * (self.total - self.done) if self.done else float("nan")
+        rem = _fmt_s(remaining) if self.done else "?"
+        return (
+            f"[{self.done}/{self.total} tracks] {self.current:<48.48} "
+            f"elapsed {_fmt_s(elapsed)}  remaining ~{rem}"
+        )
+
+    def update(self, asset: str, track: str) -> None:
+        self.current = f"{asset}: {track}"
+        if self.tty:
+            print("\r" + self.line(), end="", flush=True)
+        else:
+            print(self.line(), flush=True)
+
+    def track_done(self) -> None:
+        self.done += 1
+        if self.tty:
+            print("\r" + self.line(), end="", flush=True)
+
+    def finish(self) -> None:
+        if self.tty:
+            print()
+
+
+def _ensure_dagster_home() -> Path:
+    home = Path(os.environ.get("DAGSTER_HOME") or PROJECT_ROOT / ".dagster_home").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    if args.config:
+        os.environ["MIR_CONFIG"] = str(Path(args.config).resolve())
+    cfg = load_config()
+    home = _ensure_dagster_home()
+
+    from dagster import AssetKey, DagsterInstance, materialize
+
+    import mir_assets.runtime as runtime
+    from mir.tracks import find_audio_files
+    from mir_assets.definitions import all_assets, make_resources
+    from mir_assets.partitions import TRACKS
+    from resources.duckdb_tables import FeatureTables, register_files
+
+    instance = DagsterInstance.get()
+    tables = FeatureTables(cfg.paths.duckdb)
+    files = find_audio_files(cfg.paths.inbox, cfg.processing.audio_extensions)
+    if not files:
+        print(f"no audio files in {cfg.paths.inbox}")
+        return 0
+    print(f"registering {len(files)} file(s) from {cfg.paths.inbox} ...", flush=True)
+    track_ids: list[str] = []
+    for track_id, path, is_new in register_files(tables, files):
+        if not is_new and track_id in track_ids:
+            print(f"  {path.name}: same content as {track_id!r}, skipped")
+        if track_id not in track_ids:
+            track_ids.append(track_id)
+    existing = set(instance.get_dynamic_partitions(TRACKS))
+    missing = [t for t in track_ids if t not in existing]
+    if missing:
+        instance.add_dynamic_partitions(TRACKS, missing)
+
+    order = [a.key.path[-1] for a in all_assets]
+    enabled = [name for name in order if getattr(cfg.features, name, True)]
+    done_before = {
+        name: (set() if args.force else instance.get_materialized_partitions(AssetKey(name)))
+        for name in enabled
+    }
+    resources = make_resources(os.environ.get("MIR_CONFIG", ""))
+    outcome: dict[str, dict[str, str]] = {name: {} for name in enabled}
+    errors: dict[tuple[str, str], str] = {}
+    progress = Progress(len(track_ids))
+    runtime.progress_callback = progress.update
+    quiet = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+    try:
+        for track_id in track_ids:
+            todo = [n for n in enabled if track_id not in done_before[n]]
+            for name in enabled:
+                if name not in todo:
+                    outcome[name][track_id] = "up to date"
+            if not todo:
+                progress.track_done()
+                continue
+            result = materialize(
+                all_assets,
+                selection=todo,
+                partition_key=track_id,
+                instance=instance,
+                resources=resources,
+                raise_on_error=False,
+                run_config=quiet,
+                tags={"mir/launched_by": "mir run"},
+            )
+            for event in result.all_events:
+                step = event.step_key
+                if step not in outcome:
+                    continue
+                if event.is_step_success:
+                    outcome[step][track_id] = "ok"
+                elif event.is_step_failure:
+                    outcome[step][track_id] = "failed"
+                    err = event.step_failure_data.error
+                    errors[(step, track_id)] = err.message.strip().splitlines()[0] if err else "?"
+                elif event.is_step_skipped:
+                    outcome[step][track_id] = "skipped"
+            progress.track_done()
+    finally:
+        runtime.progress_callback = None
+        progress.finish()
+
+    _print_summary(cfg, tables, track_ids, outcome, errors, home, progress)
+    return 1 if errors else 0
+
+
+def _print_summary(cfg, tables, track_ids, outcome, errors, home, progress) -> None:
+    truth = {}
+    truth_file = cfg.paths.inbox / DEMO_TRUTH
+    if truth_file.exists():
+        truth = json.loads(truth_file.read_text())
+    loud = tables.read("loudness", track_ids) if "loudness" in outcome else {}
+    beats = tables.read("beat_grid", track_ids) if "beat_grid" in outcome else {}
+    src = tables.read("source_audio", track_ids)
+    print()
+    header = f"{'track':<28} {'dur s':>6} {'bpm':>7} {'meter':>5} {'lufs':>7} {'lra':>5}"
+    if truth:
+        header += f"  {'expected':<22}"
+    print(header)
+    print("-" * len(header))
+    for tid in track_ids:
+        s, b, lo = src.get(tid, {}), beats.get(tid, {}), loud.get(tid, {})
+        meter = f"{b['beats_per_bar']}/4" if b.get("beats_per_bar") else "-"
+        row = (
+            f"{tid[:28]:<28} {s.get('duration_s', float('nan')):>6.1f} {b.get('bpm', float('nan')):>7.2f} "
+            f"{meter:>5} {lo.get('lufs', float('nan')):>7.2f} {lo.get('lra', float('nan')):>5.2f}"
+        )
+        if truth:
+            t = truth.get(tid)
+            row += f"  {t['bpm']:.0f} BPM {t['meter']} {t['key']}" if t else ""
+        print(row)
+    print()
+    print(f"{'asset':<16} {'ok':>4} {'up to date':>10} {'failed':>6} {'skipped':>7}")
+    for name, per_track in outcome.items():
+        counts = {
+            k: sum(1 for v in per_track.values() if v == k)
+            for k in ("ok", "up to date", "failed", "skipped")
+        }
+        print(
+            f"{name:<16} {counts['ok']:>4} {counts['up to date']:>10} {counts['failed']:>6} {counts['skipped']:>7}"
+        )
+    for (asset, tid), msg in errors.items():
+        print(f"  FAILED {asset} for {tid!r}: {msg}")
+    print()
+    print(f"{len(track_ids)} track(s) in {_fmt_s(time.monotonic() - progress.started)}")
+    print(f"library:        {cfg.paths.library}")
+    print(f"feature store:  {cfg.paths.duckdb}")
+    print(f"dagster home:   {home}  (open the UI: make ui)")
+
+
+def cmd_make_demo(args: argparse.Namespace) -> int:
+    from mir.audio import write_audio
+    from mir.synth import render_song
+    from mir.tracks import track_name
+
+    out = Path(args.out) if args.out else load_config(args.config).paths.inbox
+    out.mkdir(parents=True, exist_ok=True)
+    truth = {}
+    for i, (name, bpm, tonic, scale, bpb, bars) in enumerate(DEMO_SONGS):
+        song = render_song(bpm=bpm, tonic=tonic, scale=scale, beats_per_bar=bpb, bars=bars, seed=i)
+        path = out / name
+        if not path.exists():
+            write_audio(path, song.mix, song.sr)
+        truth[track_name(name)] = {"bpm": bpm, "key": song.key, "meter": f"{bpb}/4"}
+        print(f"  {path}  ({bpm:.0f} BPM, {bpb}/4, {song.key})")
+    (out / DEMO_TRUTH).write_text(json.dumps(truth, indent=2))
+    print(f"demo library: {len(DEMO_SONGS)} songs in {out}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="mir", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("run", help="run the whole pipeline over the inbox, in-process")
+    p.add_argument("--config", help="master_pipeline.yaml to use (default: $MIR_CONFIG or config/)")
+    p.add_argument("--force", action="store_true", help="recompute assets already materialized")
+    p.set_defaults(func=cmd_run)
+    p = sub.add_parser("make-demo", help="synthesise the demo library into the inbox")
+    p.add_argument("--config")
+    p.add_argument("--out", help="folder to write to (default: paths.inbox)")
+    p.set_defaults(func=cmd_make_demo)
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

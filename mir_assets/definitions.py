@@ -1,0 +1,43 @@
+"""The code location: every asset, resource, job and sensor, in one place.
+
+Deployments: `local` (the default) keeps Dagster's own storage in SQLite under
+DAGSTER_HOME and the features in a DuckDB file, both set by config/master_pipeline.yaml.
+A Postgres-backed instance and another run launcher are chosen in DAGSTER_HOME's
+dagster.yaml without touching this file (see README, "Scaling out").
+"""
+
+from __future__ import annotations
+
+import os
+
+from dagster import Definitions, in_process_executor, load_assets_from_modules
+
+from mir_assets import loudness, rhythm, source
+from mir_assets.jobs import track_job
+from resources.feature_store import FeatureStore
+from resources.settings import PipelineSettings
+from sensors.inbox import inbox_sensor
+
+ASSET_MODULES = [source, rhythm, loudness]
+
+
+def make_resources(config_path: str = "") -> dict:
+    settings = PipelineSettings(config_path=config_path)
+    return {"settings": settings, "feature_store": FeatureStore(settings=settings)}
+
+
+RESOURCES_BY_DEPLOYMENT = {
+    "local": make_resources(os.environ.get("MIR_CONFIG", "")),
+}
+
+all_assets = load_assets_from_modules(ASSET_MODULES)
+
+defs = Definitions(
+    assets=all_assets,
+    jobs=[track_job],
+    sensors=[inbox_sensor],
+    resources=RESOURCES_BY_DEPLOYMENT[os.environ.get("MIR_DEPLOYMENT", "local")],
+    # one process per run: models, decoded audio and intermediates are shared by the
+    # steps of a run; parallelism comes from concurrent runs
+    executor=in_process_executor,
+)

@@ -1,0 +1,12 @@
+"""Jobs: every track asset of one track (what the sensor and `mir run` launch)."""
+
+from dagster import AssetSelection, define_asset_job
+
+from mir_assets.partitions import tracks_partitions
+
+track_job = define_asset_job(
+    "track_job",
+    selection=AssetSelection.all(include_sources=False) - AssetSelection.checks(),
+    partitions_def=tracks_partitions,
+    description="Materialize every track asset for one track (or a batch of tracks).",
+)

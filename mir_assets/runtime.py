@@ -1,0 +1,140 @@
+"""What every track asset shares: the per-track loop, decoded audio, progress, policy.
+
+Assets are thin: they name their data and call :func:`for_each_track` with a function
+of one track id. The loop covers every partition of the run (one track, or a batch of
+a backfill), logs progress and timing, keeps the other tracks going when one fails,
+and still stores the good results before it reports the failures.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from dagster import AssetExecutionContext, BackfillPolicy, Failure, MetadataValue
+
+from mir.audio import Audio, load_audio
+from mir.config import load_config
+from resources.settings import PipelineSettings
+
+#: Every track asset shares this code version bump policy: change it with the extractor.
+CODE_VERSION = "1"
+
+
+def batch_backfill_policy() -> BackfillPolicy:
+    """One run per batch of `processing.tracks_per_run` tracks (models load once per run)."""
+    return BackfillPolicy.multi_run(max_partitions_per_run=load_config().processing.tracks_per_run)
+
+
+# -- decoded audio, shared by the assets of one run (in-process executor) ----------
+
+_AUDIO_CACHE: OrderedDict[tuple, Audio] = OrderedDict()
+AUDIO_CACHE_BYTES = 2 * 1024**3
+
+
+def decoded(path: Path) -> Audio:
+    """Decode `path` once per process; later assets of the run reuse the same `Audio`
+    (and the views and intermediates cached on it). Bounded by :data:`AUDIO_CACHE_BYTES`."""
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    if key in _AUDIO_CACHE:
+        _AUDIO_CACHE.move_to_end(key)
+        return _AUDIO_CACHE[key]
+    audio = load_audio(path)
+    _AUDIO_CACHE[key] = audio
+    while (
+        len(_AUDIO_CACHE) > 1
+        and sum(a.samples.nbytes for a in _AUDIO_CACHE.values()) > AUDIO_CACHE_BYTES
+    ):
+        _AUDIO_CACHE.popitem(last=False)
+    return audio
+
+
+def full_mix_path(settings: PipelineSettings, track_id: str, source: dict[str, Any]) -> Path:
+    return settings.track_dir(track_id) / source["full_mix"]
+
+
+# -- progress -----------------------------------------------------------------------
+
+#: `mir run` installs a callback here to show the current asset and track.
+progress_callback: Callable[[str, str], None] | None = None
+
+
+def for_each_track(
+    context: AssetExecutionContext,
+    settings: PipelineSettings,
+    compute: Callable[[str], dict[str, Any]],
+) -> dict[str, dict[str, Any]]:
+    """Run `compute(track_id)` for every partition of the run.
+
+    Returns
+    -------
+    dict
+        `{track id: values}` for the feature store.
+
+    Raises
+    ------
+    dagster.Failure
+        Naming every track that failed and why, after the tracks that succeeded have
+        been written to the feature store (their work is kept).
+    """
+    asset = context.asset_key.path[-1]
+    keys = list(context.partition_keys)
+    results: dict[str, dict[str, Any]] = {}
+    failures: dict[str, str] = {}
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+    for i, track_id in enumerate(keys, 1):
+        if progress_callback is not None:
+            progress_callback(asset, track_id)
+        t0 = time.perf_counter()
+        try:
+            results[track_id] = compute(track_id)
+        except Exception as exc:  # one bad track must not sink the batch
+            failures[track_id] = f"{type(exc).__name__}: {exc}"
+            context.log.error(
+                f"[{i}/{len(keys)}] {asset} failed for {track_id!r}: {exc}\n{traceback.format_exc()}"
+            )
+            continue
+        seconds[track_id] = time.perf_counter() - t0
+        context.log.info(f"[{i}/{len(keys)}] {asset} for {track_id!r} in {seconds[track_id]:.2f} s")
+    total = time.perf_counter() - started
+    metadata: dict[str, Any] = {
+        "tracks": MetadataValue.int(len(results)),
+        "compute_seconds": MetadataValue.float(round(total, 3)),
+    }
+    if len(keys) == 1 and results:
+        (values,) = results.values()
+        metadata["track_dir"] = MetadataValue.path(str(settings.track_dir(keys[0])))
+        for key, value in values.items():
+            if isinstance(value, bool):
+                continue
+            if isinstance(value, int | float):
+                metadata[key] = (
+                    MetadataValue.float(float(value))
+                    if isinstance(value, float)
+                    else MetadataValue.int(value)
+                )
+            elif isinstance(value, str) and len(value) < 200:
+                metadata[key] = MetadataValue.text(value)
+    elif seconds:
+        metadata["seconds_per_track"] = MetadataValue.float(
+            round(sum(seconds.values()) / len(seconds), 3)
+        )
+    if failures:
+        if results:
+            settings.write_features(asset, results)
+        lines = "\n".join(f"- {tid}: {why}" for tid, why in failures.items())
+        raise Failure(
+            description=(
+                f"{asset} failed for {len(failures)} of {len(keys)} track(s); "
+                f"the other {len(results)} were stored:\n{lines}"
+            ),
+            metadata={"failed_tracks": MetadataValue.json(failures), **metadata},
+        )
+    context.add_output_metadata(metadata)
+    return results

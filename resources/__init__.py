@@ -1,0 +1,1 @@
+"""Dagster resources: pipeline settings, the feature store and its DuckDB tables."""

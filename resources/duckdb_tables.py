@@ -1,0 +1,291 @@
+"""DuckDB tables of the feature store, and the track registry.
+
+One table per feature asset, keyed by `track_id`, one row per track; columns are added
+as a feature gains keys. DuckDB admits one writing process at a time, so every access
+takes a cross-process file lock first and holds a connection only for its statement:
+concurrent runs queue on the lock instead of failing, and no row is lost.
+
+This module imports no Dagster: the IO manager, the sensor and the CLI share it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+from filelock import FileLock
+
+TRACKS_TABLE = "tracks"
+SOURCES_TABLE = "track_sources"
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _ident(name: str) -> str:
+    if not _IDENT.match(name):
+        raise ValueError(f"not a valid table or column name: {name!r}")
+    return f'"{name}"'
+
+
+def _sql_type(value: Any) -> str:
+    if isinstance(value, bool | np.bool_):
+        return "BOOLEAN"
+    if isinstance(value, int | np.integer):
+        return "BIGINT"
+    if isinstance(value, float | np.floating):
+        return "DOUBLE"
+    if isinstance(value, Mapping | list | tuple | np.ndarray):
+        return "JSON"
+    return "VARCHAR"
+
+
+def _sql_value(value: Any, sql_type: str) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if sql_type == "JSON":
+        if isinstance(value, np.ndarray):
+            value = value.tolist()
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+class FeatureTables:
+    """The DuckDB side of the feature store.
+
+    Parameters
+    ----------
+    path : path-like
+        The DuckDB file (created on first write).
+    lock_timeout_s : float
+        How long a writer waits for the lock before giving up.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, lock_timeout_s: float = 600.0):
+        self.path = Path(path)
+        self.lock_timeout_s = lock_timeout_s
+
+    @contextmanager
+    def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection held under the cross-process lock, closed on exit."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(self.path) + ".lock", timeout=self.lock_timeout_s):
+            if read_only and not self.path.exists():
+                con = duckdb.connect(":memory:")
+            else:
+                con = duckdb.connect(str(self.path), read_only=read_only)
+            try:
+                yield con
+            finally:
+                con.close()
+
+    # -- feature tables -------------------------------------------------------
+
+    @staticmethod
+    def _columns(con, table: str) -> dict[str, str]:
+        rows = con.execute(
+            "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ?", [table]
+        ).fetchall()
+        return {name: dtype for name, dtype in rows}
+
+    def upsert(
+        self,
+        table: str,
+        rows: Mapping[str, Mapping[str, Any]],
+        *,
+        comments: Mapping[str, str] | None = None,
+    ) -> int:
+        """Insert or replace one row per track; add columns for new keys.
+
+        Parameters
+        ----------
+        table : str
+            Table name (the asset name).
+        rows : mapping of track id to {column: value}
+        comments : mapping of column to description, optional
+            Written as DuckDB column comments.
+
+        Returns
+        -------
+        int
+            The number of rows written.
+        """
+        if not rows:
+            return 0
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        with self.connect() as con:
+            con.execute(
+                f"CREATE TABLE IF NOT EXISTS {_ident(table)} "
+                "(track_id VARCHAR PRIMARY KEY, materialized_at TIMESTAMP)"
+            )
+            existing = self._columns(con, table)
+            wanted: dict[str, str] = {}
+            for values in rows.values():
+                for key, value in values.items():
+                    if value is None or key in wanted:
+                        continue
+                    wanted[key] = _sql_type(value)
+            for key, sql_type in wanted.items():
+                have = existing.get(key)
+                if have is None:
+                    con.execute(f"ALTER TABLE {_ident(table)} ADD COLUMN {_ident(key)} {sql_type}")
+                    existing[key] = sql_type
+                elif have == "BIGINT" and sql_type == "DOUBLE":
+                    con.execute(f"ALTER TABLE {_ident(table)} ALTER {_ident(key)} TYPE DOUBLE")
+                    existing[key] = "DOUBLE"
+            for key, text in (comments or {}).items():
+                if key in existing:
+                    # COMMENT ON takes no bound parameter: quote the literal
+                    con.execute(
+                        f"COMMENT ON COLUMN {_ident(table)}.{_ident(key)} IS {_quote(text)}"
+                    )
+            columns = [c for c in existing if c not in ("track_id", "materialized_at")]
+            names = ", ".join(["track_id", "materialized_at", *(_ident(c) for c in columns)])
+            marks = ", ".join(["?"] * (len(columns) + 2))
+            params = [
+                [track_id, now, *(_sql_value(values.get(c), existing[c]) for c in columns)]
+                for track_id, values in rows.items()
+            ]
+            con.executemany(
+                f"INSERT OR REPLACE INTO {_ident(table)} ({names}) VALUES ({marks})", params
+            )
+        return len(rows)
+
+    def read(self, table: str, track_ids: list[str] | None = None) -> dict[str, dict[str, Any]]:
+        """Rows of `table` as {track id: {column: value}} (JSON columns decoded)."""
+        with self.connect(read_only=True) as con:
+            columns = self._columns(con, table)
+            if not columns:
+                return {}
+            sql = f"SELECT * FROM {_ident(table)}"
+            params: list = []
+            if track_ids is not None:
+                sql += " WHERE track_id IN (SELECT unnest(?))"
+                params = [list(track_ids)]
+            cur = con.execute(sql, params)
+            names = [d[0] for d in cur.description]
+            out: dict[str, dict[str, Any]] = {}
+            for row in cur.fetchall():
+                record = {}
+                for name, value in zip(names, row, strict=True):
+                    if name in ("track_id", "materialized_at"):
+                        continue
+                    if columns.get(name) == "JSON" and isinstance(value, str):
+                        value = json.loads(value)
+                    if value is not None:
+                        record[name] = value
+                out[row[0]] = record
+            return out
+
+    def tables(self) -> list[str]:
+        with self.connect(read_only=True) as con:
+            return [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
+
+    # -- track registry --------------------------------------------------------
+
+    def _ensure_registry(self, con) -> None:
+        con.execute(
+            f"CREATE TABLE IF NOT EXISTS {TRACKS_TABLE} ("
+            "track_id VARCHAR PRIMARY KEY, source_path VARCHAR, sha256 VARCHAR UNIQUE, "
+            "size_bytes BIGINT, registered_at TIMESTAMP)"
+        )
+        con.execute(
+            f"CREATE TABLE IF NOT EXISTS {SOURCES_TABLE} ("
+            "source_path VARCHAR PRIMARY KEY, track_id VARCHAR, sha256 VARCHAR, "
+            "size_bytes BIGINT, mtime_ns BIGINT, seen_at TIMESTAMP)"
+        )
+
+    def register(self, files: list[tuple[Path, str, str]]) -> list[tuple[str, Path, bool]]:
+        """Register audio files as tracks; the same content twice is one track.
+
+        Parameters
+        ----------
+        files : list of (path, sha256, proposed track id)
+
+        Returns
+        -------
+        list of (track id, path, is_new)
+            `is_new` is False when the content was already registered (a duplicate).
+        """
+        out = []
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        from mir.tracks import unique_track_id
+
+        with self.connect() as con:
+            self._ensure_registry(con)
+            by_sha = dict(con.execute(f"SELECT sha256, track_id FROM {TRACKS_TABLE}").fetchall())
+            taken = {r[0] for r in con.execute(f"SELECT track_id FROM {TRACKS_TABLE}").fetchall()}
+            for path, sha, proposed in files:
+                st = path.stat()
+                if sha in by_sha:
+                    track_id, is_new = by_sha[sha], False
+                else:
+                    track_id, is_new = unique_track_id(proposed, taken), True
+                    taken.add(track_id)
+                    by_sha[sha] = track_id
+                    con.execute(
+                        f"INSERT INTO {TRACKS_TABLE} VALUES (?, ?, ?, ?, ?)",
+                        [track_id, str(path), sha, st.st_size, now],
+                    )
+                con.execute(
+                    f"INSERT OR REPLACE INTO {SOURCES_TABLE} VALUES (?, ?, ?, ?, ?, ?)",
+                    [str(path), track_id, sha, st.st_size, st.st_mtime_ns, now],
+                )
+                out.append((track_id, path, is_new))
+        return out
+
+    def known_sources(self) -> dict[str, tuple[int, int]]:
+        """Every file path seen so far: {path: (size, mtime_ns)}."""
+        with self.connect(read_only=True) as con:
+            if not self._columns(con, SOURCES_TABLE):
+                return {}
+            rows = con.execute(
+                f"SELECT source_path, size_bytes, mtime_ns FROM {SOURCES_TABLE}"
+            ).fetchall()
+        return {p: (s, m) for p, s, m in rows}
+
+    def track_ids(self) -> list[str]:
+        with self.connect(read_only=True) as con:
+            if not self._columns(con, TRACKS_TABLE):
+                return []
+            return [
+                r[0]
+                for r in con.execute(
+                    f"SELECT track_id FROM {TRACKS_TABLE} ORDER BY registered_at, track_id"
+                ).fetchall()
+            ]
+
+    def track(self, track_id: str) -> dict[str, Any] | None:
+        """The registry row of a track: source_path, sha256, size_bytes."""
+        with self.connect(read_only=True) as con:
+            if not self._columns(con, TRACKS_TABLE):
+                return None
+            row = con.execute(
+                f"SELECT source_path, sha256, size_bytes FROM {TRACKS_TABLE} WHERE track_id = ?",
+                [track_id],
+            ).fetchone()
+        if row is None:
+            return None
+        return {"source_path": row[0], "sha256": row[1], "size_bytes": row[2]}
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def register_files(tables: FeatureTables, paths: list[Path]) -> list[tuple[str, Path, bool]]:
+    """Hash and name audio files, then register them (see :meth:`FeatureTables.register`)."""
+    from mir.tracks import file_sha256, track_name
+
+    return tables.register([(Path(p), file_sha256(p), track_name(p)) for p in paths])

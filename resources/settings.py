@@ -1,0 +1,64 @@
+"""PipelineSettings: the pipeline configuration as a Dagster resource.
+
+Everything that needs a path (the library, the DuckDB file, the inbox, the models)
+asks this resource, so one YAML file and its environment overrides steer the whole
+code location.
+"""
+
+from collections.abc import Mapping
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from dagster import ConfigurableResource
+from pydantic import PrivateAttr
+
+from mir.config import MasterConfig, load_config
+from mir.info import info_path, safe_update
+from resources.duckdb_tables import FeatureTables
+
+
+class PipelineSettings(ConfigurableResource):
+    """The pipeline configuration (`config/master_pipeline.yaml`).
+
+    Attributes
+    ----------
+    config_path : str
+        The YAML file; empty means $MIR_CONFIG, else the project default.
+    """
+
+    config_path: str = ""
+    _config: MasterConfig | None = PrivateAttr(default=None)
+
+    @property
+    def config(self) -> MasterConfig:
+        if self._config is None:
+            self._config = load_config(self.config_path or None)
+        return self._config
+
+    @property
+    def library(self) -> Path:
+        return self.config.paths.library
+
+    @cached_property
+    def tables(self) -> FeatureTables:
+        return FeatureTables(self.config.paths.duckdb)
+
+    def track_dir(self, track_id: str) -> Path:
+        """`<library>/<track id>/`; the id is checked to stay inside the library."""
+        path = (self.library / track_id).resolve()
+        if path.parent != self.library.resolve() or track_id in ("", ".", ".."):
+            raise ValueError(f"unsafe track id {track_id!r}")
+        return path
+
+    def write_features(
+        self,
+        table: str,
+        rows: Mapping[str, Mapping[str, Any]],
+        *,
+        comments: Mapping[str, str] | None = None,
+    ) -> int:
+        """Merge each track's values into its `.INFO`, then upsert them into DuckDB."""
+        for track_id, values in rows.items():
+            safe_update(info_path(self.track_dir(track_id)), values)
+        return self.tables.upsert(table, rows, comments=comments)

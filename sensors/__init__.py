@@ -1,0 +1,1 @@
+"""Triggers: the inbox sensor."""

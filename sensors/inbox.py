@@ -1,0 +1,111 @@
+"""inbox_sensor: new audio files in the inbox become track partitions and runs.
+
+A file is taken once its size and mtime are unchanged between two ticks and its mtime
+is at least `sensor.stable_seconds` old (so a file still being copied is left alone).
+Files already registered are recognised by path, size and mtime from the registry, so
+a tick over 10,000 known files stats them and hashes none. The cursor holds only the
+files still waiting to settle. The same content under a second name is not a second
+track. At most `sensor.max_new_tracks_per_tick` tracks are registered per tick.
+"""
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dagster import (
+    AddDynamicPartitionsRequest,
+    DefaultSensorStatus,
+    RunRequest,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    sensor,
+)
+
+from mir.config import load_config
+from mir.tracks import find_audio_files
+from mir_assets.jobs import track_job
+from mir_assets.partitions import TRACKS
+from resources.duckdb_tables import register_files
+from resources.settings import PipelineSettings
+
+
+@dataclass
+class InboxScan:
+    """What one look at the inbox found."""
+
+    stable: list[Path] = field(default_factory=list)
+    pending: dict[str, list[int]] = field(default_factory=dict)
+    known: int = 0
+
+
+def scan_inbox(
+    inbox: Path,
+    *,
+    extensions,
+    known: dict[str, tuple[int, int]],
+    pending: dict[str, list[int]],
+    stable_seconds: float,
+    now: float | None = None,
+) -> InboxScan:
+    """Split the inbox's audio files into known, stable-and-new and still-settling."""
+    now = time.time() if now is None else now
+    scan = InboxScan()
+    for path in find_audio_files(inbox, extensions):
+        try:
+            st = path.stat()
+        except OSError:
+            continue  # vanished or a dangling link
+        key = str(path)
+        state = [st.st_size, st.st_mtime_ns]
+        if known.get(key) == (st.st_size, st.st_mtime_ns):
+            scan.known += 1
+            continue
+        settled = pending.get(key) == state and now - st.st_mtime_ns / 1e9 >= stable_seconds
+        if settled and st.st_size > 0:
+            scan.stable.append(path)
+        else:
+            scan.pending[key] = state
+    return scan
+
+
+@sensor(
+    job=track_job,
+    minimum_interval_seconds=load_config().sensor.interval_seconds,
+    default_status=DefaultSensorStatus.STOPPED,
+    description="Registers new, settled audio files of the inbox as tracks and runs them.",
+)
+def inbox_sensor(context: SensorEvaluationContext, settings: PipelineSettings):
+    cfg = settings.config
+    cursor = json.loads(context.cursor) if context.cursor else {}
+    tables = settings.tables
+    scan = scan_inbox(
+        cfg.paths.inbox,
+        extensions=cfg.processing.audio_extensions,
+        known=tables.known_sources(),
+        pending=cursor.get("pending", {}),
+        stable_seconds=cfg.sensor.stable_seconds,
+    )
+    limit = cfg.sensor.max_new_tracks_per_tick
+    take, later = scan.stable[:limit], scan.stable[limit:]
+    for path in later:  # stay stable-and-waiting for the next tick
+        st = path.stat()
+        scan.pending[str(path)] = [st.st_size, st.st_mtime_ns]
+    registered = register_files(tables, take) if take else []
+    for track_id, path, is_new in registered:
+        if not is_new:
+            context.log.info(f"{path}: same content as track {track_id!r}; not a new track")
+    # every registered track needs a partition; repairs a tick that died half-way too
+    existing = set(context.instance.get_dynamic_partitions(TRACKS))
+    new_ids = [tid for tid in tables.track_ids() if tid not in existing]
+    new_cursor = json.dumps({"pending": scan.pending}, separators=(",", ":"))
+    if not new_ids:
+        context.update_cursor(new_cursor)
+        return SkipReason(f"{scan.known} known file(s), {len(scan.pending)} settling, no new track")
+    context.log.info(f"new tracks: {new_ids}")
+    return SensorResult(
+        run_requests=[RunRequest(partition_key=tid, run_key=f"track:{tid}") for tid in new_ids],
+        dynamic_partitions_requests=[AddDynamicPartitionsRequest(TRACKS, new_ids)],
+        cursor=new_cursor,
+    )
