@@ -1,0 +1,47 @@
+# The two commands of the quick start, and a few more.
+#   make demo   set up, synthesise a demo library and run the whole pipeline on it
+#   make test   set up with the dev tools and run lint + the whole test suite
+#   make ui     open the Dagster UI on http://127.0.0.1:3000
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+# pip keeps its cache (built wheels are reused between set-ups)
+PIP    := $(BIN)/python -m pip
+
+.PHONY: demo test ui setup setup-dev lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(PIP) install -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(PIP) install -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+setup: $(VENV)/.installed
+setup-dev: $(VENV)/.installed-dev
+
+demo: $(VENV)/.installed
+	mkdir -p $(DAGSTER_HOME)
+	$(BIN)/mir make-demo
+	$(BIN)/mir run
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint
+	$(BIN)/python -m pytest
+
+ui: $(VENV)/.installed
+	mkdir -p $(DAGSTER_HOME)
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+clean:
+	rm -rf data .dagster_home

@@ -1,0 +1,35 @@
+"""Helpers for tests that run assets through Dagster."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dagster import DagsterInstance, materialize
+
+from mir_assets.definitions import all_assets
+from mir_assets.partitions import TRACKS
+from resources.duckdb_tables import FeatureTables, register_files
+
+
+def register(project, paths: list[Path], instance: DagsterInstance) -> list[str]:
+    """Register files as tracks and add their partitions; returns the track ids."""
+    tables = FeatureTables(project.duckdb)
+    ids = []
+    for track_id, _, _ in register_files(tables, list(paths)):
+        if track_id not in ids:
+            ids.append(track_id)
+    known = set(instance.get_dynamic_partitions(TRACKS))
+    instance.add_dynamic_partitions(TRACKS, [t for t in ids if t not in known])
+    return ids
+
+
+def run_track(project, instance, track_id: str, selection=None, raise_on_error=True):
+    return materialize(
+        all_assets,
+        selection=selection,
+        partition_key=track_id,
+        instance=instance,
+        resources=project.resources(),
+        raise_on_error=raise_on_error,
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+    )
