@@ -149,6 +149,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                     errors[(step, track_id)] = err.message.strip().splitlines()[0] if err else "?"
                 elif event.is_step_skipped:
                     outcome[step][track_id] = "skipped"
+            for name in todo:  # not run because something upstream failed
+                outcome[name].setdefault(track_id, "skipped")
             progress.track_done()
     finally:
         runtime.progress_callback = None

@@ -222,6 +222,8 @@ class FeatureTables:
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         from mir.tracks import unique_track_id
 
+        new_tracks: list[list] = []
+        sources: list[list] = []
         with self.connect() as con:
             self._ensure_registry(con)
             by_sha = dict(con.execute(f"SELECT sha256, track_id FROM {TRACKS_TABLE}").fetchall())
@@ -234,15 +236,11 @@ class FeatureTables:
                     track_id, is_new = unique_track_id(proposed, taken), True
                     taken.add(track_id)
                     by_sha[sha] = track_id
-                    con.execute(
-                        f"INSERT INTO {TRACKS_TABLE} VALUES (?, ?, ?, ?, ?)",
-                        [track_id, str(path), sha, st.st_size, now],
-                    )
-                con.execute(
-                    f"INSERT OR REPLACE INTO {SOURCES_TABLE} VALUES (?, ?, ?, ?, ?, ?)",
-                    [str(path), track_id, sha, st.st_size, st.st_mtime_ns, now],
-                )
+                    new_tracks.append([track_id, str(path), sha, st.st_size, now])
+                sources.append([str(path), track_id, sha, st.st_size, st.st_mtime_ns, now])
                 out.append((track_id, path, is_new))
+            _insert_rows(con, TRACKS_TABLE, new_tracks)
+            _insert_rows(con, SOURCES_TABLE, sources, replace=True)
         return out
 
     def known_sources(self) -> dict[str, tuple[int, int]]:
@@ -278,6 +276,16 @@ class FeatureTables:
         if row is None:
             return None
         return {"source_path": row[0], "sha256": row[1], "size_bytes": row[2]}
+
+
+def _insert_rows(con, table: str, rows: list[list], *, replace: bool = False) -> None:
+    """Insert many rows in one statement (columns passed as lists and unnested together)."""
+    if not rows:
+        return
+    columns = list(zip(*rows, strict=True))
+    select = ", ".join(f"unnest(${i + 1})" for i in range(len(columns)))
+    verb = "INSERT OR REPLACE" if replace else "INSERT"
+    con.execute(f"{verb} INTO {table} SELECT {select}", [list(c) for c in columns])
 
 
 def _quote(text: str) -> str:

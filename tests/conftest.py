@@ -82,7 +82,9 @@ def project(tmp_path: Path, monkeypatch) -> Project:
 def instance(tmp_path: Path):
     from dagster import instance_for_test
 
-    with instance_for_test(temp_dir=str(tmp_path / "dagster_home")) as inst:
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    with instance_for_test(temp_dir=str(home)) as inst:
         yield inst
 
 
