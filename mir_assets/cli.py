@@ -70,6 +70,9 @@ class Progress:
 def _ensure_dagster_home() -> Path:
     home = Path(os.environ.get("DAGSTER_HOME") or PROJECT_ROOT / ".dagster_home").resolve()
     home.mkdir(parents=True, exist_ok=True)
+    instance_yaml = home / "dagster.yaml"
+    if not instance_yaml.exists():
+        instance_yaml.write_text((PROJECT_ROOT / "config" / "dagster.yaml").read_text())
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 
