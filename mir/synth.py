@@ -12,8 +12,10 @@ import numpy as np
 
 NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 _SCALES = {"major": (0, 2, 4, 5, 7, 9, 11), "minor": (0, 2, 3, 5, 7, 8, 10)}
-# chord roots as scale degrees: minor i-VI-III-VII, major I-V-vi-IV
-_PROGRESSIONS = {"minor": (0, 5, 2, 6), "major": (0, 4, 5, 3)}
+# chord roots as scale degrees: minor i-iv-V-i (V with the raised leading tone of
+# harmonic minor, which is what tells A minor from C major), major I-V-vi-IV
+_PROGRESSIONS = {"minor": (0, 3, 4, 0), "major": (0, 4, 5, 3)}
+_HARMONIC_MINOR = (0, 2, 3, 5, 7, 8, 11)
 
 
 @dataclass
@@ -167,6 +169,8 @@ def render_song(
     for bar in range(bars):
         degree = _PROGRESSIONS[scale][bar % 4]
         chord_root = root + steps[degree]
+        # the dominant of a minor key takes the leading tone
+        chord_steps = _HARMONIC_MINOR if scale == "minor" and degree == 4 else steps
         start = int(round(downbeats[bar] * sr))
         bar_len = int(beats_per_bar * beat_s * sr)
         # bass: chord root on every beat, two octaves down
@@ -183,7 +187,7 @@ def render_song(
         # chords: a triad of the scale, held for the bar
         for third in (0, 2, 4):
             deg = degree + third
-            pitch = 60 + root + steps[deg % 7] + 12 * (deg // 7)
+            pitch = 60 + root + chord_steps[deg % 7] + 12 * (deg // 7)
             _add(
                 other,
                 start,
@@ -200,7 +204,7 @@ def render_song(
         # melody: scale notes on beats, stepping through the chord tones
         for k in range(beats_per_bar):
             deg = degree + (0, 2, 4, 2)[k % 4] + 7
-            pitch = 60 + root + steps[deg % 7] + 12 * (deg // 7)
+            pitch = 60 + root + chord_steps[deg % 7] + 12 * (deg // 7)
             _add(
                 vocals,
                 start + int(k * beat_s * sr),

@@ -1,0 +1,161 @@
+"""Harmonic features: chroma, HPCP, tonal interval vector, key, per-stem harmonic motion.
+
+One pitch reference throughout: Essentia's HPCP is computed with A = 440 Hz as bin 0
+(what Essentia's `Key` profiles expect) and rotated once so that `hpcp_0` is C, like
+`chroma_0`. Key names are mapped to pitch classes with every enharmonic spelling.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mir.audio import Audio
+from mir.intermediates import SR
+
+PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+_NATURAL = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+#: HPCP bin 0 is A; C is three semitones above it
+_A_TO_C_SHIFT = 3
+TIV_WEIGHTS = (3.0, 8.0, 11.5, 15.0, 14.5, 7.5)
+
+
+def pitch_class(name: str) -> int:
+    """Pitch class (C = 0) of a note name with any accidentals: "Bb", "A#", "Cb", "E#", "F##"."""
+    name = name.strip()
+    if not name or name[0].upper() not in _NATURAL:
+        raise ValueError(f"not a note name: {name!r}")
+    pc = _NATURAL[name[0].upper()]
+    for ch in name[1:]:
+        if ch in "#♯":
+            pc += 1
+        elif ch in "b♭":
+            pc -= 1
+        else:
+            raise ValueError(f"not a note name: {name!r}")
+    return pc % 12
+
+
+def hpcp_frames(
+    y: np.ndarray, *, sr: int = SR, frame_size: int = 4096, hop_size: int = 2048
+) -> np.ndarray:
+    """Per-frame 12-bin HPCP (Essentia; A = bin 0, 440 Hz), shape (frames, 12)."""
+    import essentia.standard as es
+
+    window = es.Windowing(type="hann", size=frame_size)
+    spectrum = es.Spectrum(size=frame_size)
+    peaks = es.SpectralPeaks(
+        maxPeaks=100, magnitudeThreshold=1e-5, minFrequency=40, maxFrequency=5000, sampleRate=sr
+    )
+    hpcp = es.HPCP(
+        size=12,
+        harmonics=8,
+        minFrequency=40,
+        maxFrequency=5000,
+        weightType="cosine",
+        nonLinear=True,
+        normalized="unitMax",
+        referenceFrequency=440.0,
+        sampleRate=sr,
+    )
+    frames = []
+    for frame in es.FrameGenerator(
+        y.astype(np.float32), frameSize=frame_size, hopSize=hop_size, startFromZero=True
+    ):
+        freqs, mags = peaks(spectrum(window(frame)))
+        frames.append(hpcp(freqs, mags))
+    return np.array(frames, dtype=np.float64).reshape(-1, 12)
+
+
+def to_c_based(hpcp_a: np.ndarray) -> np.ndarray:
+    """Rotate A-based HPCP bins so that index 0 is C."""
+    return np.roll(hpcp_a, -_A_TO_C_SHIFT, axis=-1)
+
+
+def tonal_interval_vector(pcp_c: np.ndarray) -> np.ndarray:
+    """TIV: DFT of the L1-normalised pitch-class profile, k = 1..6 weighted, Re/Im interleaved, L2-normalised."""
+    total = pcp_c.sum()
+    if total <= 0:
+        return np.zeros(12)
+    spectrum = np.fft.fft(pcp_c / total)[1:7] * np.array(TIV_WEIGHTS)
+    tiv = np.empty(12)
+    tiv[0::2], tiv[1::2] = spectrum.real, spectrum.imag
+    norm = np.linalg.norm(tiv)
+    return tiv / norm if norm > 0 else tiv
+
+
+def harmonic_features(y: np.ndarray, *, sr: int = SR) -> dict[str, float | str]:
+    """`hpcp_0..11` (C = 0, max bin 1), `tiv_0..11`, `tonic` (0-11, C = 0), `tonic_strength` (0-1), `tonic_scale`."""
+    import essentia.standard as es
+
+    frames = hpcp_frames(y, sr=sr)
+    out: dict[str, float | str] = {}
+    mean_a = frames.mean(axis=0) if frames.size else np.zeros(12)
+    if mean_a.max() <= 0:
+        out.update({f"hpcp_{i}": 0.0 for i in range(12)})
+        out.update({f"tiv_{i}": 0.0 for i in range(12)})
+        out.update({"tonic": 0, "tonic_strength": 0.0, "tonic_scale": "unknown"})
+        return out
+    mean_a = mean_a / mean_a.max()
+    key, scale, strength, _ = es.Key(profileType="edmm", pcpSize=12, numHarmonics=4, slope=0.6)(
+        mean_a.astype(np.float32)
+    )
+    hpcp_c = to_c_based(mean_a)
+    tiv = tonal_interval_vector(hpcp_c)
+    out.update({f"hpcp_{i}": round(float(v), 6) for i, v in enumerate(hpcp_c)})
+    out.update({f"tiv_{i}": round(float(v), 6) for i, v in enumerate(tiv)})
+    out.update(
+        {
+            "tonic": pitch_class(key),
+            "tonic_strength": round(float(strength), 4),
+            "tonic_scale": str(scale),
+        }
+    )
+    return out
+
+
+def chroma_features(y: np.ndarray, *, sr: int = SR) -> dict[str, float]:
+    """`chroma_0..11` (C = 0): mean CQT chroma (fmin C1, 7 octaves, hop 2048), summing to 1."""
+    import librosa
+
+    chroma = librosa.feature.chroma_cqt(
+        y=y, sr=sr, hop_length=2048, fmin=librosa.note_to_hz("C1"), n_octaves=7
+    )
+    mean = chroma.mean(axis=1)
+    total = mean.sum()
+    mean = mean / total if total > 0 else mean
+    return {f"chroma_{i}": round(float(v), 6) for i, v in enumerate(mean)}
+
+
+def harmonic_input(mix: Audio, stems: dict[str, Audio] | None) -> tuple[np.ndarray, str]:
+    """The signal key and chroma are read from: bass + other stems (peak 0.95) when present, else the mix."""
+    if stems and "bass" in stems and "other" in stems:
+        b, o = stems["bass"].mono(SR), stems["other"].mono(SR)
+        n = min(b.size, o.size)
+        y = b[:n] + o[:n]
+        peak = np.abs(y).max()
+        if peak > 0:
+            return (y * (0.95 / peak)).astype(np.float32), "bass+other"
+    return mix.mono(SR), "full_mix"
+
+
+def stem_harmonic(stem: Audio, *, name: str) -> dict[str, float]:
+    """`harmonic_movement_<name>` and `harmonic_variance_<name>` (0-1) from CQT chroma (hop 512)."""
+    import librosa
+
+    y = stem.mono(SR)
+    chroma = stem.cached(
+        "chroma_cqt_512",
+        lambda: librosa.feature.chroma_cqt(
+            y=y, sr=SR, hop_length=512, fmin=librosa.note_to_hz("C1")
+        ),
+    )
+    sums = chroma.sum(axis=0, keepdims=True)
+    norm = np.divide(chroma, sums, out=np.zeros_like(chroma), where=sums > 0)
+    if norm.shape[1] < 2:
+        return {f"harmonic_movement_{name}": 0.0, f"harmonic_variance_{name}": 0.0}
+    movement = np.linalg.norm(np.diff(norm, axis=1), axis=0).mean() / np.sqrt(2)
+    variance = norm.var(axis=1).mean() / 0.1
+    return {
+        f"harmonic_movement_{name}": round(float(min(movement, 1.0)), 4),
+        f"harmonic_variance_{name}": round(float(min(variance, 1.0)), 4),
+    }

@@ -1,0 +1,105 @@
+"""Spectral shape, saturation and multiband RMS of the full mix."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.signal
+
+from mir.audio import Audio
+from mir.intermediates import SR, mono44, stft_magnitude
+
+#: band edges in Hz (the original's FREQUENCY_BANDS)
+FREQUENCY_BANDS = {
+    "bass": (20.0, 120.0),
+    "body": (120.0, 600.0),
+    "mid": (600.0, 2500.0),
+    "air": (2500.0, 22000.0),
+}
+RMS_FLOOR_DB = -60.0
+
+
+def spectral_shape(mag: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-frame flatness, flux (L2), skewness and kurtosis of magnitude spectra.
+
+    Same definitions as Essentia's `Flatness`, `Flux(norm="L2")` and
+    `CentralMoments` + `DistributionShape` over bin index, vectorised over frames.
+    """
+    mag = np.asarray(mag, dtype=np.float64)
+    n_bins, _ = mag.shape
+    with np.errstate(divide="ignore", invalid="ignore"):
+        positive = np.all(mag > 0, axis=0)
+        geo = np.exp(np.mean(np.log(np.where(mag > 0, mag, 1.0)), axis=0))
+        flatness = np.where(positive, geo / mag.mean(axis=0), 0.0)
+        prev = np.concatenate([np.zeros((n_bins, 1)), mag[:, :-1]], axis=1)
+        flux = np.sqrt(np.sum((mag - prev) ** 2, axis=0))
+        total = mag.sum(axis=0)
+        k = np.arange(n_bins, dtype=np.float64)[:, None] / (n_bins - 1)
+        centroid = (k * mag).sum(axis=0) / total
+        d = k - centroid
+        m2 = (d**2 * mag).sum(axis=0) / total
+        m3 = (d**3 * mag).sum(axis=0) / total
+        m4 = (d**4 * mag).sum(axis=0) / total
+        skewness = np.where(m2 > 0, m3 / m2**1.5, 0.0)
+        kurtosis = np.where(m2 > 0, m4 / m2**2 - 3.0, -3.0)
+    silent = total <= 0
+    for arr in (skewness, kurtosis, flatness):
+        arr[silent] = 0.0
+    return {"flatness": flatness, "flux": flux, "skewness": skewness, "kurtosis": kurtosis}
+
+
+def spectral_features(audio: Audio) -> dict[str, float]:
+    """Medians over frames of `spectral_flatness` (0-1), `spectral_flux`,
+    `spectral_skewness`, `spectral_kurtosis`, from the shared STFT (2048 / 512)."""
+    shape = spectral_shape(stft_magnitude(audio))
+    return {f"spectral_{k}": round(float(np.median(v)), 6) for k, v in shape.items()}
+
+
+def saturation(samples: np.ndarray, *, sr: int, threshold: float = 0.95) -> dict[str, float]:
+    """Regions whose envelope sits near full scale.
+
+    Per-frame peak over 256-sample frames (all channels); frames >= `threshold` are
+    flagged, gaps <= 20 ms bridged, regions < 10 ms dropped. Returns
+    `saturation_ratio` (share of the duration) and `saturation_count` (regions).
+    """
+    x = np.abs(np.asarray(samples))
+    if x.ndim == 2:
+        x = x.max(axis=1)
+    frame = 256
+    n = x.size // frame
+    if n == 0:
+        return {"saturation_ratio": 0.0, "saturation_count": 0}
+    peaks = x[: n * frame].reshape(n, frame).max(axis=1)
+    flagged = peaks >= threshold
+    frame_s = frame / sr
+    # regions as (start, end) frame indices
+    edges = np.diff(np.concatenate([[0], flagged.astype(np.int8), [0]]))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    regions: list[list[int]] = []
+    for s, e in zip(starts, ends, strict=True):
+        if regions and (s - regions[-1][1]) * frame_s <= 0.020:
+            regions[-1][1] = e
+        else:
+            regions.append([s, e])
+    regions = [r for r in regions if (r[1] - r[0]) * frame_s >= 0.010]
+    covered = sum(e - s for s, e in regions)
+    return {"saturation_ratio": round(covered / n, 6), "saturation_count": len(regions)}
+
+
+def band_rms_db(y: np.ndarray, *, sr: int, low: float, high: float) -> float:
+    """RMS level (dBFS, floor -60) of `y` band-passed by a 5th-order Butterworth."""
+    nyq = sr / 2.0
+    lo = min(max(low / nyq, 0.001), 0.999)
+    hi = min(max(high / nyq, 0.001), 0.999)
+    sos = scipy.signal.butter(5, [lo, hi], btype="bandpass", output="sos")
+    filtered = scipy.signal.sosfilt(sos, y)
+    rms = float(np.sqrt(np.mean(filtered**2))) if filtered.size else 0.0
+    return round(float(max(20.0 * np.log10(rms), RMS_FLOOR_DB)) if rms > 0 else RMS_FLOOR_DB, 3)
+
+
+def multiband_rms(audio: Audio) -> dict[str, float]:
+    """`rms_energy_bass/body/mid/air` in dBFS (floor -60) of the 44.1 kHz mono mix."""
+    y = mono44(audio).astype(np.float64)
+    return {
+        f"rms_energy_{name}": band_rms_db(y, sr=SR, low=lo, high=hi)
+        for name, (lo, hi) in FREQUENCY_BANDS.items()
+    }
