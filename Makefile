@@ -16,12 +16,18 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
 
+# timbral_models declares the retired `sklearn` package: installed without its
+# dependencies (they are all in pyproject.toml), see mir/timbral.py
+TIMBRAL := timbral_models==0.4.0
+
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(PIP) install -e .
+	$(PIP) install --no-deps $(TIMBRAL)
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(PIP) install -e '.[dev]'
+	$(PIP) install --no-deps $(TIMBRAL)
 	touch $@ $(VENV)/.installed
 
 setup: $(VENV)/.installed

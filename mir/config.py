@@ -37,6 +37,17 @@ class FeaturesConfig(_Section):
     source_audio: bool = True
     beat_grid: bool = True
     loudness: bool = True
+    rhythm_features: bool = True
+    spectral_features: bool = True
+    harmonic_features: bool = True
+    timbral_features: bool = True
+    stem_loudness: bool = True
+    stem_rhythm: bool = True
+    stem_harmonic: bool = True
+
+
+class TimbralConfig(_Section):
+    max_seconds: float = Field(30.0, gt=0)
 
 
 class BeatsConfig(_Section):
@@ -70,6 +81,7 @@ class MasterConfig(_Section):
     features: FeaturesConfig = FeaturesConfig()
     beats: BeatsConfig = BeatsConfig()
     loudness: LoudnessConfig = LoudnessConfig()
+    timbral: TimbralConfig = TimbralConfig()
     sensor: SensorConfig = SensorConfig()
     processing: ProcessingConfig = ProcessingConfig()
     rocm: dict[str, str] = Field(default_factory=dict)

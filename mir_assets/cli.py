@@ -86,9 +86,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from dagster import AssetKey, DagsterInstance, materialize
 
     import mir_assets.runtime as runtime
+    from mir.stems import find_stems
     from mir.tracks import find_audio_files
-    from mir_assets.definitions import all_assets, make_resources
+    from mir_assets.definitions import all_assets, all_checks, make_resources
     from mir_assets.partitions import TRACKS
+    from mir_assets.runtime import NEEDS_STEMS_TAG
     from resources.duckdb_tables import FeatureTables, register_files
 
     instance = DagsterInstance.get()
@@ -110,6 +112,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         instance.add_dynamic_partitions(TRACKS, missing)
 
     order = [a.key.path[-1] for a in all_assets]
+    needs_stems = {
+        a.key.path[-1] for a in all_assets if (a.tags_by_key.get(a.key) or {}).get(NEEDS_STEMS_TAG)
+    }
+    stems_enabled = "stems" in order and getattr(cfg.features, "stems", False)
     enabled = [name for name in order if getattr(cfg.features, name, True)]
     done_before = {
         name: (set() if args.force else instance.get_materialized_partitions(AssetKey(name)))
@@ -124,14 +130,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         for track_id in track_ids:
             todo = [n for n in enabled if track_id not in done_before[n]]
+            has_stems = stems_enabled or bool(find_stems(cfg.paths.library / track_id))
             for name in enabled:
                 if name not in todo:
                     outcome[name][track_id] = "up to date"
+                elif name in needs_stems and not has_stems:
+                    outcome[name][track_id] = "no stems"
+            todo = [n for n in todo if n not in outcome or track_id not in outcome[n]]
             if not todo:
                 progress.track_done()
                 continue
             result = materialize(
-                all_assets,
+                [*all_assets, *all_checks],
                 selection=todo,
                 partition_key=track_id,
                 instance=instance,
@@ -152,6 +162,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                     errors[(step, track_id)] = err.message.strip().splitlines()[0] if err else "?"
                 elif event.is_step_skipped:
                     outcome[step][track_id] = "skipped"
+            for evaluation in result.get_asset_check_evaluations():
+                if not evaluation.passed:
+                    name = evaluation.asset_key.path[-1]
+                    errors[(f"{name} range check", track_id)] = evaluation.description or "failed"
             for name in todo:  # not run because something upstream failed
                 outcome[name].setdefault(track_id, "skipped")
             progress.track_done()

@@ -12,13 +12,14 @@ import os
 
 from dagster import Definitions, in_process_executor, load_assets_from_modules
 
-from mir_assets import loudness, rhythm, source
+from mir_assets import harmonic, loudness, rhythm, source, spectral, timbral
+from mir_assets.checks import range_checks
 from mir_assets.jobs import track_job
 from resources.feature_store import FeatureStore
 from resources.settings import PipelineSettings
 from sensors.inbox import inbox_sensor
 
-ASSET_MODULES = [source, rhythm, loudness]
+ASSET_MODULES = [source, rhythm, loudness, spectral, harmonic, timbral]
 
 
 def make_resources(config_path: str = "") -> dict:
@@ -31,9 +32,11 @@ RESOURCES_BY_DEPLOYMENT = {
 }
 
 all_assets = load_assets_from_modules(ASSET_MODULES)
+all_checks = range_checks(all_assets)
 
 defs = Definitions(
     assets=all_assets,
+    asset_checks=all_checks,
     jobs=[track_job],
     sensors=[inbox_sensor],
     resources=RESOURCES_BY_DEPLOYMENT[os.environ.get("MIR_DEPLOYMENT", "local")],

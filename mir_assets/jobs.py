@@ -6,7 +6,7 @@ from mir_assets.partitions import tracks_partitions
 
 track_job = define_asset_job(
     "track_job",
-    selection=AssetSelection.all(include_sources=False) - AssetSelection.checks(),
+    selection=AssetSelection.all(include_sources=False),
     partitions_def=tracks_partitions,
-    description="Materialize every track asset for one track (or a batch of tracks).",
+    description="Materialize every track asset, with its range checks, for one track (or a batch).",
 )

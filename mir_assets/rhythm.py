@@ -1,39 +1,58 @@
-"""Rhythm assets: the beat grid (beats, downbeats, tempo)."""
+"""Rhythm assets: the beat grid and tempo, onset rhythm of the mix, per-stem rhythm."""
 
 from dagster import AssetExecutionContext, asset
 
+from mir import rhythm as rhythm_lib
 from mir.beats import MADMOM_SR, beat_statistics, track_beats
+from mir.feature_table import RHYTHM_STEMS
 from mir.info import read_times, sidecar_path, write_times
-from mir_assets.partitions import tracks_partitions
-from mir_assets.runtime import (
-    CODE_VERSION,
-    batch_backfill_policy,
-    decoded,
-    for_each_track,
-    full_mix_path,
-)
+from mir.intermediates import onset_times
+from mir.rhythm import bpm_essentia, bpm_madmom, resolve_tempo_octave
+from mir.stems import require_stems
+from mir_assets.runtime import decoded, feature_asset_args, for_each_track, full_mix_path
 from resources.settings import PipelineSettings
 
 BEATS_GRID = ".BEATS_GRID"
 DOWNBEATS = ".DOWNBEATS"
+ONSETS = ".ONSETS"
+
+BEAT_GRID_KEYS = [
+    "bpm",
+    "bpm_madmom",
+    "bpm_essentia",
+    "beat_count",
+    "beat_regularity",
+    "bpm_is_defined",
+    "beats_per_bar",
+    "downbeat_count",
+]
+RHYTHM_KEYS = [
+    "onset_count", "onset_density", "onset_strength_mean", "onset_strength_std", "syncopation",
+    "on_beat_ratio", "rhythmic_complexity", "rhythmic_evenness", "ioi_mean", "ioi_std",
+]  # fmt: skip
+STEM_RHYTHM_KEYS = [
+    f"{f}_{s}"
+    for s in RHYTHM_STEMS
+    for f in (
+        "onset_density_average",
+        "onset_density_variance",
+        "syncopation",
+        "rhythmic_complexity",
+        "rhythmic_evenness",
+    )
+]
 
 
-@asset(
-    partitions_def=tracks_partitions,
-    io_manager_key="feature_store",
-    group_name="rhythm",
-    code_version=CODE_VERSION,
-    backfill_policy=batch_backfill_policy(),
-    kinds={"madmom", "duckdb"},
-)
+@asset(**feature_asset_args("rhythm", BEAT_GRID_KEYS, kinds={"madmom", "essentia", "duckdb"}))
 def beat_grid(
     context: AssetExecutionContext, settings: PipelineSettings, source_audio: dict[str, dict]
 ) -> dict[str, dict]:
-    """Beats and downbeats, written to `<Track>.BEATS_GRID` and `<Track>.DOWNBEATS`.
+    """Beats and downbeats (`<Track>.BEATS_GRID`, `<Track>.DOWNBEATS`) and the tempo.
 
     madmom's downbeat network + bar-pointer DBN (3/4 and 4/4), or librosa when
-    `beats.tracker: librosa` (no downbeats). Values: `bpm` (BPM), `beat_count`,
-    `beat_regularity` (s), `bpm_is_defined` (0/1), `beats_per_bar`, `downbeat_count`.
+    `beats.tracker: librosa` (no downbeats). `bpm_madmom` comes from the same network's
+    beat activation, `bpm_essentia` from RhythmExtractor2013; `bpm` is the grid's tempo
+    with its octave chosen by all three.
     """
     cfg = settings.config.beats
 
@@ -58,11 +77,56 @@ def beat_grid(
             # a grid from another tracker must not be paired with stale downbeats
             downbeats_file.unlink()
         stats = beat_statistics(grid.beats, duration_s=audio.duration_s)
+        madmom_bpm = bpm_madmom(grid.activation, fps=grid.fps) if grid.activation.size else 0.0
+        essentia_bpm = bpm_essentia(audio)
+        grid_bpm = stats["bpm"] if stats["bpm_is_defined"] else 0.0
+        stats["bpm"] = resolve_tempo_octave(grid_bpm, [madmom_bpm, essentia_bpm]) or stats["bpm"]
         return {
             **stats,
+            "bpm_madmom": madmom_bpm,
+            "bpm_essentia": essentia_bpm,
             "beats_per_bar": grid.beats_per_bar,
             "downbeat_count": int(grid.downbeats.size),
             "beat_tracker": grid.tracker,
         }
+
+    return for_each_track(context, settings, compute)
+
+
+@asset(**feature_asset_args("rhythm", RHYTHM_KEYS, kinds={"librosa", "duckdb"}))
+def rhythm_features(
+    context: AssetExecutionContext,
+    settings: PipelineSettings,
+    source_audio: dict[str, dict],
+    beat_grid: dict[str, dict],
+) -> dict[str, dict]:
+    """Onsets of the mix (`<Track>.ONSETS`) and their rhythm against the beat grid."""
+
+    def compute(track_id: str) -> dict:
+        audio = decoded(full_mix_path(settings, track_id, source_audio[track_id]))
+        track_dir = settings.track_dir(track_id)
+        beats = read_times(sidecar_path(track_dir, BEATS_GRID))
+        write_times(sidecar_path(track_dir, ONSETS), onset_times(audio))
+        return rhythm_lib.rhythm_features(audio, beats=beats)
+
+    return for_each_track(context, settings, compute)
+
+
+@asset(
+    **feature_asset_args("rhythm", STEM_RHYTHM_KEYS, needs_stems=True, kinds={"librosa", "duckdb"})
+)
+def stem_rhythm(
+    context: AssetExecutionContext, settings: PipelineSettings, beat_grid: dict[str, dict]
+) -> dict[str, dict]:
+    """Onset density, syncopation, complexity and evenness of the drums, bass and other stems."""
+
+    def compute(track_id: str) -> dict:
+        track_dir = settings.track_dir(track_id)
+        stems = require_stems(track_dir, RHYTHM_STEMS)
+        beats = read_times(sidecar_path(track_dir, BEATS_GRID))
+        out: dict = {}
+        for name, path in stems.items():
+            out.update(rhythm_lib.stem_rhythm(decoded(path), beats=beats, name=name))
+        return out
 
     return for_each_track(context, settings, compute)

@@ -19,6 +19,7 @@ from dagster import AssetExecutionContext, BackfillPolicy, Failure, MetadataValu
 
 from mir.audio import Audio, load_audio
 from mir.config import load_config
+from mir_assets.partitions import tracks_partitions
 from resources.settings import PipelineSettings
 
 #: Every track asset shares this code version bump policy: change it with the extractor.
@@ -56,6 +57,35 @@ def decoded(path: Path) -> Audio:
 
 def full_mix_path(settings: PipelineSettings, track_id: str, source: dict[str, Any]) -> Path:
     return settings.track_dir(track_id) / source["full_mix"]
+
+
+NEEDS_STEMS_TAG = "mir/needs_stems"
+
+
+def feature_asset_args(
+    group: str, keys: list[str] | tuple[str, ...] = (), *, needs_stems: bool = False, **extra
+) -> dict[str, Any]:
+    """The @asset arguments every track feature shares, with its keys' descriptions and
+    DuckDB column comments taken from the feature table."""
+    from mir.feature_table import FEATURES, comments
+
+    described = {k: FEATURES[k].comment() for k in keys if k in FEATURES}
+    metadata = {"column_comments": comments(keys)}
+    if described:
+        metadata["keys"] = MetadataValue.md(
+            "\n".join(f"- `{k}`: {v}" for k, v in described.items())
+        )
+    args = dict(
+        tags={NEEDS_STEMS_TAG: "true"} if needs_stems else None,
+        partitions_def=tracks_partitions,
+        io_manager_key="feature_store",
+        group_name=group,
+        code_version=CODE_VERSION,
+        backfill_policy=batch_backfill_policy(),
+        metadata=metadata,
+    )
+    args.update(extra)
+    return args
 
 
 # -- progress -----------------------------------------------------------------------
@@ -128,12 +158,17 @@ def for_each_track(
     if failures:
         if results:
             settings.write_features(asset, results)
-        lines = "\n".join(f"- {tid}: {why}" for tid, why in failures.items())
-        raise Failure(
-            description=(
+        if len(keys) == 1:
+            ((tid, why),) = failures.items()
+            description = f"{asset} failed for {tid!r}: {why}"
+        else:
+            lines = "\n".join(f"- {tid}: {why}" for tid, why in failures.items())
+            description = (
                 f"{asset} failed for {len(failures)} of {len(keys)} track(s); "
                 f"the other {len(results)} were stored:\n{lines}"
-            ),
+            )
+        raise Failure(
+            description=description,
             metadata={"failed_tracks": MetadataValue.json(failures), **metadata},
         )
     context.add_output_metadata(metadata)

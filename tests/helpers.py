@@ -6,7 +6,7 @@ from pathlib import Path
 
 from dagster import DagsterInstance, materialize
 
-from mir_assets.definitions import all_assets
+from mir_assets.definitions import all_assets, all_checks
 from mir_assets.partitions import TRACKS
 from resources.duckdb_tables import FeatureTables, register_files
 
@@ -25,7 +25,7 @@ def register(project, paths: list[Path], instance: DagsterInstance) -> list[str]
 
 def run_track(project, instance, track_id: str, selection=None, raise_on_error=True):
     return materialize(
-        all_assets,
+        [*all_assets, *all_checks],
         selection=selection,
         partition_key=track_id,
         instance=instance,

@@ -1,0 +1,212 @@
+"""The feature table: every numeric key with its range, unit and meaning.
+
+One table drives the range checks shown in the Dagster UI, the DuckDB column comments
+and the asset descriptions. Ranges are those the extractors really produce (the
+original's declared ranges are kept where they hold, widened where real music exceeds
+them: spectral skewness/kurtosis of tonal material, the -70 LUFS floor, onset strengths
+of drum stems).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+STEMS = ("drums", "bass", "other", "vocals")
+RHYTHM_STEMS = ("drums", "bass", "other")
+HARMONIC_STEMS = ("bass", "other")
+
+
+@dataclass(frozen=True)
+class Feature:
+    key: str
+    min: float
+    max: float
+    unit: str
+    description: str
+
+    def comment(self) -> str:
+        unit = f" [{self.unit}]" if self.unit else ""
+        return f"{self.description}{unit}, range {self.min:g}..{self.max:g}"
+
+
+def _table() -> dict[str, Feature]:
+    rows: list[Feature] = [
+        # source
+        Feature("duration_s", 0, 86400, "s", "duration of the full mix"),
+        Feature("sample_rate", 1000, 768000, "Hz", "sample rate of the original"),
+        Feature("channels", 1, 32, "", "channel count of the original"),
+        # tempo and beats
+        Feature(
+            "bpm",
+            30,
+            300,
+            "BPM",
+            "track tempo: beat-grid tempo with its octave chosen from every estimator",
+        ),
+        Feature(
+            "bpm_madmom",
+            0,
+            300,
+            "BPM",
+            "madmom TempoEstimationProcessor on the beat activation (0 = none)",
+        ),
+        Feature(
+            "bpm_essentia",
+            0,
+            300,
+            "BPM",
+            "Essentia RhythmExtractor2013 multifeature tempo (0 = none)",
+        ),
+        Feature("beat_count", 0, 1_000_000, "", "beats in the beat grid"),
+        Feature("beat_regularity", 0, 1, "s", "std of inter-beat intervals (1 = undefined)"),
+        Feature(
+            "bpm_is_defined", 0, 1, "", "1 when the beat grid is steady enough to define a tempo"
+        ),
+        Feature(
+            "beats_per_bar", 0, 4, "", "bar length chosen by the downbeat tracker (0 = unknown)"
+        ),
+        Feature("downbeat_count", 0, 1_000_000, "", "bars in the grid"),
+        # onsets and rhythm
+        Feature("onset_count", 0, 10_000_000, "", "onsets in the full mix"),
+        Feature("onset_density", 0, 50, "1/s", "onsets per second"),
+        Feature("onset_strength_mean", 0, 50, "", "mean onset-envelope value at the onset peaks"),
+        Feature("onset_strength_std", 0, 50, "", "std of onset-envelope values at the onset peaks"),
+        Feature("syncopation", 0, 1, "", "share of onsets farther than 70 ms from every beat"),
+        Feature("on_beat_ratio", 0, 1, "", "share of onsets within 70 ms of a beat"),
+        Feature(
+            "rhythmic_complexity",
+            0,
+            1,
+            "",
+            "mean of IOI-histogram entropy/5 and IOI CV/2, each capped at 1",
+        ),
+        Feature("rhythmic_evenness", 0, 1, "", "1 / (1 + CV of inter-onset intervals)"),
+        Feature("ioi_mean", 0, 60, "s", "mean inter-onset interval"),
+        Feature("ioi_std", 0, 60, "s", "std of inter-onset intervals"),
+        # loudness
+        Feature("lufs", -70, 0, "LUFS", "integrated loudness, ITU-R BS.1770-4 (-70 = silence)"),
+        Feature("lra", 0, 50, "LU", "loudness range, EBU Tech 3342"),
+        # spectral
+        Feature(
+            "spectral_flatness", 0, 1, "", "median spectral flatness (geometric / arithmetic mean)"
+        ),
+        Feature("spectral_flux", 0, 10, "", "median L2 spectral flux between frames"),
+        Feature(
+            "spectral_skewness",
+            -5,
+            200,
+            "",
+            "median skewness of the magnitude spectrum over bin index",
+        ),
+        Feature(
+            "spectral_kurtosis",
+            -3,
+            50_000,
+            "",
+            "median excess kurtosis of the magnitude spectrum over bin index",
+        ),
+        Feature(
+            "saturation_ratio",
+            0,
+            1,
+            "",
+            "share of the duration with the envelope at >= 0.95 full scale",
+        ),
+        Feature("saturation_count", 0, 1_000_000, "", "number of near-full-scale regions"),
+        Feature("rms_energy_bass", -60, 0, "dBFS", "RMS of the 20-120 Hz band"),
+        Feature("rms_energy_body", -60, 0, "dBFS", "RMS of the 120-600 Hz band"),
+        Feature("rms_energy_mid", -60, 0, "dBFS", "RMS of the 600-2500 Hz band"),
+        Feature("rms_energy_air", -60, 0, "dBFS", "RMS of the 2500-22000 Hz band"),
+        # harmonic
+        Feature("tonic", 0, 11, "pitch class", "key tonic, C = 0 (Essentia Key, edmm profile)"),
+        Feature("tonic_strength", 0, 1, "", "key strength"),
+    ]
+    names = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+    for i, name in enumerate(names):
+        rows.append(Feature(f"chroma_{i}", 0, 1, "", f"mean CQT chroma of {name}, summing to 1"))
+        rows.append(Feature(f"hpcp_{i}", 0, 1, "", f"mean HPCP of {name}, max bin = 1"))
+    for i in range(12):
+        part = "real" if i % 2 == 0 else "imaginary"
+        rows.append(
+            Feature(
+                f"tiv_{i}", -1, 1, "", f"tonal interval vector, coefficient {i // 2 + 1} ({part})"
+            )
+        )
+    for key in ("brightness", "roughness", "hardness", "depth", "booming", "sharpness", "warmth"):
+        rows.append(Feature(key, 0, 100, "", f"Audio Commons timbral {key}"))
+    rows.append(
+        Feature(
+            "reverberation", 0, 100, "%", "Audio Commons probability of reverberant content x 100"
+        )
+    )
+    for stem in STEMS:
+        rows.append(
+            Feature(f"lufs_{stem}", -70, 0, "LUFS", f"integrated loudness of the {stem} stem")
+        )
+        rows.append(Feature(f"lra_{stem}", 0, 50, "LU", f"loudness range of the {stem} stem"))
+    for stem in RHYTHM_STEMS:
+        rows += [
+            Feature(
+                f"onset_density_average_{stem}",
+                0,
+                50,
+                "1/s",
+                f"mean onset density of the {stem} stem over 4 s windows",
+            ),
+            Feature(
+                f"onset_density_variance_{stem}",
+                0,
+                2500,
+                "1/s^2",
+                f"variance of the {stem} stem's window onset densities",
+            ),
+            Feature(
+                f"syncopation_{stem}",
+                0,
+                1,
+                "",
+                f"strength-weighted share of {stem} onsets off the beats",
+            ),
+            Feature(
+                f"rhythmic_complexity_{stem}", 0, 1, "", f"rhythmic complexity of the {stem} stem"
+            ),
+            Feature(f"rhythmic_evenness_{stem}", 0, 1, "", f"rhythmic evenness of the {stem} stem"),
+        ]
+    for stem in HARMONIC_STEMS:
+        rows += [
+            Feature(
+                f"harmonic_movement_{stem}",
+                0,
+                1,
+                "",
+                f"mean chroma change between frames of the {stem} stem",
+            ),
+            Feature(
+                f"harmonic_variance_{stem}",
+                0,
+                1,
+                "",
+                f"mean temporal variance of the {stem} stem's chroma / 0.1",
+            ),
+        ]
+    return {f.key: f for f in rows}
+
+
+FEATURES: dict[str, Feature] = _table()
+
+
+def out_of_range(values: dict) -> dict[str, float]:
+    """The numeric values of `values` outside their declared range (key -> value)."""
+    bad = {}
+    for key, value in values.items():
+        feature = FEATURES.get(key)
+        if feature is None or isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        if not (feature.min <= value <= feature.max):
+            bad[key] = value
+    return bad
+
+
+def comments(keys) -> dict[str, str]:
+    """DuckDB column comments for `keys` that the table knows."""
+    return {k: FEATURES[k].comment() for k in keys if k in FEATURES}

@@ -1,0 +1,77 @@
+"""Asset checks: every stored feature value lies in the range the feature table declares.
+
+One partitioned check per feature asset. It reads the track's row back from the feature
+store (what `.INFO` and DuckDB really hold), so a failed check in the UI names the key,
+the value and the declared range.
+"""
+
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetChecksDefinition,
+    AssetsDefinition,
+    MetadataValue,
+    asset_check,
+)
+
+from mir.feature_table import FEATURES
+from mir_assets.partitions import tracks_partitions
+from resources.settings import PipelineSettings
+
+
+def _partition_keys(context: AssetCheckExecutionContext) -> list[str]:
+    op_context = context.op_execution_context
+    if op_context.has_partition_key_range:
+        return list(op_context.partition_keys)
+    return [op_context.partition_key]
+
+
+def range_check(asset_def: AssetsDefinition) -> AssetChecksDefinition:
+    """A `values_in_range` check of `asset_def`'s numeric keys against the feature table."""
+    table = asset_def.key.path[-1]
+
+    @asset_check(
+        asset=asset_def.key,
+        name="values_in_range",
+        partitions_def=tracks_partitions,
+        description=f"Every numeric value of `{table}` lies in its declared range (mir/feature_table.py).",
+    )
+    def _check(context: AssetCheckExecutionContext, settings: PipelineSettings) -> AssetCheckResult:
+        keys = _partition_keys(context)
+        rows = settings.tables.read(table, keys)
+        violations = []
+        checked = 0
+        for track_id in keys:
+            row = rows.get(track_id)
+            if row is None:
+                violations.append(f"{track_id}: no stored row")
+                continue
+            for key, value in row.items():
+                feature = FEATURES.get(key)
+                if feature is None or isinstance(value, bool) or not isinstance(value, int | float):
+                    continue
+                checked += 1
+                if not feature.min <= value <= feature.max:
+                    violations.append(
+                        f"{track_id}: {key} = {value:g} outside {feature.min:g}..{feature.max:g} {feature.unit}".rstrip()
+                    )
+        return AssetCheckResult(
+            passed=not violations,
+            description="; ".join(violations[:20]) if violations else f"{checked} values in range",
+            metadata={
+                "values_checked": MetadataValue.int(checked),
+                "violations": MetadataValue.json(violations),
+            },
+        )
+
+    return _check
+
+
+def range_checks(assets: list[AssetsDefinition]) -> list[AssetChecksDefinition]:
+    """One range check for each asset that has keys in the feature table."""
+    out = []
+    for asset_def in assets:
+        comments = (asset_def.metadata_by_key.get(asset_def.key) or {}).get("column_comments") or {}
+        if comments:
+            out.append(range_check(asset_def))
+    return out

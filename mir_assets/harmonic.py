@@ -1,0 +1,58 @@
+"""Harmonic assets: chroma, HPCP, TIV and key of the track; harmonic motion of stems."""
+
+from dagster import AssetExecutionContext, asset
+
+from mir import harmonic as harmonic_lib
+from mir.feature_table import HARMONIC_STEMS
+from mir.harmonic import chroma_features, harmonic_features, harmonic_input
+from mir.stems import find_stems, require_stems
+from mir_assets.runtime import decoded, feature_asset_args, for_each_track, full_mix_path
+from resources.settings import PipelineSettings
+
+HARMONIC_KEYS = [
+    *(f"chroma_{i}" for i in range(12)), *(f"hpcp_{i}" for i in range(12)),
+    *(f"tiv_{i}" for i in range(12)), "tonic", "tonic_strength",
+]  # fmt: skip
+STEM_HARMONIC_KEYS = [f"harmonic_{k}_{s}" for s in HARMONIC_STEMS for k in ("movement", "variance")]
+
+
+@asset(
+    name="harmonic_features",
+    **feature_asset_args("harmonic", HARMONIC_KEYS, kinds={"essentia", "duckdb"}),
+)
+def harmonic_features_asset(
+    context: AssetExecutionContext, settings: PipelineSettings, source_audio: dict[str, dict]
+) -> dict[str, dict]:
+    """`chroma_0..11`, `hpcp_0..11` (bin 0 = C), `tiv_0..11`, `tonic` (C = 0),
+    `tonic_strength`, `tonic_scale`, read from bass + other stems when present, else the mix
+    (`harmonic_source` says which)."""
+
+    def compute(track_id: str) -> dict:
+        mix = decoded(full_mix_path(settings, track_id, source_audio[track_id]))
+        stems = {
+            n: decoded(p)
+            for n, p in find_stems(settings.track_dir(track_id), HARMONIC_STEMS).items()
+        }
+        y, source = harmonic_input(mix, stems)
+        return {**chroma_features(y), **harmonic_features(y), "harmonic_source": source}
+
+    return for_each_track(context, settings, compute)
+
+
+@asset(
+    **feature_asset_args(
+        "harmonic", STEM_HARMONIC_KEYS, needs_stems=True, kinds={"librosa", "duckdb"}
+    )
+)
+def stem_harmonic(
+    context: AssetExecutionContext, settings: PipelineSettings, source_audio: dict[str, dict]
+) -> dict[str, dict]:
+    """`harmonic_movement_<stem>` and `harmonic_variance_<stem>` of the bass and other stems."""
+
+    def compute(track_id: str) -> dict:
+        out: dict = {}
+        for name, path in require_stems(settings.track_dir(track_id), HARMONIC_STEMS).items():
+            out.update(harmonic_lib.stem_harmonic(decoded(path), name=name))
+        return out
+
+    return for_each_track(context, settings, compute)
