@@ -241,6 +241,58 @@ def cmd_make_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from mir.analysis import analyze_track, stderr_progress
+    from mir.audio import load_audio
+    from mir.errors import MirError
+    from mir.feature_table import FEATURES
+    from mir.info import info_path, safe_update, sidecar_path, write_times
+    from mir.stems import find_stems
+    from mir.tracks import track_name
+
+    cfg = load_config(args.config)
+    try:
+        audio = load_audio(args.file)
+        stems = {}
+        if args.stems:
+            stems = {name: load_audio(path) for name, path in find_stems(args.stems).items()}
+        progress = (
+            stderr_progress(audio.duration_s) if audio.duration_s > 60 or not args.json else None
+        )
+        result = analyze_track(audio, cfg, stems=stems, progress=progress)
+    except MirError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    values = {
+        "duration_s": round(audio.duration_s, 6),
+        "sample_rate": audio.sr,
+        "channels": audio.channels,
+    }
+    values.update(result.values)
+    if args.out:
+        track_dir = Path(args.out) / track_name(args.file)
+        safe_update(info_path(track_dir), values)
+        write_times(sidecar_path(track_dir, ".BEATS_GRID"), result.grid.beats)
+        if result.grid.downbeats.size:
+            write_times(sidecar_path(track_dir, ".DOWNBEATS"), result.grid.downbeats)
+        write_times(sidecar_path(track_dir, ".ONSETS"), result.onsets)
+        print(f"wrote {track_dir}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(values, ensure_ascii=False))
+        return 0
+    print(f"{args.file}: {audio.duration_s:.1f} s, {audio.sr} Hz, {audio.channels} ch")
+    for key, value in values.items():
+        feature = FEATURES.get(key)
+        unit = feature.unit if feature else ""
+        shown = f"{value:.4f}" if isinstance(value, float) else str(value)
+        print(f"  {key:<32} {shown:>14} {unit}")
+    timings = ", ".join(
+        f"{k} {v:.2f} s" for k, v in sorted(result.seconds.items(), key=lambda kv: -kv[1])
+    )
+    print(f"time: {timings}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="mir", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -254,6 +306,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--config")
     p.add_argument("--out", help="folder to write to (default: paths.inbox)")
     p.set_defaults(func=cmd_make_demo)
+    p = sub.add_parser("analyze", help="every model-free feature of one audio file (no Dagster)")
+    p.add_argument("file", help="audio file")
+    p.add_argument("--stems", help="folder holding drums/bass/other/vocals.<ext>")
+    p.add_argument(
+        "--json", action="store_true", help="print one flat JSON object (the .INFO keys)"
+    )
+    p.add_argument(
+        "--out", help="also write a track folder (.INFO, .BEATS_GRID, .DOWNBEATS, .ONSETS) here"
+    )
+    p.add_argument("--config")
+    p.set_defaults(func=cmd_analyze)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

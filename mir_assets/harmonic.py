@@ -2,9 +2,8 @@
 
 from dagster import AssetExecutionContext, asset
 
-from mir import harmonic as harmonic_lib
+from mir import analysis
 from mir.feature_table import HARMONIC_STEMS
-from mir.harmonic import chroma_features, harmonic_features, harmonic_input
 from mir.stems import find_stems, require_stems
 from mir_assets.runtime import decoded, feature_asset_args, for_each_track, full_mix_path
 from resources.settings import PipelineSettings
@@ -16,11 +15,8 @@ HARMONIC_KEYS = [
 STEM_HARMONIC_KEYS = [f"harmonic_{k}_{s}" for s in HARMONIC_STEMS for k in ("movement", "variance")]
 
 
-@asset(
-    name="harmonic_features",
-    **feature_asset_args("harmonic", HARMONIC_KEYS, kinds={"essentia", "duckdb"}),
-)
-def harmonic_features_asset(
+@asset(**feature_asset_args("harmonic", HARMONIC_KEYS, kinds={"essentia", "duckdb"}))
+def harmonic_features(
     context: AssetExecutionContext, settings: PipelineSettings, source_audio: dict[str, dict]
 ) -> dict[str, dict]:
     """`chroma_0..11`, `hpcp_0..11` (bin 0 = C), `tiv_0..11`, `tonic` (C = 0),
@@ -33,8 +29,7 @@ def harmonic_features_asset(
             n: decoded(p)
             for n, p in find_stems(settings.track_dir(track_id), HARMONIC_STEMS).items()
         }
-        y, source = harmonic_input(mix, stems)
-        return {**chroma_features(y), **harmonic_features(y), "harmonic_source": source}
+        return analysis.harmonic(mix, stems)
 
     return for_each_track(context, settings, compute)
 
@@ -50,9 +45,10 @@ def stem_harmonic(
     """`harmonic_movement_<stem>` and `harmonic_variance_<stem>` of the bass and other stems."""
 
     def compute(track_id: str) -> dict:
-        out: dict = {}
-        for name, path in require_stems(settings.track_dir(track_id), HARMONIC_STEMS).items():
-            out.update(harmonic_lib.stem_harmonic(decoded(path), name=name))
-        return out
+        stems = {
+            n: decoded(p)
+            for n, p in require_stems(settings.track_dir(track_id), HARMONIC_STEMS).items()
+        }
+        return analysis.stem_harmonic(stems)
 
     return for_each_track(context, settings, compute)

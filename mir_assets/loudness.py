@@ -2,8 +2,8 @@
 
 from dagster import AssetExecutionContext, asset
 
+from mir import analysis
 from mir.feature_table import STEMS
-from mir.loudness import measure_loudness
 from mir.stems import require_stems
 from mir_assets.runtime import decoded, feature_asset_args, for_each_track, full_mix_path
 from resources.settings import PipelineSettings
@@ -20,8 +20,7 @@ def loudness(
 
     def compute(track_id: str) -> dict:
         audio = decoded(full_mix_path(settings, track_id, source_audio[track_id]))
-        result = measure_loudness(audio.samples, sr=audio.sr, lra_window_s=window)
-        return {"lufs": result.lufs, "lra": result.lra}
+        return analysis.loudness(audio, lra_window_s=window)
 
     return for_each_track(context, settings, compute)
 
@@ -38,11 +37,9 @@ def stem_loudness(
     window = settings.config.loudness.lra_window_s
 
     def compute(track_id: str) -> dict:
-        out = {}
-        for name, path in require_stems(settings.track_dir(track_id), STEMS).items():
-            audio = decoded(path)
-            result = measure_loudness(audio.samples, sr=audio.sr, lra_window_s=window)
-            out[f"lufs_{name}"], out[f"lra_{name}"] = result.lufs, result.lra
-        return out
+        stems = {
+            n: decoded(p) for n, p in require_stems(settings.track_dir(track_id), STEMS).items()
+        }
+        return analysis.stem_loudness(stems, lra_window_s=window)
 
     return for_each_track(context, settings, compute)

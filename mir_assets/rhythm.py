@@ -2,12 +2,10 @@
 
 from dagster import AssetExecutionContext, asset
 
-from mir import rhythm as rhythm_lib
-from mir.beats import MADMOM_SR, beat_statistics, track_beats
+from mir import analysis
 from mir.feature_table import RHYTHM_STEMS
 from mir.info import read_times, sidecar_path, write_times
 from mir.intermediates import onset_times
-from mir.rhythm import bpm_essentia, bpm_madmom, resolve_tempo_octave
 from mir.stems import require_stems
 from mir_assets.runtime import decoded, feature_asset_args, for_each_track, full_mix_path
 from resources.settings import PipelineSettings
@@ -43,6 +41,17 @@ STEM_RHYTHM_KEYS = [
 ]
 
 
+def write_grid_files(track_dir, grid) -> None:
+    """`.BEATS_GRID` always; `.DOWNBEATS` when the tracker found bars (a stale one is removed)."""
+    write_times(sidecar_path(track_dir, BEATS_GRID), grid.beats)
+    downbeats_file = sidecar_path(track_dir, DOWNBEATS)
+    if grid.downbeats.size:
+        write_times(downbeats_file, grid.downbeats)
+    elif downbeats_file.exists():
+        # a grid from another tracker must not be paired with stale downbeats
+        downbeats_file.unlink()
+
+
 @asset(**feature_asset_args("rhythm", BEAT_GRID_KEYS, kinds={"madmom", "essentia", "duckdb"}))
 def beat_grid(
     context: AssetExecutionContext, settings: PipelineSettings, source_audio: dict[str, dict]
@@ -54,41 +63,12 @@ def beat_grid(
     beat activation, `bpm_essentia` from RhythmExtractor2013; `bpm` is the grid's tempo
     with its octave chosen by all three.
     """
-    cfg = settings.config.beats
 
     def compute(track_id: str) -> dict:
         audio = decoded(full_mix_path(settings, track_id, source_audio[track_id]))
-        sr = MADMOM_SR if cfg.tracker == "madmom" else audio.sr
-        grid = track_beats(
-            audio.mono(sr),
-            sr=sr,
-            tracker=cfg.tracker,
-            beats_per_bar=cfg.beats_per_bar,
-            min_bpm=cfg.min_bpm,
-            max_bpm=cfg.max_bpm,
-            fps=cfg.fps,
-        )
-        track_dir = settings.track_dir(track_id)
-        write_times(sidecar_path(track_dir, BEATS_GRID), grid.beats)
-        downbeats_file = sidecar_path(track_dir, DOWNBEATS)
-        if grid.downbeats.size:
-            write_times(downbeats_file, grid.downbeats)
-        elif downbeats_file.exists() and read_times(downbeats_file).size:
-            # a grid from another tracker must not be paired with stale downbeats
-            downbeats_file.unlink()
-        stats = beat_statistics(grid.beats, duration_s=audio.duration_s)
-        madmom_bpm = bpm_madmom(grid.activation, fps=grid.fps) if grid.activation.size else 0.0
-        essentia_bpm = bpm_essentia(audio)
-        grid_bpm = stats["bpm"] if stats["bpm_is_defined"] else 0.0
-        stats["bpm"] = resolve_tempo_octave(grid_bpm, [madmom_bpm, essentia_bpm]) or stats["bpm"]
-        return {
-            **stats,
-            "bpm_madmom": madmom_bpm,
-            "bpm_essentia": essentia_bpm,
-            "beats_per_bar": grid.beats_per_bar,
-            "downbeat_count": int(grid.downbeats.size),
-            "beat_tracker": grid.tracker,
-        }
+        values, grid = analysis.beat_grid(audio, settings.config.beats)
+        write_grid_files(settings.track_dir(track_id), grid)
+        return values
 
     return for_each_track(context, settings, compute)
 
@@ -105,9 +85,8 @@ def rhythm_features(
     def compute(track_id: str) -> dict:
         audio = decoded(full_mix_path(settings, track_id, source_audio[track_id]))
         track_dir = settings.track_dir(track_id)
-        beats = read_times(sidecar_path(track_dir, BEATS_GRID))
         write_times(sidecar_path(track_dir, ONSETS), onset_times(audio))
-        return rhythm_lib.rhythm_features(audio, beats=beats)
+        return analysis.rhythm(audio, read_times(sidecar_path(track_dir, BEATS_GRID)))
 
     return for_each_track(context, settings, compute)
 
@@ -122,11 +101,7 @@ def stem_rhythm(
 
     def compute(track_id: str) -> dict:
         track_dir = settings.track_dir(track_id)
-        stems = require_stems(track_dir, RHYTHM_STEMS)
-        beats = read_times(sidecar_path(track_dir, BEATS_GRID))
-        out: dict = {}
-        for name, path in stems.items():
-            out.update(rhythm_lib.stem_rhythm(decoded(path), beats=beats, name=name))
-        return out
+        stems = {n: decoded(p) for n, p in require_stems(track_dir, RHYTHM_STEMS).items()}
+        return analysis.stem_rhythm(stems, read_times(sidecar_path(track_dir, BEATS_GRID)))
 
     return for_each_track(context, settings, compute)

@@ -2,7 +2,8 @@
 
 from dagster import AssetExecutionContext, asset
 
-from mir.spectral import FREQUENCY_BANDS, multiband_rms, saturation, spectral_features
+from mir import analysis
+from mir.spectral import FREQUENCY_BANDS
 from mir_assets.runtime import decoded, feature_asset_args, for_each_track, full_mix_path
 from resources.settings import PipelineSettings
 
@@ -12,22 +13,14 @@ SPECTRAL_KEYS = [
 ]  # fmt: skip
 
 
-@asset(
-    name="spectral_features",
-    **feature_asset_args("spectral", SPECTRAL_KEYS, kinds={"numpy", "duckdb"}),
-)
-def spectral_features_asset(
+@asset(**feature_asset_args("spectral", SPECTRAL_KEYS, kinds={"numpy", "duckdb"}))
+def spectral_features(
     context: AssetExecutionContext, settings: PipelineSettings, source_audio: dict[str, dict]
 ) -> dict[str, dict]:
     """Spectral flatness, flux, skewness and kurtosis (medians over 2048/512 frames of the
     shared STFT), near-full-scale saturation, and RMS of four bands (dBFS)."""
 
     def compute(track_id: str) -> dict:
-        audio = decoded(full_mix_path(settings, track_id, source_audio[track_id]))
-        return {
-            **spectral_features(audio),
-            **saturation(audio.samples, sr=audio.sr),
-            **multiband_rms(audio),
-        }
+        return analysis.spectral(decoded(full_mix_path(settings, track_id, source_audio[track_id])))
 
     return for_each_track(context, settings, compute)

@@ -1,0 +1,183 @@
+"""Every feature family of a track, as one function each, and the whole analysis.
+
+The Dagster assets call these family functions one per asset; `mir analyze` calls
+:func:`analyze_track`, which runs them all on one decoded track. Either way a family
+takes the decoded :class:`~mir.audio.Audio` (whose cached intermediates it shares with
+the others) and returns flat `{key: value}`.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from mir.audio import Audio
+from mir.beats import MADMOM_SR, BeatGrid, beat_statistics, track_beats
+from mir.config import BeatsConfig, MasterConfig
+from mir.feature_table import HARMONIC_STEMS, RHYTHM_STEMS, STEMS
+from mir.loudness import measure_loudness
+
+
+def beat_grid(audio: Audio, cfg: BeatsConfig) -> tuple[dict, BeatGrid]:
+    """Beats, downbeats and tempo: `bpm`, `bpm_madmom`, `bpm_essentia`, `beat_count`,
+    `beat_regularity`, `bpm_is_defined`, `beats_per_bar`, `downbeat_count`, `beat_tracker`."""
+    from mir.rhythm import bpm_essentia, bpm_madmom, resolve_tempo_octave
+
+    sr = MADMOM_SR if cfg.tracker == "madmom" else audio.sr
+    grid = track_beats(
+        audio.mono(sr),
+        sr=sr,
+        tracker=cfg.tracker,
+        beats_per_bar=cfg.beats_per_bar,
+        min_bpm=cfg.min_bpm,
+        max_bpm=cfg.max_bpm,
+        fps=cfg.fps,
+    )
+    stats = beat_statistics(grid.beats, duration_s=audio.duration_s)
+    madmom_bpm = bpm_madmom(grid.activation, fps=grid.fps) if grid.activation.size else 0.0
+    essentia_bpm = bpm_essentia(audio)
+    grid_bpm = stats["bpm"] if stats["bpm_is_defined"] else 0.0
+    stats["bpm"] = resolve_tempo_octave(grid_bpm, [madmom_bpm, essentia_bpm]) or stats["bpm"]
+    values = {
+        **stats,
+        "bpm_madmom": madmom_bpm,
+        "bpm_essentia": essentia_bpm,
+        "beats_per_bar": grid.beats_per_bar,
+        "downbeat_count": int(grid.downbeats.size),
+        "beat_tracker": grid.tracker,
+    }
+    return values, grid
+
+
+def rhythm(audio: Audio, beats: np.ndarray) -> dict:
+    from mir.rhythm import rhythm_features
+
+    return rhythm_features(audio, beats=beats)
+
+
+def loudness(audio: Audio, *, lra_window_s: float = 3.0) -> dict:
+    result = measure_loudness(audio.samples, sr=audio.sr, lra_window_s=lra_window_s)
+    return {"lufs": result.lufs, "lra": result.lra}
+
+
+def spectral(audio: Audio) -> dict:
+    from mir.spectral import multiband_rms, saturation, spectral_features
+
+    return {
+        **spectral_features(audio),
+        **saturation(audio.samples, sr=audio.sr),
+        **multiband_rms(audio),
+    }
+
+
+def harmonic(audio: Audio, stems: dict[str, Audio] | None = None) -> dict:
+    from mir.harmonic import chroma_features, harmonic_features, harmonic_input
+
+    y, source = harmonic_input(audio, stems)
+    return {**chroma_features(y), **harmonic_features(y), "harmonic_source": source}
+
+
+def timbral(audio: Audio, *, max_seconds: float = 30.0) -> dict:
+    """Audio Commons ratings of at most `max_seconds` from the middle of the track."""
+    from mir.timbral import timbral_features
+
+    x = audio.samples
+    n = int(max_seconds * audio.sr)
+    if x.shape[0] > n:
+        start = (x.shape[0] - n) // 2
+        x = x[start : start + n]
+    return timbral_features(np.ascontiguousarray(x), sr=audio.sr)
+
+
+def stem_loudness(stems: dict[str, Audio], *, lra_window_s: float = 3.0) -> dict:
+    out = {}
+    for name in STEMS:
+        values = loudness(stems[name], lra_window_s=lra_window_s)
+        out[f"lufs_{name}"], out[f"lra_{name}"] = values["lufs"], values["lra"]
+    return out
+
+
+def stem_rhythm(stems: dict[str, Audio], beats: np.ndarray) -> dict:
+    from mir.rhythm import stem_rhythm as one
+
+    out: dict = {}
+    for name in RHYTHM_STEMS:
+        out.update(one(stems[name], beats=beats, name=name))
+    return out
+
+
+def stem_harmonic(stems: dict[str, Audio]) -> dict:
+    from mir.harmonic import stem_harmonic as one
+
+    out: dict = {}
+    for name in HARMONIC_STEMS:
+        out.update(one(stems[name], name=name))
+    return out
+
+
+@dataclass
+class TrackAnalysis:
+    """Everything `mir analyze` computes for one file."""
+
+    values: dict = field(default_factory=dict)
+    grid: BeatGrid | None = None
+    onsets: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def analyze_track(
+    audio: Audio,
+    cfg: MasterConfig,
+    *,
+    stems: dict[str, Audio] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> TrackAnalysis:
+    """Run every model-free feature family on one decoded track (and its stems, if given)."""
+    from mir.intermediates import onset_times
+
+    result = TrackAnalysis()
+    stems = stems or {}
+
+    def step(name: str, fn: Callable[[], dict]) -> None:
+        if progress:
+            progress(name)
+        t0 = time.perf_counter()
+        result.values.update(fn())
+        result.seconds[name] = time.perf_counter() - t0
+
+    def grid_step() -> dict:
+        values, result.grid = beat_grid(audio, cfg.beats)
+        return values
+
+    step("beat_grid", grid_step)
+    step("rhythm_features", lambda: rhythm(audio, result.grid.beats))
+    result.onsets = onset_times(audio)
+    step("loudness", lambda: loudness(audio, lra_window_s=cfg.loudness.lra_window_s))
+    step("spectral_features", lambda: spectral(audio))
+    step("harmonic_features", lambda: harmonic(audio, stems))
+    step("timbral_features", lambda: timbral(audio, max_seconds=cfg.timbral.max_seconds))
+    if all(n in stems for n in STEMS):
+        step("stem_loudness", lambda: stem_loudness(stems, lra_window_s=cfg.loudness.lra_window_s))
+    if all(n in stems for n in RHYTHM_STEMS):
+        step("stem_rhythm", lambda: stem_rhythm(stems, result.grid.beats))
+    if all(n in stems for n in HARMONIC_STEMS):
+        step("stem_harmonic", lambda: stem_harmonic(stems))
+    return result
+
+
+def stderr_progress(total_s: float) -> Callable[[str], None]:
+    """A progress printer for long files: the family being computed and the time so far."""
+    started = time.perf_counter()
+
+    def report(name: str) -> None:
+        print(
+            f"  [{time.perf_counter() - started:6.1f} s] {name} ({total_s:.0f} s of audio)",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    return report
