@@ -26,6 +26,34 @@ def _partition_keys(context: AssetCheckExecutionContext) -> list[str]:
     return [op_context.partition_key]
 
 
+def evaluate_ranges(track_ids: list[str], rows: dict[str, dict]) -> AssetCheckResult:
+    """Check stored rows against the feature table; the description names every violation."""
+    violations = []
+    checked = 0
+    for track_id in track_ids:
+        row = rows.get(track_id)
+        if row is None:
+            violations.append(f"{track_id}: no stored row")
+            continue
+        for key, value in row.items():
+            feature = FEATURES.get(key)
+            if feature is None or isinstance(value, bool) or not isinstance(value, int | float):
+                continue
+            checked += 1
+            if not feature.min <= value <= feature.max:
+                violations.append(
+                    f"{track_id}: {key} = {value:g} outside {feature.min:g}..{feature.max:g} {feature.unit}".rstrip()
+                )
+    return AssetCheckResult(
+        passed=not violations,
+        description="; ".join(violations[:20]) if violations else f"{checked} values in range",
+        metadata={
+            "values_checked": MetadataValue.int(checked),
+            "violations": MetadataValue.json(violations),
+        },
+    )
+
+
 def range_check(asset_def: AssetsDefinition) -> AssetChecksDefinition:
     """A `values_in_range` check of `asset_def`'s numeric keys against the feature table."""
     table = asset_def.key.path[-1]
@@ -38,31 +66,7 @@ def range_check(asset_def: AssetsDefinition) -> AssetChecksDefinition:
     )
     def _check(context: AssetCheckExecutionContext, settings: PipelineSettings) -> AssetCheckResult:
         keys = _partition_keys(context)
-        rows = settings.tables.read(table, keys)
-        violations = []
-        checked = 0
-        for track_id in keys:
-            row = rows.get(track_id)
-            if row is None:
-                violations.append(f"{track_id}: no stored row")
-                continue
-            for key, value in row.items():
-                feature = FEATURES.get(key)
-                if feature is None or isinstance(value, bool) or not isinstance(value, int | float):
-                    continue
-                checked += 1
-                if not feature.min <= value <= feature.max:
-                    violations.append(
-                        f"{track_id}: {key} = {value:g} outside {feature.min:g}..{feature.max:g} {feature.unit}".rstrip()
-                    )
-        return AssetCheckResult(
-            passed=not violations,
-            description="; ".join(violations[:20]) if violations else f"{checked} values in range",
-            metadata={
-                "values_checked": MetadataValue.int(checked),
-                "violations": MetadataValue.json(violations),
-            },
-        )
+        return evaluate_ranges(keys, settings.tables.read(table, keys))
 
     return _check
 

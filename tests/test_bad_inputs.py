@@ -14,6 +14,8 @@ from mir_assets.definitions import all_assets
 from resources.duckdb_tables import FeatureTables
 from tests.helpers import register, run_track
 
+MIX_FEATURES = ["source_audio", "beat_grid", "loudness", "spectral_features"]
+
 
 def _bad_files(project):
     empty = project.inbox / "empty.wav"
@@ -39,9 +41,9 @@ def test_bad_files_fail_alone_with_a_clear_error_and_keep_existing_data(project,
     ids = register(project, [good, *(f for f, _ in bad.values())], instance)
     assert set(ids) == {"good", "empty", "notes", "cut"}
 
-    assert run_track(project, instance, "good").success
+    assert run_track(project, instance, "good", selection=MIX_FEATURES).success
     tables = FeatureTables(project.duckdb)
-    before_rows = {t: tables.read(t) for t in ("source_audio", "beat_grid", "loudness")}
+    before_rows = {t: tables.read(t) for t in MIX_FEATURES}
     good_info = info_path(project.library / "good").read_text()
     # an earlier, successful analysis of "cut" left an .INFO behind: it must survive
     safe_update(info_path(project.library / "cut"), {"lufs": -12.5, "note": "from an earlier run"})
@@ -50,7 +52,7 @@ def test_bad_files_fail_alone_with_a_clear_error_and_keep_existing_data(project,
     import re
 
     for track_id, (path, reason) in bad.items():
-        result = run_track(project, instance, track_id, raise_on_error=False)
+        result = run_track(project, instance, track_id, selection=MIX_FEATURES, raise_on_error=False)
         assert not result.success
         (failure,) = [e for e in result.all_events if e.is_step_failure]
         assert failure.step_key == "source_audio"
