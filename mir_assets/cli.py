@@ -59,8 +59,11 @@ class Progress:
 
     def track_done(self) -> None:
         self.done += 1
+        self.current = "done" if self.done == self.total else self.current
         if self.tty:
             print("\r" + self.line(), end="", flush=True)
+        else:
+            print(self.line(), flush=True)
 
     def finish(self) -> None:
         if self.tty:
@@ -203,15 +206,13 @@ def _print_summary(cfg, tables, track_ids, outcome, errors, home, progress) -> N
             row += f"  {t['bpm']:.0f} BPM {t['meter']} {t['key']}" if t else ""
         print(row)
     print()
-    print(f"{'asset':<16} {'ok':>4} {'up to date':>10} {'failed':>6} {'skipped':>7}")
+    states = ("ok", "up_to_date", "failed", "skipped", "no_stems")
+    print(f"{'asset':<18} " + " ".join(f"{s:>10}" for s in states))
     for name, per_track in outcome.items():
-        counts = {
-            k: sum(1 for v in per_track.values() if v == k)
-            for k in ("ok", "up to date", "failed", "skipped")
-        }
-        print(
-            f"{name:<16} {counts['ok']:>4} {counts['up to date']:>10} {counts['failed']:>6} {counts['skipped']:>7}"
-        )
+        counts = [sum(1 for v in per_track.values() if v == k.replace("_", " ")) for k in states]
+        print(f"{name:<18} " + " ".join(f"{c:>10}" for c in counts))
+    if any("no stems" in per_track.values() for per_track in outcome.values()):
+        print("  no_stems: per-stem features wait for drums/bass/other/vocals in the track folder")
     for (asset, tid), msg in errors.items():
         print(f"  FAILED {asset} for {tid!r}: {msg}")
     print()
@@ -294,6 +295,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import warnings
+
+    # library deprecation notices are for their developers, not for our users
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", message=".*deprecated.*")
+    warnings.filterwarnings("ignore", module="madmom")
     parser = argparse.ArgumentParser(
         prog="mir", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

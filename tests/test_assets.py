@@ -18,7 +18,9 @@ def click_partition(project, instance):
     y, truth = click_track(128, duration_s=20, sr=SR)
     path = project.add_audio("01 - Click 128.wav", np.stack([y, y], axis=1))
     (track_id,) = register(project, [path], instance)
-    result = run_track(project, instance, track_id, selection=["source_audio", "beat_grid", "loudness"])
+    result = run_track(
+        project, instance, track_id, selection=["source_audio", "beat_grid", "loudness"]
+    )
     assert result.success
     return track_id, truth, path
 

@@ -52,7 +52,9 @@ def test_bad_files_fail_alone_with_a_clear_error_and_keep_existing_data(project,
     import re
 
     for track_id, (path, reason) in bad.items():
-        result = run_track(project, instance, track_id, selection=MIX_FEATURES, raise_on_error=False)
+        result = run_track(
+            project, instance, track_id, selection=MIX_FEATURES, raise_on_error=False
+        )
         assert not result.success
         (failure,) = [e for e in result.all_events if e.is_step_failure]
         assert failure.step_key == "source_audio"
