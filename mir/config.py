@@ -35,6 +35,7 @@ class PathsConfig(_Section):
 
 class FeaturesConfig(_Section):
     source_audio: bool = True
+    stems: bool = True
     beat_grid: bool = True
     loudness: bool = True
     rhythm_features: bool = True
@@ -68,10 +69,39 @@ class SensorConfig(_Section):
     interval_seconds: int = Field(30, ge=1)
 
 
+class DemucsConfig(_Section):
+    model: str = "htdemucs"
+    repo: Path = Path("models/demucs")
+    shifts: int = Field(0, ge=0)
+    overlap: float = Field(0.25, ge=0.0, lt=1.0)
+
+
+class RoformerConfig(_Section):
+    model_dir: Path = Path("models/bs-roformer")
+    model_file: str = "model_bs_roformer_ep_317_sdr_12.9755.ckpt"
+    batch_size: int = Field(1, ge=1)
+    peak: float = Field(0.9, gt=0.0, le=1.0)
+
+
+class SeparationConfig(_Section):
+    backend: Literal["demucs", "bs_roformer"] = "demucs"
+    demucs: DemucsConfig = DemucsConfig()
+    bs_roformer: RoformerConfig = RoformerConfig()
+    output_format: Literal["auto", "flac", "mp3", "wav"] = "auto"
+    mp3_bitrate: int = Field(0, ge=0)
+    keep_extra_stems: bool = False
+    instrumental: bool = False
+    block_seconds: float = Field(60.0, ge=5.0)
+    quality_check: bool = True
+    quality_rms_dbfs: float = -39.0
+    quality_peak_dbfs: float = -20.0
+
+
 class ProcessingConfig(_Section):
     audio_extensions: tuple[str, ...] = ("flac", "wav", "aiff", "aif", "mp3", "ogg", "m4a", "aac")
     tracks_per_run: int = Field(25, ge=1)
     device: Literal["auto", "rocm", "cuda", "cpu"] = "auto"
+    gpu_pool: str = "gpu"
 
 
 class MasterConfig(_Section):
@@ -82,6 +112,7 @@ class MasterConfig(_Section):
     beats: BeatsConfig = BeatsConfig()
     loudness: LoudnessConfig = LoudnessConfig()
     timbral: TimbralConfig = TimbralConfig()
+    separation: SeparationConfig = SeparationConfig()
     sensor: SensorConfig = SensorConfig()
     processing: ProcessingConfig = ProcessingConfig()
     rocm: dict[str, str] = Field(default_factory=dict)
@@ -159,7 +190,23 @@ def config_from_dict(
             value = Path(os.environ[env])
         value = Path(os.path.expanduser(str(value)))
         paths[key] = value if value.is_absolute() else (root / value)
-    return cfg.model_copy(update={"paths": PathsConfig(**paths), "source": source})
+    sep = cfg.separation
+    separation = sep.model_copy(
+        update={
+            "demucs": sep.demucs.model_copy(update={"repo": _under(root, sep.demucs.repo)}),
+            "bs_roformer": sep.bs_roformer.model_copy(
+                update={"model_dir": _under(root, sep.bs_roformer.model_dir)}
+            ),
+        }
+    )
+    return cfg.model_copy(
+        update={"paths": PathsConfig(**paths), "separation": separation, "source": source}
+    )
+
+
+def _under(root: Path, path: Path) -> Path:
+    path = Path(os.path.expanduser(str(path)))
+    return path if path.is_absolute() else root / path
 
 
 def _check_strict_types(raw: dict, model: type[BaseModel], prefix: str = "") -> None:

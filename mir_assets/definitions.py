@@ -12,19 +12,24 @@ import os
 
 from dagster import Definitions, in_process_executor, load_assets_from_modules
 
-from mir_assets import harmonic, loudness, rhythm, source, spectral, timbral
+from mir_assets import harmonic, loudness, rhythm, source, spectral, stems, timbral
 from mir_assets.checks import range_checks
 from mir_assets.jobs import track_job
 from resources.feature_store import FeatureStore
+from resources.gpu import GpuResource
 from resources.settings import PipelineSettings
 from sensors.inbox import inbox_sensor
 
-ASSET_MODULES = [source, rhythm, loudness, spectral, harmonic, timbral]
+ASSET_MODULES = [source, stems, rhythm, loudness, spectral, harmonic, timbral]
 
 
-def make_resources(config_path: str = "") -> dict:
+def make_resources(config_path: str = "", *, keep_models_between_runs: bool = False) -> dict:
     settings = PipelineSettings(config_path=config_path)
-    return {"settings": settings, "feature_store": FeatureStore(settings=settings)}
+    return {
+        "settings": settings,
+        "feature_store": FeatureStore(settings=settings),
+        "gpu": GpuResource(settings=settings, keep_models_between_runs=keep_models_between_runs),
+    }
 
 
 RESOURCES_BY_DEPLOYMENT = {

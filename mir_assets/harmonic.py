@@ -36,7 +36,11 @@ def harmonic_features(
 
 @asset(
     **feature_asset_args(
-        "harmonic", STEM_HARMONIC_KEYS, needs_stems=True, kinds={"librosa", "duckdb"}
+        "harmonic",
+        STEM_HARMONIC_KEYS,
+        needs_stems=True,
+        deps=["stems"],
+        kinds={"librosa", "duckdb"},
     )
 )
 def stem_harmonic(

@@ -25,7 +25,11 @@ def loudness(
     return for_each_track(context, settings, compute)
 
 
-@asset(**feature_asset_args("loudness", STEM_LOUDNESS_KEYS, needs_stems=True, kinds={"duckdb"}))
+@asset(
+    **feature_asset_args(
+        "loudness", STEM_LOUDNESS_KEYS, needs_stems=True, deps=["stems"], kinds={"duckdb"}
+    )
+)
 def stem_loudness(
     context: AssetExecutionContext, settings: PipelineSettings, source_audio: dict[str, dict]
 ) -> dict[str, dict]:

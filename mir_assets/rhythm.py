@@ -92,7 +92,9 @@ def rhythm_features(
 
 
 @asset(
-    **feature_asset_args("rhythm", STEM_RHYTHM_KEYS, needs_stems=True, kinds={"librosa", "duckdb"})
+    **feature_asset_args(
+        "rhythm", STEM_RHYTHM_KEYS, needs_stems=True, deps=["stems"], kinds={"librosa", "duckdb"}
+    )
 )
 def stem_rhythm(
     context: AssetExecutionContext, settings: PipelineSettings, beat_grid: dict[str, dict]

@@ -8,10 +8,12 @@ and still stores the good results before it reports the failures.
 
 from __future__ import annotations
 
+import threading
 import time
 import traceback
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -37,21 +39,26 @@ _AUDIO_CACHE: OrderedDict[tuple, Audio] = OrderedDict()
 AUDIO_CACHE_BYTES = 2 * 1024**3
 
 
+_AUDIO_LOCK = threading.Lock()
+
+
 def decoded(path: Path) -> Audio:
     """Decode `path` once per process; later assets of the run reuse the same `Audio`
     (and the views and intermediates cached on it). Bounded by :data:`AUDIO_CACHE_BYTES`."""
     st = path.stat()
     key = (str(path), st.st_size, st.st_mtime_ns)
-    if key in _AUDIO_CACHE:
-        _AUDIO_CACHE.move_to_end(key)
-        return _AUDIO_CACHE[key]
+    with _AUDIO_LOCK:
+        if key in _AUDIO_CACHE:
+            _AUDIO_CACHE.move_to_end(key)
+            return _AUDIO_CACHE[key]
     audio = load_audio(path)
-    _AUDIO_CACHE[key] = audio
-    while (
-        len(_AUDIO_CACHE) > 1
-        and sum(a.samples.nbytes for a in _AUDIO_CACHE.values()) > AUDIO_CACHE_BYTES
-    ):
-        _AUDIO_CACHE.popitem(last=False)
+    with _AUDIO_LOCK:
+        _AUDIO_CACHE[key] = audio
+        while (
+            len(_AUDIO_CACHE) > 1
+            and sum(a.samples.nbytes for a in _AUDIO_CACHE.values()) > AUDIO_CACHE_BYTES
+        ):
+            _AUDIO_CACHE.popitem(last=False)
     return audio
 
 
@@ -132,6 +139,16 @@ def for_each_track(
             continue
         seconds[track_id] = time.perf_counter() - t0
         context.log.info(f"[{i}/{len(keys)}] {asset} for {track_id!r} in {seconds[track_id]:.2f} s")
+    # a compute may hand back a Future (work finishing in the background, such as
+    # writing files while the next track computes): settle them, per track
+    for track_id, value in list(results.items()):
+        if isinstance(value, Future):
+            try:
+                results[track_id] = value.result()
+            except Exception as exc:
+                del results[track_id]
+                failures[track_id] = f"{type(exc).__name__}: {exc}"
+                context.log.error(f"{asset} failed for {track_id!r}: {exc}")
     total = time.perf_counter() - started
     metadata: dict[str, Any] = {
         "tracks": MetadataValue.int(len(results)),

@@ -1,0 +1,135 @@
+"""stems: drums, bass, other and vocals of each track, separated on the GPU resource."""
+
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor, wait
+
+from dagster import AssetExecutionContext, Failure, MetadataValue, asset
+
+from mir.audio import extension
+from mir.config import load_config
+from mir.errors import ModelNotFound
+from mir.separation import (
+    check_model,
+    instrumental,
+    model_loader,
+    mp3_bitrate,
+    separate,
+    stem_format,
+    write_stem,
+)
+from mir_assets.partitions import tracks_partitions
+from mir_assets.runtime import (
+    CODE_VERSION,
+    batch_backfill_policy,
+    decoded,
+    for_each_track,
+    full_mix_path,
+)
+from resources.gpu import GpuResource
+from resources.settings import PipelineSettings
+
+
+@asset(
+    partitions_def=tracks_partitions,
+    io_manager_key="feature_store",
+    group_name="stems",
+    code_version=CODE_VERSION,
+    backfill_policy=batch_backfill_policy(),
+    pool=load_config().processing.gpu_pool,
+    kinds={"pytorch", "audio", "duckdb"},
+)
+def stems(
+    context: AssetExecutionContext,
+    settings: PipelineSettings,
+    gpu: GpuResource,
+    source_audio: dict[str, dict],
+) -> dict[str, dict]:
+    """`drums`, `bass`, `other`, `vocals` in the track folder (FLAC for lossless sources,
+    MP3 otherwise), from Demucs or BS-RoFormer loaded once per run on the GPU resource.
+
+    While one track is separated, the next one is decoded and the previous one's stems
+    are encoded and written, on their own threads (at most two tracks queued). Records
+    `stem_backend`, `stem_model`, `stem_format`, `stem_sample_rate`,
+    `stems_peak_normalized` and `stem_quality_flagged` (stems found near-silent and
+    mixed into `other`).
+    """
+    cfg = settings.config.separation
+    try:
+        check_model(cfg)  # before any track is touched
+    except ModelNotFound as exc:
+        raise Failure(
+            description=str(exc),
+            metadata={
+                "expected_file": MetadataValue.path(exc.expected),
+                "config_key": exc.config_key,
+            },
+        ) from None
+    key, load = model_loader(cfg)
+    model = gpu.model(key, load)
+    model_name = cfg.demucs.model if cfg.backend == "demucs" else cfg.bs_roformer.model_file
+    keys = list(context.partition_keys)
+    decoder, writer = ThreadPoolExecutor(1, "decode"), ThreadPoolExecutor(1, "encode")
+    upcoming: dict = {}
+    writes: deque = deque()
+
+    def prefetch(index: int) -> None:
+        if index < len(keys) and keys[index] not in upcoming:
+            track_id = keys[index]
+            upcoming[track_id] = decoder.submit(
+                decoded, full_mix_path(settings, track_id, source_audio[track_id])
+            )
+
+    def compute(track_id: str):
+        index = keys.index(track_id)
+        prefetch(index)
+        prefetch(index + 1)  # decode the next track while this one is separated
+        audio = upcoming.pop(track_id).result()
+        result = separate(model, audio.samples, audio.sr, cfg, device=gpu.device)
+        track_dir = settings.track_dir(track_id)
+        source = track_dir / source_audio[track_id]["full_mix"]
+        fmt = stem_format(extension(source), cfg.output_format)
+        bitrate = mp3_bitrate(source, cfg.mp3_bitrate or None)
+
+        def write() -> dict:
+            files = []
+            outputs = dict(result.stems)
+            if cfg.keep_extra_stems:
+                outputs.update(result.extra)
+            if cfg.instrumental:
+                outputs["full_mix_instrumental"] = instrumental(
+                    result, audio.samples if audio.sr == result.sr else None
+                )
+            for name, samples in outputs.items():
+                files.append(
+                    write_stem(
+                        track_dir / f"{name}.{fmt}", samples, result.sr, bitrate=bitrate
+                    ).name
+                )
+            return {
+                "stem_backend": cfg.backend,
+                "stem_model": model_name,
+                "stem_format": fmt,
+                "stem_sample_rate": result.sr,
+                "stems_peak_normalized": result.peak_normalized,
+                "stem_quality_flagged": result.flagged,
+                "stem_files": files,
+            }
+
+        while len(writes) >= 2:  # bounded: at most two tracks wait to be written
+            wait([writes.popleft()])
+        future = writer.submit(write)
+        writes.append(future)
+        return future
+
+    try:
+        values = for_each_track(context, settings, compute)
+    finally:
+        decoder.shutdown(wait=True, cancel_futures=True)
+        writer.shutdown(wait=True)
+    context.add_output_metadata(
+        {
+            k: MetadataValue.text(str(v)) if isinstance(v, str) else v
+            for k, v in gpu.metadata().items()
+        }
+    )
+    return values

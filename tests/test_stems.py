@@ -1,0 +1,227 @@
+"""Stems through the real Demucs loader with a tiny random-weight HTDemucs, and the GPU resource."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+import yaml
+from dagster import AssetKey, materialize
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
+
+from mir.errors import ModelNotFound
+from mir.info import info_path, read_info
+from mir.separation import (
+    Separation,
+    load_demucs,
+    mp3_bitrate,
+    process_in_blocks,
+    quality_check,
+    separate_demucs,
+    write_stem,
+)
+from mir.synth import render_song
+from mir_assets.definitions import all_assets, all_checks
+from resources.gpu import GpuResource
+from tests.conftest import write_config
+from tests.helpers import register, run_track
+
+SR = 44100
+
+
+def make_tiny_demucs(repo, name="tiny"):
+    """A random-weight HTDemucs (channels 8, depth 4) saved in Demucs's own package format."""
+    import torch
+    from demucs.htdemucs import HTDemucs
+    from demucs.states import get_state, save_with_checksum
+
+    torch.manual_seed(0)
+    model = HTDemucs(
+        sources=["drums", "bass", "other", "vocals"], audio_channels=2, samplerate=SR, segment=4,
+        channels=8, depth=4, t_layers=1, bottom_channels=0,
+    )  # fmt: skip
+    args, kwargs = model._init_args_kwargs
+    package = {
+        "klass": HTDemucs,
+        "args": args,
+        "kwargs": kwargs,
+        "state": get_state(model, None, False),
+        "training_args": {},
+    }
+    repo.mkdir(parents=True, exist_ok=True)
+    save_with_checksum(package, repo / f"{name}0001.th")  # names it <sig>-<sha256[:8]>.th
+    (repo / f"{name}.yaml").write_text(yaml.safe_dump({"models": [f"{name}0001"]}))
+    return repo
+
+
+@pytest.fixture
+def demucs_project(project, tmp_path):
+    repo = make_tiny_demucs(tmp_path / "models" / "demucs")
+    write_config(
+        project.root,
+        separation={"demucs": {"model": "tiny", "repo": str(repo)}, "block_seconds": 5.0},
+    )
+    return project
+
+
+def test_tiny_htdemucs_loads_from_a_local_repo_and_separates_four_stems(tmp_path):
+    model = load_demucs("tiny", make_tiny_demucs(tmp_path / "repo"))
+    song = render_song(bpm=120, bars=2)
+    result = separate_demucs(model, song.mix, SR, block_s=2.0)
+    assert result.sr == SR
+    assert set(result.stems) == {"drums", "bass", "other", "vocals"}
+    assert all(s.shape == (song.mix.shape[0], 2) for s in result.stems.values())
+    assert all(np.isfinite(s).all() and np.abs(s).max() > 0 for s in result.stems.values())
+
+
+def test_a_missing_demucs_model_names_file_key_and_readme(tmp_path):
+    with pytest.raises(ModelNotFound) as err:
+        load_demucs("htdemucs", tmp_path / "empty")
+    message = str(err.value)
+    assert (
+        "htdemucs.yaml" in message
+        and "separation.demucs.model" in message
+        and "models/README.md" in message
+    )
+
+
+def test_blocks_with_crossfades_reassemble_the_signal():
+    x = np.random.default_rng(0).standard_normal((2, 10_000)).astype(np.float32)
+    out = process_in_blocks(
+        lambda b: np.stack([np.asarray(b), 2 * np.asarray(b)]), x, n_sources=2, block=3000, fade=500
+    )
+    assert np.allclose(out[0], x, atol=1e-5) and np.allclose(out[1], 2 * x, atol=1e-5)
+
+
+def test_a_near_silent_stem_is_flagged_and_mixed_into_other():
+    loud = 0.3 * np.ones((1000, 2), np.float32)
+    quiet = 1e-4 * np.ones((1000, 2), np.float32)
+    sep = Separation(
+        stems={"drums": loud, "bass": quiet, "other": loud.copy(), "vocals": loud}, sr=SR
+    )
+    assert quality_check(sep) == ["bass"]
+    assert not sep.stems["bass"].any()
+    assert np.allclose(sep.stems["other"], loud + quiet)
+
+
+def test_mp3_stems_follow_the_source_bitrate_rounded_up(tmp_path):
+    src = tmp_path / "src.mp3"
+    write_stem(src, render_song(bpm=100, bars=1).mix, SR, bitrate=160)
+    assert mp3_bitrate(src) == 192
+    out = write_stem(tmp_path / "bass.mp3", np.zeros((SR, 2), np.float32), SR, bitrate=192)
+    assert sf.info(str(out)).samplerate == SR
+
+
+def test_stems_asset_writes_four_stems_in_the_track_folder_and_feeds_per_stem_features(
+    demucs_project, instance
+):
+    song = render_song(bpm=110, bars=2)
+    path = demucs_project.add_audio("01 - Song.flac", song.mix)
+    (track_id,) = register(demucs_project, [path], instance)
+    selection = [
+        "source_audio",
+        "stems",
+        "beat_grid",
+        "stem_loudness",
+        "stem_rhythm",
+        "stem_harmonic",
+    ]
+    result = run_track(demucs_project, instance, track_id, selection=selection)
+    assert result.success
+    folder = demucs_project.library / track_id
+    for name in ("drums", "bass", "other", "vocals"):
+        info = sf.info(str(folder / f"{name}.flac"))
+        assert info.samplerate == SR and info.frames == song.mix.shape[0]
+    assert not (folder / "htdemucs").exists()
+    values = read_info(info_path(folder))
+    assert values["stem_backend"] == "demucs" and values["stem_model"] == "tiny"
+    assert values["stems_peak_normalized"] is False
+    assert (
+        "lufs_vocals" in values
+        and "syncopation_drums" in values
+        and "harmonic_movement_bass" in values
+    )
+    (mat,) = [
+        e for e in result.get_asset_materialization_events() if e.asset_key == AssetKey("stems")
+    ]
+    metadata = mat.materialization.metadata
+    assert metadata["device"].value == "cpu" and metadata["model_loads"].value == 1
+
+
+def test_a_three_track_run_sets_up_the_gpu_resource_once_and_loads_the_model_once(
+    demucs_project, instance
+):
+    paths = [
+        demucs_project.add_audio(f"t{i}.wav", render_song(bpm=100 + 10 * i, bars=1, seed=i).mix)
+        for i in range(3)
+    ]
+    ids = register(demucs_project, paths, instance)
+    setups, loads = GpuResource.setups, GpuResource.loads
+    result = materialize(
+        [*all_assets, *all_checks],
+        selection=["source_audio", "stems"],
+        instance=instance,
+        resources=demucs_project.resources(),
+        tags={ASSET_PARTITION_RANGE_START_TAG: ids[0], ASSET_PARTITION_RANGE_END_TAG: ids[-1]},
+    )
+    assert result.success
+    assert GpuResource.setups - setups == 1
+    assert GpuResource.loads - loads == 1
+    stem_mats = [
+        e for e in result.get_asset_materialization_events() if e.asset_key == AssetKey("stems")
+    ]
+    assert sorted(e.partition for e in stem_mats) == sorted(ids)
+    assert all((demucs_project.library / t / "vocals.wav").exists() is False for t in ids)
+    assert all((demucs_project.library / t / "vocals.flac").exists() for t in ids)
+
+
+def test_a_missing_model_fails_stems_alone_while_cpu_assets_succeed(project, instance, tmp_path):
+    write_config(
+        project.root,
+        separation={"demucs": {"model": "htdemucs", "repo": str(tmp_path / "nothing")}},
+    )
+    path = project.add_audio("song.wav", render_song(bpm=120, bars=2).mix)
+    (track_id,) = register(project, [path], instance)
+    selection = ["source_audio", "stems", "beat_grid", "loudness", "stem_loudness"]
+    result = run_track(project, instance, track_id, selection=selection, raise_on_error=False)
+    failed = {
+        e.step_key: e.step_failure_data.error.message
+        for e in result.all_events
+        if e.is_step_failure
+    }
+    assert set(failed) == {"stems"}
+    assert "htdemucs.yaml" in failed["stems"] and "separation.demucs.model" in failed["stems"]
+    succeeded = {e.step_key for e in result.all_events if e.is_step_success}
+    assert {
+        "source_audio",
+        "beat_grid",
+        "loudness",
+    } <= succeeded and "stem_loudness" not in succeeded
+
+
+_PROBE = """
+import os, sys
+import mir_assets.definitions
+assert "torch" not in sys.modules, "torch imported before the ROCm environment"
+print(os.environ["HIP_FORCE_DEV_KERNARG"], os.environ["PYTORCH_TUNABLEOP_TUNING"])
+import torch  # noqa: F401
+"""
+
+
+def test_rocm_variables_are_set_before_torch_is_imported_and_shell_exports_win(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HIP_", "PYTORCH_"))}
+    proc = subprocess.run(
+        [sys.executable, "-c", _PROBE], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["1", "0"]
+    env["HIP_FORCE_DEV_KERNARG"] = "0"
+    proc = subprocess.run(
+        [sys.executable, "-c", _PROBE], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert proc.stdout.split() == ["0", "0"], proc.stderr
