@@ -20,13 +20,19 @@ $(BIN)/python:
 # dependencies (they are all in pyproject.toml), see mir/timbral.py
 TIMBRAL := timbral_models==0.4.0
 
+# torch first, pinned: the build on this machine's disk, so that no package of the
+# model stacks pulls a different (multi-gigabyte) torch
+TORCH := torch==2.13.0
+
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(PIP) install -e .
+	$(PIP) install $(TORCH)
+	$(PIP) install -e '.[separation]' $(TORCH)
 	$(PIP) install --no-deps $(TIMBRAL)
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(PIP) install -e '.[dev]'
+	$(PIP) install $(TORCH)
+	$(PIP) install -e '.[separation,dev]' $(TORCH)
 	$(PIP) install --no-deps $(TIMBRAL)
 	touch $@ $(VENV)/.installed
 

@@ -124,7 +124,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         name: (set() if args.force else instance.get_materialized_partitions(AssetKey(name)))
         for name in enabled
     }
-    resources = make_resources(os.environ.get("MIR_CONFIG", ""))
+    resources = make_resources(os.environ.get("MIR_CONFIG", ""), keep_models_between_runs=True)
+    model_missing = None
+    if "stems" in enabled:
+        from mir.errors import ModelNotFound
+        from mir.separation import check_model
+
+        try:
+            check_model(cfg.separation)
+        except ModelNotFound as exc:
+            model_missing = exc
     outcome: dict[str, dict[str, str]] = {name: {} for name in enabled}
     errors: dict[tuple[str, str], str] = {}
     progress = Progress(len(track_ids))
@@ -133,12 +142,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         for track_id in track_ids:
             todo = [n for n in enabled if track_id not in done_before[n]]
-            has_stems = stems_enabled or bool(find_stems(cfg.paths.library / track_id))
+            on_disk = bool(find_stems(cfg.paths.library / track_id))
+            has_stems = on_disk or (stems_enabled and model_missing is None)
             for name in enabled:
                 if name not in todo:
                     outcome[name][track_id] = "up to date"
+                elif name == "stems" and model_missing is not None:
+                    outcome[name][track_id] = "no model"
                 elif name in needs_stems and not has_stems:
-                    outcome[name][track_id] = "no stems"
+                    outcome[name][track_id] = (
+                        "no model" if model_missing is not None else "no stems"
+                    )
             todo = [n for n in todo if n not in outcome or track_id not in outcome[n]]
             if not todo:
                 progress.track_done()
@@ -177,10 +191,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         progress.finish()
 
     _print_summary(cfg, tables, track_ids, outcome, errors, home, progress)
+    if model_missing is not None:
+        print(f"\nstems and the per-stem features were skipped: {model_missing}")
     return 1 if errors else 0
 
 
 def _print_summary(cfg, tables, track_ids, outcome, errors, home, progress) -> None:
+    from mir.harmonic import PITCH_CLASSES
+
     truth = {}
     truth_file = cfg.paths.inbox / DEMO_TRUTH
     if truth_file.exists():
@@ -188,25 +206,27 @@ def _print_summary(cfg, tables, track_ids, outcome, errors, home, progress) -> N
     loud = tables.read("loudness", track_ids) if "loudness" in outcome else {}
     beats = tables.read("beat_grid", track_ids) if "beat_grid" in outcome else {}
     src = tables.read("source_audio", track_ids)
+    harm = tables.read("harmonic_features", track_ids) if "harmonic_features" in outcome else {}
     print()
-    header = f"{'track':<28} {'dur s':>6} {'bpm':>7} {'meter':>5} {'lufs':>7} {'lra':>5}"
+    header = f"{'track':<28} {'dur s':>6} {'bpm':>7} {'meter':>5} {'key':>9} {'lufs':>7} {'lra':>5}"
     if truth:
         header += f"  {'expected':<22}"
     print(header)
     print("-" * len(header))
     for tid in track_ids:
-        s, b, lo = src.get(tid, {}), beats.get(tid, {}), loud.get(tid, {})
+        s, b, lo, h = src.get(tid, {}), beats.get(tid, {}), loud.get(tid, {}), harm.get(tid, {})
         meter = f"{b['beats_per_bar']}/4" if b.get("beats_per_bar") else "-"
+        key = f"{PITCH_CLASSES[h['tonic']]} {h['tonic_scale']}" if "tonic" in h else "-"
         row = (
             f"{tid[:28]:<28} {s.get('duration_s', float('nan')):>6.1f} {b.get('bpm', float('nan')):>7.2f} "
-            f"{meter:>5} {lo.get('lufs', float('nan')):>7.2f} {lo.get('lra', float('nan')):>5.2f}"
+            f"{meter:>5} {key:>9} {lo.get('lufs', float('nan')):>7.2f} {lo.get('lra', float('nan')):>5.2f}"
         )
         if truth:
             t = truth.get(tid)
             row += f"  {t['bpm']:.0f} BPM {t['meter']} {t['key']}" if t else ""
         print(row)
     print()
-    states = ("ok", "up_to_date", "failed", "skipped", "no_stems")
+    states = ("ok", "up_to_date", "failed", "skipped", "no_stems", "no_model")
     print(f"{'asset':<18} " + " ".join(f"{s:>10}" for s in states))
     for name, per_track in outcome.items():
         counts = [sum(1 for v in per_track.values() if v == k.replace("_", " ")) for k in states]
@@ -294,6 +314,79 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_separate(args: argparse.Namespace) -> int:
+    from mir.gpu import apply_rocm_env
+
+    cfg = load_config(args.config)
+    apply_rocm_env(cfg.rocm)  # before torch is imported
+
+    from mir.audio import extension, load_audio
+    from mir.errors import MirError
+    from mir.gpu import choose_device
+    from mir.separation import model_loader, mp3_bitrate, separate, stem_format, write_stem
+    from mir.tracks import find_audio_files, track_name
+
+    sep = cfg.separation
+    updates = {"backend": args.backend} if args.backend else {}
+    if args.model:
+        if (args.backend or sep.backend) == "demucs":
+            updates["demucs"] = sep.demucs.model_copy(update={"model": args.model})
+        else:
+            updates["bs_roformer"] = sep.bs_roformer.model_copy(update={"model_file": args.model})
+    sep = sep.model_copy(update=updates)
+    files: list[Path] = []
+    for raw in args.paths:
+        p = Path(raw)
+        files += find_audio_files(p, cfg.processing.audio_extensions) if p.is_dir() else [p]
+    files = [f for f in files if f.stem not in ("drums", "bass", "other", "vocals")]
+    if not files:
+        print("no audio files given", file=sys.stderr)
+        return 2
+    try:
+        device = choose_device(cfg.processing.device)
+        _, load = model_loader(sep)
+        t0 = time.monotonic()
+        model = load()
+        if hasattr(model, "to"):
+            model = model.to(device)
+        print(
+            f"loaded {sep.backend} model in {time.monotonic() - t0:.1f} s on {device}",
+            file=sys.stderr,
+        )
+    except MirError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    failed = 0
+    started = time.monotonic()
+    for i, path in enumerate(files, 1):
+        out_dir = (
+            Path(args.out) / track_name(path)
+            if args.out
+            else (path.parent if path.stem == "full_mix" else path.parent / track_name(path))
+        )
+        t0 = time.monotonic()
+        try:
+            audio = load_audio(path)
+            result = separate(model, audio.samples, audio.sr, sep, device=device)
+            fmt = stem_format(extension(path), sep.output_format)
+            bitrate = mp3_bitrate(path, sep.mp3_bitrate or None)
+            for name, samples in result.stems.items():
+                write_stem(out_dir / f"{name}.{fmt}", samples, result.sr, bitrate=bitrate)
+        except MirError as exc:
+            failed += 1
+            print(f"[{i}/{len(files)}] {path.name}: error: {exc}", file=sys.stderr)
+            continue
+        took = time.monotonic() - t0
+        done = time.monotonic() - started
+        eta = done / i * (len(files) - i)
+        print(
+            f"[{i}/{len(files)}] {path.name} -> {out_dir} ({audio.duration_s / took:.1f}x realtime, "
+            f"remaining ~{_fmt_s(eta)})",
+            flush=True,
+        )
+    return 1 if failed else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     import warnings
 
@@ -324,6 +417,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--config")
     p.set_defaults(func=cmd_analyze)
+    p = sub.add_parser("separate", help="separate files or folders into stems (model loaded once)")
+    p.add_argument("paths", nargs="+", help="audio files or folders")
+    p.add_argument("--backend", choices=["demucs", "bs_roformer"])
+    p.add_argument("--model", help="Demucs model name, or BS-RoFormer checkpoint file")
+    p.add_argument(
+        "--out", help="write <out>/<track name>/<stem>.<ext> (default: beside each file)"
+    )
+    p.add_argument("--config")
+    p.set_defaults(func=cmd_separate)
     args = parser.parse_args(argv)
     try:
         return args.func(args)
