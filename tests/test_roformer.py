@@ -1,0 +1,97 @@
+"""BS-RoFormer through audio-separator's real loader, with a tiny random-weight checkpoint."""
+
+import numpy as np
+import pytest
+import yaml
+
+from mir.config import RoformerConfig
+from mir.errors import ModelNotFound
+from mir.synth import render_song
+
+SR = 44100
+MODEL = "model_bs_roformer_ep_317_sdr_12.9755"
+
+
+def make_tiny_roformer(folder):
+    """A BS-RoFormer (dim 16, depth 1, 4 stems) with random weights, and its yaml, as UVR ships them."""
+    import torch
+    from audio_separator.separator.uvr_lib_v5.roformer.bs_roformer import BSRoformer
+
+    model_cfg = {
+        "dim": 16, "depth": 1, "stereo": True, "num_stems": 4, "time_transformer_depth": 1,
+        "freq_transformer_depth": 1, "linear_transformer_depth": 0,
+        "freqs_per_bands": tuple([2] * 24 + [4] * 12 + [12] * 8 + [24] * 8 + [48] * 8 + [128, 129]),
+        "dim_head": 8, "heads": 2, "attn_dropout": 0.0, "ff_dropout": 0.0, "flash_attn": False,
+        "stft_n_fft": 2048, "stft_hop_length": 512, "stft_win_length": 2048, "stft_normalized": False,
+        "multi_stft_resolutions_window_sizes": (4096, 2048, 1024, 512, 256),
+    }  # fmt: skip
+    config = {
+        "audio": {"chunk_size": 88064, "dim_f": 1024, "dim_t": 173, "hop_length": 512, "n_fft": 2048,
+                  "num_channels": 2, "sample_rate": SR, "min_mean_abs": 0.0},
+        "model": model_cfg,
+        "training": {"instruments": ["drums", "bass", "other", "vocals"], "target_instrument": None},
+        "inference": {"batch_size": 1, "dim_t": 173, "num_overlap": 2},
+    }  # fmt: skip
+    torch.manual_seed(0)
+    model = BSRoformer(**model_cfg)
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.save(model.state_dict(), folder / f"{MODEL}.ckpt")
+    (folder / f"{MODEL}.yaml").write_text(yaml.dump(config))  # python tuples, as UVR's yamls
+    return RoformerConfig(model_dir=folder, model_file=f"{MODEL}.ckpt")
+
+
+def test_tiny_bs_roformer_loads_offline_and_separates_four_peak_normalised_stems(tmp_path):
+    import sys
+
+    from mir.roformer import load_roformer, separate_roformer
+
+    cfg = make_tiny_roformer(tmp_path / "bs-roformer")
+    model = load_roformer(cfg)
+    assert (cfg.model_dir / "download_checks.json").is_file()
+    # the MDX path's onnx2torch -> torchvision chain stays out of ours
+    assert "torchvision" not in sys.modules and "onnx2torch" not in sys.modules
+    song = render_song(bpm=120, bars=2)
+    mix = song.mix[: SR * 5] * 0.5
+    result = separate_roformer(model, mix, SR, cfg, block_s=5.0)
+    assert set(result.stems) == {"drums", "bass", "other", "vocals"}
+    assert result.sr == SR and result.peak_normalized
+    for stem in result.stems.values():
+        assert stem.shape == (mix.shape[0], 2)
+        assert np.abs(stem).max() == pytest.approx(0.9, abs=1e-4)
+
+
+def test_a_missing_roformer_checkpoint_is_a_clear_error(tmp_path):
+    from mir.roformer import check_roformer
+
+    with pytest.raises(ModelNotFound, match="separation.bs_roformer.model_file"):
+        check_roformer(RoformerConfig(model_dir=tmp_path, model_file="absent.ckpt"))
+
+
+def test_stems_asset_with_the_roformer_backend_records_peak_normalisation(
+    project, instance, tmp_path
+):
+    from mir.info import info_path, read_info
+    from tests.conftest import write_config
+    from tests.helpers import register, run_track
+
+    cfg = make_tiny_roformer(tmp_path / "models" / "bs-roformer")
+    write_config(
+        project.root,
+        separation={
+            "backend": "bs_roformer",
+            "bs_roformer": {"model_dir": str(cfg.model_dir), "model_file": cfg.model_file},
+        },
+    )
+    path = project.add_audio("song.mp3", render_song(bpm=100, bars=2).mix[: SR * 4])
+    (track_id,) = register(project, [path], instance)
+    assert run_track(
+        project, instance, track_id, selection=["source_audio", "stems", "stem_loudness"]
+    ).success
+    info = read_info(info_path(project.library / track_id))
+    assert info["stem_backend"] == "bs_roformer" and info["stems_peak_normalized"] is True
+    assert info["stem_format"] == "mp3"  # lossy source: MP3 stems
+    assert all(
+        (project.library / track_id / f"{n}.mp3").is_file()
+        for n in ("drums", "bass", "other", "vocals")
+    )
+    assert "lufs_vocals" in info
