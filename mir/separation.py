@@ -121,11 +121,13 @@ def separate_demucs(
         stereo = np.stack(
             [resample(stereo[:, c], orig_sr=sr, target_sr=model_sr) for c in range(2)], axis=1
         )
-    wav = torch.from_numpy(np.ascontiguousarray(stereo.T))
+    wav = torch.from_numpy(np.ascontiguousarray(stereo.T))  # a copy, normalised in place
+    del stereo
     ref = wav.mean(0)
     mean, std = ref.mean(), ref.std()
+    del ref
     std = std if std > 1e-8 else torch.tensor(1.0)
-    wav = (wav - mean) / std
+    wav.sub_(mean).div_(std)
 
     def run(block: torch.Tensor) -> np.ndarray:
         with torch.inference_mode():
