@@ -47,6 +47,8 @@ class BeatGrid:
     activation: np.ndarray = field(default_factory=lambda: np.zeros(0))
     fps: int = 100
     tracker: str = "madmom"
+    #: downbeat activation at `fps` (madmom only)
+    downbeat_activation: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def beats_per_bar(self) -> int:
@@ -130,6 +132,7 @@ def track_beats(
         activation=act.sum(axis=1),
         fps=fps,
         tracker="madmom",
+        downbeat_activation=act[:, 1],
     )
 
 

@@ -19,7 +19,13 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "master_pipeline.yaml"
 
 #: Environment variables that override `paths.*`.
-PATH_OVERRIDES = {"inbox": "MIR_INBOX", "library": "MIR_LIBRARY", "duckdb": "MIR_DUCKDB"}
+PATH_OVERRIDES = {
+    "inbox": "MIR_INBOX",
+    "library": "MIR_LIBRARY",
+    "duckdb": "MIR_DUCKDB",
+    "crops": "MIR_CROPS",
+    "dataset": "MIR_DATASET",
+}
 
 
 class _Section(BaseModel):
@@ -31,6 +37,9 @@ class PathsConfig(_Section):
     library: Path = Path("data/library")
     duckdb: Path = Path("data/mir.duckdb")
     models: Path = Path("models")
+    crops: Path = Path("data/crops")
+    dataset: Path = Path("data/sat_dataset")
+    reports: Path = Path("data/reports")
 
 
 class FeaturesConfig(_Section):
@@ -45,6 +54,23 @@ class FeaturesConfig(_Section):
     stem_loudness: bool = True
     stem_rhythm: bool = True
     stem_harmonic: bool = True
+    track_timeseries: bool = True
+    training_crops: bool = True
+    sat_dataset: bool = True
+    feature_statistics: bool = True
+
+
+class CropsConfig(_Section):
+    length_samples: int = Field(524288, ge=4096)
+    mode: Literal["beat-aligned", "sequential"] = "beat-aligned"
+    div4: bool = True
+    overlap: bool = False
+    include_stems: bool = True
+    skip_stems: tuple[str, ...] = ()
+    silence_dbfs: float = -60.0
+    features: bool = True
+    timeseries: bool = True
+    n_steps: int = Field(256, ge=8)
 
 
 class TimbralConfig(_Section):
@@ -113,6 +139,7 @@ class MasterConfig(_Section):
     loudness: LoudnessConfig = LoudnessConfig()
     timbral: TimbralConfig = TimbralConfig()
     separation: SeparationConfig = SeparationConfig()
+    crops: CropsConfig = CropsConfig()
     sensor: SensorConfig = SensorConfig()
     processing: ProcessingConfig = ProcessingConfig()
     rocm: dict[str, str] = Field(default_factory=dict)
@@ -183,7 +210,7 @@ def config_from_dict(
         )
         raise ConfigError(f"{where}invalid configuration: {problems}") from None
     paths = {}
-    for key in ("inbox", "library", "duckdb", "models"):
+    for key in ("inbox", "library", "duckdb", "models", "crops", "dataset", "reports"):
         value = getattr(cfg.paths, key)
         env = PATH_OVERRIDES.get(key)
         if env and os.environ.get(env):

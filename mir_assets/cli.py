@@ -114,7 +114,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if missing:
         instance.add_dynamic_partitions(TRACKS, missing)
 
-    order = [a.key.path[-1] for a in all_assets]
+    order = [a.key.path[-1] for a in all_assets if a.partitions_def is not None]
+    library_wide = [a.key.path[-1] for a in all_assets if a.partitions_def is None]
     needs_stems = {
         a.key.path[-1] for a in all_assets if (a.tags_by_key.get(a.key) or {}).get(NEEDS_STEMS_TAG)
     }
@@ -186,6 +187,20 @@ def cmd_run(args: argparse.Namespace) -> int:
             for name in todo:  # not run because something upstream failed
                 outcome[name].setdefault(track_id, "skipped")
             progress.track_done()
+        for name in library_wide:  # once, over every track
+            if getattr(cfg.features, name, True):
+                progress.update(name, "all tracks")
+                result = materialize(
+                    all_assets,
+                    selection=[name],
+                    instance=instance,
+                    resources=resources,
+                    raise_on_error=False,
+                    run_config=quiet,
+                )
+                outcome[name] = {"(library)": "ok" if result.success else "failed"}
+                if not result.success:
+                    errors[(name, "(library)")] = "see the run in the UI"
     finally:
         runtime.progress_callback = None
         progress.finish()

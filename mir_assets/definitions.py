@@ -12,7 +12,18 @@ import os
 
 from dagster import Definitions, in_process_executor, load_assets_from_modules
 
-from mir_assets import harmonic, loudness, rhythm, source, spectral, stems, timbral
+from mir_assets import (
+    crops,
+    export,
+    harmonic,
+    loudness,
+    rhythm,
+    source,
+    spectral,
+    statistics,
+    stems,
+    timbral,
+)
 from mir_assets.checks import range_checks
 from mir_assets.jobs import track_job
 from resources.feature_store import FeatureStore
@@ -20,7 +31,18 @@ from resources.gpu import GpuResource
 from resources.settings import PipelineSettings
 from sensors.inbox import inbox_sensor
 
-ASSET_MODULES = [source, stems, rhythm, loudness, spectral, harmonic, timbral]
+ASSET_MODULES = [
+    source,
+    stems,
+    rhythm,
+    loudness,
+    spectral,
+    harmonic,
+    timbral,
+    crops,
+    export,
+    statistics,
+]
 
 
 def make_resources(config_path: str = "", *, keep_models_between_runs: bool = False) -> dict:

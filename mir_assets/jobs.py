@@ -6,7 +6,8 @@ from mir_assets.partitions import tracks_partitions
 
 track_job = define_asset_job(
     "track_job",
-    selection=AssetSelection.all(include_sources=False),
+    # every track-partitioned asset; the library-wide statistics run on their own
+    selection=AssetSelection.all(include_sources=False) - AssetSelection.groups("statistics"),
     partitions_def=tracks_partitions,
     description="Materialize every track asset, with its range checks, for one track (or a batch).",
 )

@@ -8,6 +8,7 @@ from mir.info import read_times, sidecar_path, write_times
 from mir.intermediates import onset_times
 from mir.stems import require_stems
 from mir_assets.runtime import decoded, feature_asset_args, for_each_track, full_mix_path
+from resources.duckdb_tables import write_arrays
 from resources.settings import PipelineSettings
 
 BEATS_GRID = ".BEATS_GRID"
@@ -68,6 +69,12 @@ def beat_grid(
         audio = decoded(full_mix_path(settings, track_id, source_audio[track_id]))
         values, grid = analysis.beat_grid(audio, settings.config.beats)
         write_grid_files(settings.track_dir(track_id), grid)
+        if grid.activation.size:  # madmom's raw activations, for the 100 Hz time series
+            arrays = {
+                "beat_activation_ts": grid.activation,
+                "downbeat_activation_ts": grid.downbeat_activation,
+            }
+            write_arrays(settings.tables, track_id, -1, arrays)
         return values
 
     return for_each_track(context, settings, compute)

@@ -297,3 +297,126 @@ def register_files(tables: FeatureTables, paths: list[Path]) -> list[tuple[str, 
     from mir.tracks import file_sha256, track_name
 
     return tables.register([(Path(p), file_sha256(p), track_name(p)) for p in paths])
+
+
+# -- rows keyed by track and crop, and arrays ------------------------------------------
+
+
+def replace_crop_rows(
+    tables: FeatureTables, table: str, track_id: str, rows: list[dict[str, Any]]
+) -> int:
+    """Replace every row of `track_id` in a (track_id, crop_index)-keyed table.
+
+    Columns are added for new keys as in :meth:`FeatureTables.upsert`.
+    """
+    with tables.connect() as con:
+        con.execute(
+            f"CREATE TABLE IF NOT EXISTS {_ident(table)} (track_id VARCHAR, crop_index INTEGER, "
+            "materialized_at TIMESTAMP, PRIMARY KEY (track_id, crop_index))"
+        )
+        existing = FeatureTables._columns(con, table)
+        for row in rows:
+            for key, value in row.items():
+                if key in existing or value is None:
+                    continue
+                sql_type = _sql_type(value)
+                con.execute(f"ALTER TABLE {_ident(table)} ADD COLUMN {_ident(key)} {sql_type}")
+                existing[key] = sql_type
+        con.execute(f"DELETE FROM {_ident(table)} WHERE track_id = ?", [track_id])
+        columns = [c for c in existing if c not in ("track_id", "crop_index", "materialized_at")]
+        if rows:
+            now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+            names = ", ".join(
+                ["track_id", "crop_index", "materialized_at", *(_ident(c) for c in columns)]
+            )
+            marks = ", ".join(["?"] * (len(columns) + 3))
+            con.executemany(
+                f"INSERT INTO {_ident(table)} ({names}) VALUES ({marks})",
+                [
+                    [
+                        track_id,
+                        r["crop_index"],
+                        now,
+                        *(_sql_value(r.get(c), existing[c]) for c in columns),
+                    ]
+                    for r in rows
+                ],
+            )
+    return len(rows)
+
+
+ARRAYS_TABLE = "timeseries"
+
+
+def write_arrays(
+    tables: FeatureTables, track_id: str, crop_index: int, arrays: dict[str, np.ndarray]
+) -> None:
+    """Store named float32 arrays for a track (`crop_index` -1) or one of its crops;
+    fields of the same name are replaced, others kept."""
+    with tables.connect() as con:
+        con.execute(
+            f"CREATE TABLE IF NOT EXISTS {ARRAYS_TABLE} (track_id VARCHAR, crop_index INTEGER, field VARCHAR, "
+            "shape INTEGER[], data BLOB, PRIMARY KEY (track_id, crop_index, field))"
+        )
+        con.executemany(
+            f"INSERT OR REPLACE INTO {ARRAYS_TABLE} VALUES (?, ?, ?, ?, ?)",
+            [
+                [
+                    track_id,
+                    crop_index,
+                    field,
+                    list(a.shape),
+                    np.ascontiguousarray(a, dtype="<f4").tobytes(),
+                ]
+                for field, a in arrays.items()
+            ],
+        )
+
+
+def delete_arrays(tables: FeatureTables, track_id: str, *, crops_only: bool = True) -> None:
+    """Drop a track's stored crop arrays (or all of its arrays)."""
+    with tables.connect() as con:
+        if FeatureTables._columns(con, ARRAYS_TABLE):
+            extra = " AND crop_index >= 0" if crops_only else ""
+            con.execute(f"DELETE FROM {ARRAYS_TABLE} WHERE track_id = ?{extra}", [track_id])
+
+
+def read_arrays(
+    tables: FeatureTables, track_id: str, crop_index: int = -1
+) -> dict[str, np.ndarray]:
+    """The arrays stored by :func:`write_arrays` ({} when there are none)."""
+    with tables.connect(read_only=True) as con:
+        if not FeatureTables._columns(con, ARRAYS_TABLE):
+            return {}
+        rows = con.execute(
+            f"SELECT field, shape, data FROM {ARRAYS_TABLE} WHERE track_id = ? AND crop_index = ?",
+            [track_id, crop_index],
+        ).fetchall()
+    return {
+        field: np.frombuffer(bytes(data), dtype="<f4").reshape(shape) for field, shape, data in rows
+    }
+
+
+def read_crop_rows(
+    tables: FeatureTables, table: str, track_ids: list[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """Rows of a (track_id, crop_index) table, grouped by track, in crop order."""
+    with tables.connect(read_only=True) as con:
+        columns = FeatureTables._columns(con, table)
+        if not columns:
+            return {}
+        cur = con.execute(
+            f"SELECT * FROM {_ident(table)} WHERE track_id IN (SELECT unnest(?)) ORDER BY track_id, crop_index",
+            [list(track_ids)],
+        )
+        names = [d[0] for d in cur.description]
+        out: dict[str, list[dict[str, Any]]] = {}
+        for row in cur.fetchall():
+            record = {}
+            for name, value in zip(names, row, strict=True):
+                if columns.get(name) == "JSON" and isinstance(value, str):
+                    value = json.loads(value)
+                if value is not None and name != "materialized_at":
+                    record[name] = value
+            out.setdefault(record["track_id"], []).append(record)
+        return out

@@ -1,0 +1,83 @@
+"""Text prompts for Stable Audio Tools.
+
+`template_caption` needs no model: it writes a prompt-ready caption from a track's (or a
+crop's) own values — labels when the classifier has run, tempo, meter, key, loudness and
+timbre — so that every crop has a prompt even before any captioning model is installed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from mir.harmonic import PITCH_CLASSES
+
+CAPTION_KEYS = (
+    "music_flamingo_full",
+    "music_flamingo_short_genre",
+    "music_flamingo_genre_mood",
+    "music_flamingo_technical",
+)
+
+
+def _top_labels(values: Any, n: int) -> list[str]:
+    if not isinstance(values, Mapping):
+        return []
+    ranked = sorted(values.items(), key=lambda kv: -float(kv[1]))[:n]
+    return [str(label).split("---")[-1] for label, _ in ranked]
+
+
+def _loudness_word(lufs: float) -> str:
+    if lufs > -9:
+        return "very loud"
+    if lufs > -14:
+        return "loud"
+    if lufs > -20:
+        return "moderately loud"
+    return "quiet"
+
+
+def template_caption(values: Mapping[str, Any]) -> str:
+    """A one-sentence caption from the values of `.INFO`.
+
+    Examples
+    --------
+    >>> template_caption({"bpm": 128.0, "tonic": 9, "tonic_scale": "minor", "beats_per_bar": 4,
+    ...                   "lufs": -8.5, "brightness": 70.0, "warmth": 30.0})
+    'Music at 128 BPM in A minor, 4/4 time, very loud, bright.'
+    """
+    genres = _top_labels(values.get("essentia_genre"), 2)
+    moods = _top_labels(values.get("essentia_mood"), 2)
+    instruments = _top_labels(values.get("essentia_instrument"), 3)
+    head = ", ".join(genres) + " track" if genres else "Music"
+    parts = []
+    if values.get("bpm"):
+        parts.append(f"{head} at {float(values['bpm']):.0f} BPM")
+    else:
+        parts.append(head)
+    if "tonic" in values and values.get("tonic_scale") not in (None, "unknown"):
+        parts[-1] += f" in {PITCH_CLASSES[int(values['tonic']) % 12]} {values['tonic_scale']}"
+    if values.get("beats_per_bar"):
+        parts.append(f"{int(values['beats_per_bar'])}/4 time")
+    if moods:
+        parts.append(" and ".join(moods) + " mood")
+    if instruments:
+        parts.append("with " + ", ".join(instruments))
+    if "lufs" in values:
+        parts.append(_loudness_word(float(values["lufs"])))
+    if "brightness" in values and "warmth" in values:
+        bright, warm = float(values["brightness"]), float(values["warmth"])
+        if bright >= 60 and bright >= warm:
+            parts.append("bright")
+        elif warm >= 50:
+            parts.append("warm")
+    return ", ".join(parts) + "."
+
+
+def caption_for(values: Mapping[str, Any]) -> str:
+    """The model caption when one exists (Music Flamingo and its revisions), else the template."""
+    for key in CAPTION_KEYS:
+        text = values.get(key)
+        if isinstance(text, str) and text.strip():
+            return text.strip()
+    return template_caption(values)

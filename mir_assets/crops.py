@@ -1,0 +1,192 @@
+"""Crops and time series: the training crops of each track, and the 100 Hz track series."""
+
+from dagster import AssetExecutionContext, MetadataValue, asset
+
+from mir import timeseries as timeseries_lib
+from mir.audio import Audio, extension
+from mir.crops import cut, is_silent, local_tempo, plan_crops
+from mir.harmonic import harmonic_features
+from mir.info import info_path, read_info, read_times, safe_update, sidecar_path
+from mir.intermediates import SR
+from mir.loudness import measure_loudness
+from mir.separation import mp3_bitrate, write_stem
+from mir.spectral import multiband_rms, saturation, spectral_features
+from mir.stems import find_stems
+from mir.timeseries import crop_timeseries
+from mir_assets.runtime import decoded, feature_asset_args, for_each_track, full_mix_path
+from resources.duckdb_tables import delete_arrays, read_arrays, replace_crop_rows, write_arrays
+from resources.settings import PipelineSettings
+
+CROPS_TABLE = "crops"
+# keys of the track's .INFO that describe its files, not its music: not transferred
+NOT_TRANSFERRED = {
+    "full_mix",
+    "source_path",
+    "sha256",
+    "format",
+    "stem_files",
+    "channels",
+    "sample_rate",
+}
+LOSSY_TO = {"m4a": "mp3", "aac": "mp3", "mp4": "mp3", "ogg": "flac", "aif": "aiff"}
+FEATURE_ASSETS = [
+    "loudness", "rhythm_features", "spectral_features", "harmonic_features", "timbral_features",
+    "stem_loudness", "stem_rhythm", "stem_harmonic",
+]  # fmt: skip
+
+
+def crop_features(mix: Audio, stems: dict[str, Audio]) -> dict:
+    """The per-crop features, with the same functions as the track's."""
+    loud = measure_loudness(mix.samples, sr=mix.sr)
+    values = {"lufs": loud.lufs, "lra": loud.lra}
+    values.update(spectral_features(mix))
+    values.update(saturation(mix.samples, sr=mix.sr))
+    values.update(multiband_rms(mix))
+    values.update(
+        {k: v for k, v in harmonic_features(mix.mono(SR)).items() if not k.startswith("chroma")}
+    )
+    for name, stem in stems.items():
+        result = measure_loudness(stem.samples, sr=stem.sr)
+        values[f"lufs_{name}"], values[f"lra_{name}"] = result.lufs, result.lra
+    return values
+
+
+@asset(
+    **feature_asset_args(
+        "crops", ["beat_count", "downbeat_count"], deps=FEATURE_ASSETS, kinds={"audio", "duckdb"}
+    )
+)
+def training_crops(
+    context: AssetExecutionContext,
+    settings: PipelineSettings,
+    source_audio: dict[str, dict],
+    beat_grid: dict[str, dict],
+) -> dict[str, dict]:
+    """Beat-aligned crops of the mix and its stems in `<crops>/<Track>/`, each with its own
+    `.INFO`: bookkeeping (`position`, `start_time`, `end_time`, `start_sample`, `end_sample`,
+    `duration`, `samples`, `downbeats`, local `bpm` and `beat_count`), every track feature
+    transferred, and per-crop loudness, spectral and harmonic features. Silent crops are
+    rejected. Rows of the `crops` table (track, crop index); 256-step series of each crop in
+    the `timeseries` table."""
+    cfg = settings.config.crops
+
+    def compute(track_id: str) -> dict:
+        track_dir = settings.track_dir(track_id)
+        mix_path = full_mix_path(settings, track_id, source_audio[track_id])
+        audio = decoded(mix_path)
+        y = audio.mono()
+        beats = read_times(sidecar_path(track_dir, ".BEATS_GRID"))
+        downbeats = read_times(sidecar_path(track_dir, ".DOWNBEATS"))
+        # crops are cut at the source's rate; the length is defined at 44.1 kHz
+        length = int(round(cfg.length_samples * audio.sr / SR))
+        plan = plan_crops(
+            y,
+            sr=audio.sr,
+            length=length,
+            beats=beats,
+            downbeats=downbeats,
+            mode=cfg.mode,
+            div4=cfg.div4,
+            overlap=cfg.overlap,
+        )
+        stems = {}
+        if cfg.include_stems:
+            stems = {
+                n: decoded(p) for n, p in find_stems(track_dir).items() if n not in cfg.skip_stems
+            }
+        track_values = {
+            k: v for k, v in read_info(info_path(track_dir)).items() if k not in NOT_TRANSFERRED
+        }
+        ext = LOSSY_TO.get(extension(mix_path), extension(mix_path))
+        bitrate = mp3_bitrate(mix_path)
+        out_dir = settings.config.paths.crops / track_id
+        rows, rejected = [], 0
+        delete_arrays(settings.tables, track_id)
+        for crop in plan:
+            mix = cut(audio.samples, crop)
+            if is_silent(mix, threshold_dbfs=cfg.silence_dbfs):
+                rejected += 1
+                continue
+            index = len(rows)
+            name = f"{track_id}_{index}"
+            write_stem(out_dir / f"{name}.{ext}", mix, audio.sr, bitrate=bitrate)
+            stem_audio = {}
+            for stem_name, stem in stems.items():
+                if stem.sr != audio.sr:
+                    continue  # a stem at another rate cannot share the crop's sample positions
+                part = cut(stem.samples, crop)
+                write_stem(out_dir / f"{name}_{stem_name}.{ext}", part, stem.sr, bitrate=bitrate)
+                stem_audio[stem_name] = Audio(part, stem.sr)
+            bpm, beat_count = local_tempo(beats, crop)
+            bookkeeping = {
+                "crop_index": index,
+                "file": f"{name}.{ext}",
+                "position": round(crop.start / audio.n_samples, 6),
+                "start_time": round(crop.start_time, 6),
+                "end_time": round(crop.end_time, 6),
+                "start_sample": crop.start,
+                "end_sample": crop.end,
+                "duration": round(crop.samples / audio.sr, 6),
+                "samples": crop.samples,
+                "downbeats": crop.downbeats,
+                "bpm": bpm or track_values.get("bpm", 0.0),
+                "beat_count": beat_count,
+                "source": mix_path.name,
+                "has_stems": bool(stem_audio),
+                "stem_names": sorted(stem_audio),
+            }
+            values = {**track_values, **bookkeeping}
+            if cfg.features:
+                values.update(crop_features(Audio(mix, audio.sr), stem_audio))
+            safe_update(out_dir / f"{name}.INFO", values)
+            rows.append({k: v for k, v in values.items() if not isinstance(v, dict)})
+            if cfg.timeseries:
+                crop_mono = Audio(mix, audio.sr).mono(SR)
+                lo, hi = crop.start_time, crop.end_time
+                series = crop_timeseries(
+                    crop_mono,
+                    n_steps=cfg.n_steps,
+                    beats=beats[(beats >= lo) & (beats < hi)] - lo,
+                    downbeats=downbeats[(downbeats >= lo) & (downbeats < hi)] - lo,
+                )
+                write_arrays(settings.tables, track_id, index, series)
+        replace_crop_rows(settings.tables, CROPS_TABLE, track_id, rows)
+        return {
+            "crop_count": len(rows),
+            "crops_rejected_silent": rejected,
+            "crops_dir": str(out_dir),
+            "crop_seconds": round(sum(r["duration"] for r in rows), 3),
+        }
+
+    result = for_each_track(context, settings, compute)
+    context.add_output_metadata({"crops_table": MetadataValue.text(CROPS_TABLE)})
+    return result
+
+
+@asset(**feature_asset_args("crops", [], kinds={"duckdb"}))
+def track_timeseries(
+    context: AssetExecutionContext,
+    settings: PipelineSettings,
+    source_audio: dict[str, dict],
+    beat_grid: dict[str, dict],
+) -> dict[str, dict]:
+    """The whole track at 100 frames per second, in the `timeseries` table (crop index -1):
+    madmom's beat and downbeat activations, onset envelope, band RMS, spectral shape, HPCP."""
+
+    def compute(track_id: str) -> dict:
+        audio = decoded(full_mix_path(settings, track_id, source_audio[track_id]))
+        stored = read_arrays(settings.tables, track_id, -1)
+        series = timeseries_lib.track_timeseries(
+            audio.mono(SR),
+            beat_activation=stored.get("beat_activation_ts"),
+            downbeat_activation=stored.get("downbeat_activation_ts"),
+        )
+        write_arrays(settings.tables, track_id, -1, series)
+        n_frames = next(iter(series.values())).shape[0]
+        return {
+            "timeseries_frames": n_frames,
+            "timeseries_frame_rate": 100,
+            "timeseries_fields": sorted(series),
+        }
+
+    return for_each_track(context, settings, compute)

@@ -1,0 +1,61 @@
+"""sat_dataset: the Stable Audio Tools dataset folder, built from the training crops."""
+
+import json
+
+from dagster import AssetExecutionContext, MetadataValue, asset
+
+from mir.captions import caption_for
+from mir.info import info_path, read_info
+from mir.sat_export import link_or_copy, sidecar, write_dataset_files
+from mir_assets.crops import CROPS_TABLE
+from mir_assets.runtime import feature_asset_args, for_each_track
+from resources.duckdb_tables import read_crop_rows
+from resources.settings import PipelineSettings
+
+
+@asset(**feature_asset_args("export", [], kinds={"json"}))
+def sat_dataset(
+    context: AssetExecutionContext, settings: PipelineSettings, training_crops: dict[str, dict]
+) -> dict[str, dict]:
+    """`<dataset>/<Track>/<crop audio>` + `<crop>.json` (prompt, seconds_start, seconds_total,
+    numeric features) for every crop, and at the root `dataset_config.json`
+    (`dataset_type: audio_dir`) with `custom_metadata.py` for stable-audio-tools.
+
+    The prompt is the crop's caption (Music Flamingo) when one exists, else the template
+    caption built from its own features.
+    """
+    root = settings.config.paths.dataset
+    config_path = write_dataset_files(root)
+    all_rows = read_crop_rows(settings.tables, CROPS_TABLE, list(context.partition_keys))
+    prompts: list[str] = []
+
+    def compute(track_id: str) -> dict:
+        crops_dir = settings.config.paths.crops / track_id
+        track_info = read_info(info_path(settings.track_dir(track_id)))
+        total = float(track_info.get("duration_s", 0.0))
+        count = 0
+        for row in all_rows.get(track_id, []):
+            audio = crops_dir / row["file"]
+            values = read_info(crops_dir / f"{audio.stem}.INFO")
+            target = root / track_id / audio.name
+            link_or_copy(audio, target)
+            prompt = caption_for(values)
+            prompts.append(prompt)
+            target.with_suffix(".json").write_text(
+                json.dumps(
+                    sidecar(values, prompt=prompt, seconds_total=total),
+                    indent=1,
+                    ensure_ascii=False,
+                )
+            )
+            count += 1
+        return {"dataset_crops": count, "dataset_dir": str(root / track_id)}
+
+    result = for_each_track(context, settings, compute)
+    context.add_output_metadata(
+        {
+            "dataset_config": MetadataValue.path(str(config_path)),
+            "sample_prompt": MetadataValue.text(prompts[0] if prompts else ""),
+        }
+    )
+    return result
