@@ -105,35 +105,38 @@ def plan_crops(
     bars = bars[(bars >= 0) & (bars < n)]
     start = int(bars[np.argmin(np.abs(bars - offset))])
     first = True
+    slack = int(ZC_WINDOW_S * sr)  # what the zero-crossing snaps may take off a crop
+    nominal = start  # lengths are measured from downbeats, not from snapped positions
     while start + sr < n:
         if not first:
-            start = _zero_crossing_before(y, start, start - int(ZC_WINDOW_S * sr))
-        target = min(start + length, n)
-        inside = bars[(bars > start) & (bars <= target)]
+            start = _zero_crossing_before(y, start, start - slack)
+        target = min(nominal + length, n)
+        inside = bars[(bars > nominal) & (bars <= target)]
         end = target
         chosen = False
         if div4:
             for candidate in inside[::-1]:
                 # whole bars between two downbeats: 4, 8, 12 ...
-                n_bars = int(np.sum((bars >= start) & (bars <= candidate))) - 1
-                if n_bars >= 4 and n_bars % 4 == 0 and candidate - start >= min_len:
+                n_bars = int(np.sum((bars >= nominal) & (bars <= candidate))) - 1
+                if n_bars >= 4 and n_bars % 4 == 0 and candidate - nominal >= min_len:
                     end, chosen = int(candidate), True
                     break
-        if not chosen and inside.size and inside[-1] - start >= min_len:
+        if not chosen and inside.size and inside[-1] - nominal >= min_len:
             end = int(inside[-1])
-        end = _zero_crossing_before(y, end, max(start + int(0.1 * sr), end - int(ZC_WINDOW_S * sr)))
-        if end - start < min_len:
+        end_nominal = end
+        end = _zero_crossing_before(y, end, max(start + int(0.1 * sr), end - slack))
+        if end - start < min_len - 2 * slack:
             break
-        count = int(np.sum((bars >= start) & (bars <= end)))
+        count = int(np.sum((bars >= start) & (bars <= end_nominal)))
         crops.append(Crop(len(crops), start, end, sr, count))
         first = False
         if overlap:
-            half = start + length // 2
-            later = bars[bars > start]
+            half = nominal + length // 2
+            later = bars[bars > nominal]
             nearest = int(later[np.argmin(np.abs(later - half))]) if later.size else half
-            start = nearest if nearest > start else half
+            start = nominal = nearest if nearest > nominal else half
         else:
-            start = end
+            start, nominal = end, end_nominal
     return crops
 
 
