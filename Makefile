@@ -24,16 +24,25 @@ TIMBRAL := timbral_models==0.4.0
 # model stacks pulls a different (multi-gigabyte) torch
 TORCH := torch==2.13.0
 
+# fpcalc (Debian's libchromaprint-tools) fingerprints tracks for the AcoustID lookup;
+# installed when this runs as root, else the README says how
+FPCALC := command -v fpcalc >/dev/null || { [ "$$(id -u)" = 0 ] && \
+	(apt-get install -y -qq libchromaprint-tools >/dev/null 2>&1 || \
+	 (apt-get update -qq && apt-get install -y -qq libchromaprint-tools >/dev/null)); } || \
+	echo "fpcalc not found: install libchromaprint-tools for AcoustID lookups"
+
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(PIP) install $(TORCH)
 	$(PIP) install -e '.[separation]' $(TORCH)
 	$(PIP) install --no-deps $(TIMBRAL)
+	@$(FPCALC)
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(PIP) install $(TORCH)
 	$(PIP) install -e '.[separation,dev]' $(TORCH)
 	$(PIP) install --no-deps $(TIMBRAL)
+	@$(FPCALC)
 	touch $@ $(VENV)/.installed
 
 setup: $(VENV)/.installed

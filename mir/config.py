@@ -54,10 +54,28 @@ class FeaturesConfig(_Section):
     stem_loudness: bool = True
     stem_rhythm: bool = True
     stem_harmonic: bool = True
+    track_metadata: bool = True
     track_timeseries: bool = True
     training_crops: bool = True
     sat_dataset: bool = True
     feature_statistics: bool = True
+
+
+class MetadataConfig(_Section):
+    lookup: bool = False
+    use_musicbrainz: bool = True
+    use_spotify: bool = True
+    use_fingerprinting: bool = True
+    min_score: float = Field(0.5, ge=0.0, le=1.0)
+    musicbrainz_url: str = "https://musicbrainz.org"
+    spotify_api_url: str = "https://api.spotify.com"
+    spotify_accounts_url: str = "https://accounts.spotify.com"
+    acoustid_url: str = "https://api.acoustid.org"
+    user_agent: str = "mir-platform/0.1 (music-information-retrieval data platform)"
+    min_interval_s: float = Field(1.0, ge=0.0)
+    timeout_s: float = Field(10.0, gt=0.0)
+    retries: int = Field(3, ge=0)
+    backoff_s: float = Field(1.0, ge=0.0)
 
 
 class CropsConfig(_Section):
@@ -140,6 +158,7 @@ class MasterConfig(_Section):
     timbral: TimbralConfig = TimbralConfig()
     separation: SeparationConfig = SeparationConfig()
     crops: CropsConfig = CropsConfig()
+    metadata: MetadataConfig = MetadataConfig()
     sensor: SensorConfig = SensorConfig()
     processing: ProcessingConfig = ProcessingConfig()
     rocm: dict[str, str] = Field(default_factory=dict)

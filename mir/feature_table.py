@@ -35,6 +35,11 @@ def _table() -> dict[str, Feature]:
         Feature("duration_s", 0, 86400, "s", "duration of the full mix"),
         Feature("sample_rate", 1000, 768000, "Hz", "sample rate of the original"),
         Feature("channels", 1, 32, "", "channel count of the original"),
+        # metadata
+        Feature("track_metadata_year", 1000, 2100, "", "year from the file's tags"),
+        Feature("release_year", 1000, 2100, "", "release year of the best lookup match"),
+        Feature("metadata_lookup_score", 0, 1, "", "score of the best lookup candidate"),
+        Feature("metadata_lookup_runner_up_score", 0, 1, "", "score of the second-best candidate"),
         # tempo and beats
         Feature(
             "bpm",

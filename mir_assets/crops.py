@@ -30,7 +30,7 @@ NOT_TRANSFERRED = {
 }
 LOSSY_TO = {"m4a": "mp3", "aac": "mp3", "mp4": "mp3", "ogg": "flac", "aif": "aiff"}
 FEATURE_ASSETS = [
-    "loudness", "rhythm_features", "spectral_features", "harmonic_features", "timbral_features",
+    "track_metadata", "loudness", "rhythm_features", "spectral_features", "harmonic_features", "timbral_features",
     "stem_loudness", "stem_rhythm", "stem_harmonic",
 ]  # fmt: skip
 

@@ -17,6 +17,7 @@ from mir_assets import (
     export,
     harmonic,
     loudness,
+    metadata,
     rhythm,
     source,
     spectral,
@@ -33,6 +34,7 @@ from sensors.inbox import inbox_sensor
 
 ASSET_MODULES = [
     source,
+    metadata,
     stems,
     rhythm,
     loudness,
