@@ -126,15 +126,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         for name in enabled
     }
     resources = make_resources(os.environ.get("MIR_CONFIG", ""), keep_models_between_runs=True)
-    model_missing = None
-    if "stems" in enabled:
-        from mir.errors import ModelNotFound
-        from mir.separation import check_model
+    from mir_assets.selection import missing_separation_model
 
-        try:
-            check_model(cfg.separation)
-        except ModelNotFound as exc:
-            model_missing = exc
+    model_missing = missing_separation_model(cfg) if "stems" in enabled else None
     outcome: dict[str, dict[str, str]] = {name: {} for name in enabled}
     errors: dict[tuple[str, str], str] = {}
     progress = Progress(len(track_ids))

@@ -1,6 +1,7 @@
 """inbox_sensor: new audio files in the inbox become track partitions and runs.
 
-A file is taken once its size and mtime are unchanged between two ticks and its mtime
+Runs cover the enabled track assets (`features:`), without the model assets whose model is
+missing. A file is taken once its size and mtime are unchanged between two ticks and its mtime
 is at least `sensor.stable_seconds` old (so a file still being copied is left alone).
 Files already registered are recognised by path, size and mtime from the registry, so
 a tick over 10,000 known files stats them and hashes none. The cursor holds only the
@@ -27,6 +28,7 @@ from mir.config import load_config
 from mir.tracks import find_audio_files
 from mir_assets.jobs import track_job
 from mir_assets.partitions import TRACKS
+from mir_assets.selection import runnable_track_assets
 from resources.duckdb_tables import register_files
 from resources.settings import PipelineSettings
 
@@ -104,8 +106,14 @@ def inbox_sensor(context: SensorEvaluationContext, settings: PipelineSettings):
         context.update_cursor(new_cursor)
         return SkipReason(f"{scan.known} known file(s), {len(scan.pending)} settling, no new track")
     context.log.info(f"new tracks: {new_ids}")
+    from mir_assets.definitions import all_assets  # the sensor is defined inside the location
+
+    selection = runnable_track_assets(cfg, all_assets)
     return SensorResult(
-        run_requests=[RunRequest(partition_key=tid, run_key=f"track:{tid}") for tid in new_ids],
+        run_requests=[
+            RunRequest(partition_key=tid, run_key=f"track:{tid}", asset_selection=selection)
+            for tid in new_ids
+        ],
         dynamic_partitions_requests=[AddDynamicPartitionsRequest(TRACKS, new_ids)],
         cursor=new_cursor,
     )

@@ -1,0 +1,36 @@
+"""Which track assets a run should cover: the enabled ones whose models are in place."""
+
+from dagster import AssetKey
+
+from mir.config import MasterConfig
+from mir.errors import ModelNotFound
+from mir.separation import check_model
+
+
+def missing_separation_model(cfg: MasterConfig) -> ModelNotFound | None:
+    """The separation model error, or None when `stems` can run."""
+    if not cfg.features.stems:
+        return None
+    try:
+        check_model(cfg.separation)
+    except ModelNotFound as exc:
+        return exc
+    return None
+
+
+def runnable_track_assets(cfg: MasterConfig, assets) -> list[AssetKey]:
+    """Enabled, track-partitioned assets; without a separation model, `stems` and the
+    per-stem features are left out (a run of them could only fail)."""
+    from mir_assets.runtime import NEEDS_STEMS_TAG
+
+    no_model = missing_separation_model(cfg) is not None
+    keys = []
+    for a in assets:
+        name = a.key.path[-1]
+        if a.partitions_def is None or not getattr(cfg.features, name, True):
+            continue
+        needs_stems = bool((a.tags_by_key.get(a.key) or {}).get(NEEDS_STEMS_TAG))
+        if no_model and (name == "stems" or needs_stems):
+            continue
+        keys.append(a.key)
+    return keys
