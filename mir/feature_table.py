@@ -198,6 +198,17 @@ def _table() -> dict[str, Feature]:
 
 
 FEATURES: dict[str, Feature] = _table()
+#: keys that come from tags and online lookups, not from the audio
+METADATA_KEYS = frozenset(
+    {
+        "track_metadata_year",
+        "release_year",
+        "metadata_lookup_score",
+        "metadata_lookup_runner_up_score",
+    }
+)
+#: keys every analysed track has
+AUDIO_FEATURES = frozenset(FEATURES) - METADATA_KEYS
 
 
 def out_of_range(values: dict) -> dict[str, float]:

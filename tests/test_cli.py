@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import soundfile as sf
 
-from mir.feature_table import FEATURES, HARMONIC_STEMS, RHYTHM_STEMS, STEMS
+from mir.feature_table import AUDIO_FEATURES, HARMONIC_STEMS, RHYTHM_STEMS, STEMS
 from mir.info import read_info, read_times
 from mir.synth import render_song
 
@@ -37,7 +37,7 @@ def test_analyze_json_prints_every_key_and_out_writes_a_track_folder(tmp_path):
     proc = _mir("analyze", str(path), "--stems", str(stems), "--json", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     values = json.loads(proc.stdout)
-    assert set(FEATURES) <= set(values), sorted(set(FEATURES) - set(values))
+    assert set(AUDIO_FEATURES) <= set(values), sorted(set(AUDIO_FEATURES) - set(values))
     assert abs(values["bpm"] - 120) < 1.2
     assert values["tonic"] == 7 and values["tonic_scale"] == "major"
     folder = out / "Little Song"

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from mir.feature_table import FEATURES
+from mir.feature_table import AUDIO_FEATURES
 from mir.info import info_path, read_info, read_times
 from mir.synth import render_song
 from mir_assets.checks import evaluate_ranges
@@ -14,7 +14,8 @@ from tests.helpers import register, run_track
 
 SR = 44100
 # every track asset but the separation itself: these tests bring their own stems
-FEATURES_ONLY = [a.key.path[-1] for a in all_assets if a.key.path[-1] != "stems"]
+EXCLUDED = {"stems", "training_crops", "sat_dataset", "track_timeseries", "feature_statistics"}
+FEATURES_ONLY = [a.key.path[-1] for a in all_assets if a.key.path[-1] not in EXCLUDED]
 
 
 @pytest.fixture
@@ -43,13 +44,13 @@ def test_a_track_with_stems_gets_every_feature_key_and_green_range_checks(
     assert len(evaluations) == len(all_checks)
     assert all(e.passed for e in evaluations), [e.description for e in evaluations if not e.passed]
     info = read_info(info_path(project.library / track_id))
-    missing = sorted(set(FEATURES) - set(info))
+    missing = sorted(set(AUDIO_FEATURES) - set(info))
     assert not missing, missing
     tables = FeatureTables(project.duckdb)
     stored = {}
     for asset in all_assets:
         stored.update(tables.read(asset.key.path[-1], [track_id]).get(track_id, {}))
-    assert set(FEATURES) <= set(stored)
+    assert set(AUDIO_FEATURES) <= set(stored)
     assert info["tonic"] == 2 and info["tonic_scale"] == "major"  # D major
     assert info["harmonic_source"] == "bass+other"
     assert read_times(project.library / track_id / f"{track_id}.ONSETS").size >= 8
