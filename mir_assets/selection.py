@@ -19,18 +19,19 @@ def missing_separation_model(cfg: MasterConfig) -> ModelNotFound | None:
 
 
 def runnable_track_assets(cfg: MasterConfig, assets) -> list[AssetKey]:
-    """Enabled, track-partitioned assets; without a separation model, `stems` and the
-    per-stem features are left out (a run of them could only fail)."""
+    """Enabled, track-partitioned assets; without a separation model (or with `stems` off),
+    `stems` and the per-stem features are left out (a run of them could only fail)."""
     from mir_assets.runtime import NEEDS_STEMS_TAG
 
-    no_model = missing_separation_model(cfg) is not None
+    # without a separation model (or with `stems` switched off) a new track has no stems
+    no_stems = not cfg.features.stems or missing_separation_model(cfg) is not None
     keys = []
     for a in assets:
         name = a.key.path[-1]
         if a.partitions_def is None or not getattr(cfg.features, name, True):
             continue
         needs_stems = bool((a.tags_by_key.get(a.key) or {}).get(NEEDS_STEMS_TAG))
-        if no_model and (name == "stems" or needs_stems):
+        if no_stems and (name == "stems" or needs_stems):
             continue
         keys.append(a.key)
     return keys

@@ -1,0 +1,147 @@
+"""Driving the code location as users do: `dagster dev` with its daemon, on loopback."""
+
+import time
+
+import numpy as np
+import pytest
+import soundfile as sf
+from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter, materialize
+
+from mir.info import info_path, read_info
+from mir.synth import render_song
+from resources.duckdb_tables import FeatureTables
+from tests.conftest import write_config
+from tests.dagster_dev import dagster_dev, graphql, wait_until
+from tests.helpers import register
+
+SR = 44100
+LIGHT_FEATURES = {  # a fast pipeline: no timbral models, crops or export
+    "timbral_features": False, "training_crops": False, "sat_dataset": False, "track_timeseries": False,
+    "feature_statistics": False, "stems": False, "rhythm_features": False, "harmonic_features": False,
+    "spectral_features": False, "track_metadata": False,
+}  # fmt: skip
+
+START_SENSOR = """
+mutation($selector: SensorSelector!) { startSensor(sensorSelector: $selector) {
+  __typename ... on Sensor { sensorState { status } } ... on PythonError { message } } }
+"""
+LAUNCH_BACKFILL = """
+mutation($params: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $params) {
+  __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }
+"""
+
+
+def _song(seed: int) -> np.ndarray:
+    return render_song(bpm=96 + 8 * seed, bars=3, seed=seed).mix
+
+
+@pytest.fixture
+def light_project(project, tmp_path):
+    write_config(
+        project.root,
+        features=LIGHT_FEATURES,
+        sensor={"stable_seconds": 2.0, "interval_seconds": 3, "max_new_tracks_per_tick": 10},
+    )
+    return project
+
+
+def test_three_files_dropped_into_the_inbox_are_materialized_by_the_sensor(light_project, tmp_path):
+    project = light_project
+    home = tmp_path / "home"
+    with dagster_dev(home, project.config_path) as url:
+        selector = {
+            "repositoryLocationName": "mir",
+            "repositoryName": "__repository__",
+            "sensorName": "inbox_sensor",
+        }
+        started = graphql(url, START_SENSOR, {"selector": selector})["startSensor"]
+        assert started["__typename"] == "Sensor", started
+        for i in range(3):
+            sf.write(str(project.inbox / f"0{i} - Dropped {i}.flac"), _song(i), SR)
+        # a file still being copied: written in pieces, slower than the sensor's ticks
+        growing = project.inbox / "Slow Copy.wav"
+        data = _song(7)
+        with sf.SoundFile(str(growing), "w", SR, 2) as f:
+            for part in np.array_split(data, 6):
+                f.write(part)
+                f.flush()
+                time.sleep(1.5)
+                assert "Slow Copy" not in FeatureTables(project.duckdb).track_ids()
+        instance = DagsterInstance.from_config(str(home))
+
+        def all_done():
+            runs = instance.get_runs(RunsFilter(statuses=[DagsterRunStatus.SUCCESS]))
+            return len(runs) >= 4 and runs
+
+        runs = wait_until(all_done, timeout_s=300)
+        assert runs, (home / "dagster_dev.log").read_text()[-3000:]
+        partitions = sorted(r.tags.get("dagster/partition") for r in runs)
+        assert partitions == ["Dropped 0", "Dropped 1", "Dropped 2", "Slow Copy"]
+        for track_id in partitions:
+            info = read_info(info_path(project.library / track_id))
+            assert "lufs" in info and "bpm" in info
+            assert "brightness" not in info  # disabled features are not run
+
+
+def test_a_backfill_of_a_new_feature_runs_only_that_asset_in_batches(
+    light_project, tmp_path, monkeypatch
+):
+    project = light_project
+    write_config(project.root, features=LIGHT_FEATURES, processing={"tracks_per_run": 2})
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setenv("MIR_CONFIG", str(project.config_path))
+    from tests.dagster_dev import ROOT
+
+    (home / "dagster.yaml").write_text((ROOT / "config" / "dagster.yaml").read_text())
+    instance = DagsterInstance.get()
+    paths = [project.add_audio(f"t{i}.wav", _song(i)) for i in range(4)]
+    ids = register(project, paths, instance)
+    from mir_assets.definitions import all_assets
+
+    for track_id in ids:  # the library as it was processed before the new feature existed
+        assert materialize(all_assets, selection=["source_audio", "beat_grid", "loudness"], partition_key=track_id,
+                           instance=instance, resources=project.resources()).success  # fmt: skip
+    before = {
+        name: len(instance.fetch_materializations(AssetKey(name), limit=100).records)
+        for name in ("beat_grid", "loudness")
+    }
+    runs_before = len(instance.get_runs())
+    with dagster_dev(home, project.config_path, module="tests.fixtures.extended_location") as url:
+        params = {
+            "partitionNames": ids,
+            "assetSelection": [{"path": ["loudness_class"]}],
+            "fromFailure": False,
+        }
+        launched = graphql(url, LAUNCH_BACKFILL, {"params": params})["launchPartitionBackfill"]
+        assert launched["__typename"] == "LaunchBackfillSuccess", launched
+        backfill_id = launched["backfillId"]
+
+        def finished():
+            backfill = instance.get_backfill(backfill_id)
+            return (
+                backfill.status.value
+                in ("COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED")
+                and backfill
+            )
+
+        backfill = wait_until(finished, timeout_s=300)
+        assert backfill, (home / "dagster_dev.log").read_text()[-3000:]
+    runs = [r for r in instance.get_runs() if r.tags.get("dagster/backfill") == backfill_id]
+    assert len(runs) == 2  # 4 tracks, 2 per run
+    assert all(r.status == DagsterRunStatus.SUCCESS for r in runs)
+    assert all(r.asset_selection == {AssetKey("loudness_class")} for r in runs)
+    assert len(instance.get_runs()) == runs_before + 2
+    after = {
+        name: len(instance.fetch_materializations(AssetKey(name), limit=100).records)
+        for name in ("beat_grid", "loudness")
+    }
+    assert after == before  # nothing upstream was recomputed
+    rows = FeatureTables(project.duckdb).read("loudness_class")
+    assert set(rows) == set(ids)
+    for track_id in ids:
+        assert read_info(info_path(project.library / track_id))["loudness_class"] in (
+            "loud",
+            "soft",
+        )
