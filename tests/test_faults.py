@@ -1,0 +1,110 @@
+"""Faults: a process killed in the middle of writes leaves complete files; hostile inbox names."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+from dagster import SensorResult, build_sensor_context
+
+from mir.info import read_info
+from resources.duckdb_tables import FeatureTables
+
+INFO_WRITER = """
+import sys
+from mir.info import safe_update
+path, done = sys.argv[1], sys.argv[2]
+big = "x" * 200_000  # long writes: the kill lands inside one
+i = 0
+while True:
+    safe_update(path, {"n": i, f"k{i}": big})
+    with open(done, "w") as f:
+        f.write(str(i))
+    i += 1
+"""
+
+DUCKDB_WRITER = """
+import sys
+from resources.duckdb_tables import FeatureTables
+tables, done = FeatureTables(sys.argv[1]), sys.argv[2]
+i = 0
+while True:
+    tables.upsert("stress", {f"t{i}-{j}": {"i": i, "blob": "y" * 5000} for j in range(200)})
+    with open(done, "w") as f:
+        f.write(str(i))
+    i += 1
+"""
+
+
+def _kill_mid_write(script: str, args: list[str], done, *, after_s: float) -> int:
+    proc = subprocess.Popen([sys.executable, "-c", script, *args])
+    deadline = time.monotonic() + 60
+    while not done.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(after_s)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return int(done.read_text())
+
+
+def test_sigkill_during_info_writes_leaves_a_complete_info_and_a_rerun_works(tmp_path):
+    info, done = tmp_path / "Song" / "Song.INFO", tmp_path / "done"
+    for delay in (0.3, 0.77, 1.21):
+        last = _kill_mid_write(INFO_WRITER, [str(info), str(done)], done, after_s=delay)
+        data = json.loads(info.read_text())  # never a torn file
+        assert data["n"] >= last
+        assert all(f"k{i}" in data for i in range(last + 1))
+    from mir.info import safe_update
+
+    safe_update(info, {"after": True})  # the lock of the killed writer does not block
+    assert read_info(info)["after"] is True
+
+
+def test_sigkill_during_duckdb_writes_keeps_every_committed_row_and_a_rerun_works(tmp_path):
+    db, done = tmp_path / "f.duckdb", tmp_path / "done"
+    for delay in (0.4, 1.1):
+        last = _kill_mid_write(DUCKDB_WRITER, [str(db), str(done)], done, after_s=delay)
+        rows = FeatureTables(db).read("stress")
+        assert all(f"t{i}-{j}" in rows for i in range(last + 1) for j in range(200))
+    FeatureTables(db).upsert("stress", {"after": {"i": -1}})
+    assert FeatureTables(db).read("stress", ["after"])["after"]["i"] == -1
+
+
+def test_hostile_inbox_names_become_safe_tracks_and_outside_links_are_ignored(
+    project, instance, tmp_path
+):
+    from mir.synth import click_track
+    from sensors.inbox import inbox_sensor
+
+    names = ["up..and...away.wav", "Ünïcödé \"quoted\" 'name'.wav", "02 - a\\b:c.wav"]
+    for i, name in enumerate(names):  # different content each: the same content is one track
+        y, _ = click_track(100 + 10 * i, duration_s=1.5)
+        project.add_audio(name, np.stack([y, y], 1))
+    stereo = np.stack([y, y], 1)
+    outside = tmp_path / "outside.wav"
+    import soundfile as sf
+
+    sf.write(str(outside), stereo * 0.5, 44100)
+    (project.inbox / "link.wav").symlink_to(outside)
+    cursor = None
+    for _ in range(2):
+        context = build_sensor_context(
+            instance=instance, cursor=cursor, resources={"settings": project.settings()}
+        )
+        result = inbox_sensor(context)
+        cursor = result.cursor if isinstance(result, SensorResult) else context.cursor
+    ids = sorted(r.partition_key for r in result.run_requests)
+    assert len(ids) == 3
+    for track_id in ids:
+        assert (
+            "/" not in track_id
+            and "\\" not in track_id
+            and ".." not in track_id
+            and not track_id.startswith(".")
+        )
+    assert "Ünïcödé _quoted_ 'name'" in ids
+    sources = FeatureTables(project.duckdb).known_sources()
+    assert str(project.inbox / "link.wav") not in sources
