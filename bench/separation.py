@@ -29,21 +29,12 @@ SR = 44100
 def save_full_size_htdemucs(repo: Path) -> None:
     import torch
     from demucs.htdemucs import HTDemucs
-    from demucs.states import get_state, save_with_checksum
+
+    from mir.separation import save_demucs_model
 
     torch.manual_seed(0)
     model = HTDemucs(sources=["drums", "bass", "other", "vocals"], bottom_channels=512, segment=7.8)
-    args, kwargs = model._init_args_kwargs
-    package = {
-        "klass": HTDemucs,
-        "args": args,
-        "kwargs": kwargs,
-        "state": get_state(model, None, False),
-        "training_args": {},
-    }
-    repo.mkdir(parents=True, exist_ok=True)
-    save_with_checksum(package, repo / "benchhtd.th")
-    (repo / "bench_htdemucs.yaml").write_text(yaml.safe_dump({"models": ["benchhtd"]}))
+    save_demucs_model(model, repo, "bench_htdemucs")
     n = sum(p.numel() for p in model.parameters())
     print(f"model: htdemucs architecture, {n / 1e6:.1f} M parameters, random weights")
 

@@ -347,3 +347,27 @@ def separate(model, samples: np.ndarray, sr: int, cfg, *, device: str = "cpu") -
     if cfg.quality_check:
         quality_check(result, rms_dbfs=cfg.quality_rms_dbfs, peak_dbfs=cfg.quality_peak_dbfs)
     return result
+
+
+def save_demucs_model(model, repo: Path, name: str) -> Path:
+    """Save a Demucs model as a one-model repository entry: `<name>.yaml` naming
+    `<name>0001-<sha256[:8]>.th`, in Demucs's own package format (what `load_demucs` reads).
+
+    Used to make random-weight models of the real architectures for tests and benchmarks.
+    """
+    import yaml
+    from demucs.states import get_state, save_with_checksum
+
+    args, kwargs = model._init_args_kwargs
+    package = {
+        "klass": type(model),
+        "args": args,
+        "kwargs": kwargs,
+        "state": get_state(model, None, False),
+        "training_args": {},
+    }
+    repo = Path(repo)
+    repo.mkdir(parents=True, exist_ok=True)
+    save_with_checksum(package, repo / f"{name}0001.th")
+    (repo / f"{name}.yaml").write_text(yaml.safe_dump({"models": [f"{name}0001"]}))
+    return repo

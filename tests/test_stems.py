@@ -7,7 +7,6 @@ import sys
 import numpy as np
 import pytest
 import soundfile as sf
-import yaml
 from dagster import AssetKey, materialize
 from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
@@ -22,6 +21,7 @@ from mir.separation import (
     mp3_bitrate,
     process_in_blocks,
     quality_check,
+    save_demucs_model,
     separate_demucs,
     write_stem,
 )
@@ -38,25 +38,13 @@ def make_tiny_demucs(repo, name="tiny"):
     """A random-weight HTDemucs (channels 8, depth 4) saved in Demucs's own package format."""
     import torch
     from demucs.htdemucs import HTDemucs
-    from demucs.states import get_state, save_with_checksum
 
     torch.manual_seed(0)
     model = HTDemucs(
         sources=["drums", "bass", "other", "vocals"], audio_channels=2, samplerate=SR, segment=4,
         channels=8, depth=4, t_layers=1, bottom_channels=0,
     )  # fmt: skip
-    args, kwargs = model._init_args_kwargs
-    package = {
-        "klass": HTDemucs,
-        "args": args,
-        "kwargs": kwargs,
-        "state": get_state(model, None, False),
-        "training_args": {},
-    }
-    repo.mkdir(parents=True, exist_ok=True)
-    save_with_checksum(package, repo / f"{name}0001.th")  # names it <sig>-<sha256[:8]>.th
-    (repo / f"{name}.yaml").write_text(yaml.safe_dump({"models": [f"{name}0001"]}))
-    return repo
+    return save_demucs_model(model, repo, name)
 
 
 @pytest.fixture
