@@ -31,6 +31,12 @@ FPCALC := command -v fpcalc >/dev/null || { [ "$$(id -u)" = 0 ] && \
 	 (apt-get update -qq && apt-get install -y -qq libchromaprint-tools >/dev/null)); } || \
 	echo "fpcalc not found: install libchromaprint-tools for AcoustID lookups"
 
+# the UI test drives Debian's Chromium (no browser download)
+CHROMIUM := command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && \
+	(apt-get install -y -qq chromium >/dev/null 2>&1 || \
+	 (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)); } || \
+	echo "chromium not found: install Debian's chromium package for the UI test"
+
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(PIP) install $(TORCH)
 	$(PIP) install -e '.[separation]' $(TORCH)
@@ -43,6 +49,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(PIP) install -e '.[separation,dev]' $(TORCH)
 	$(PIP) install --no-deps $(TIMBRAL)
 	@$(FPCALC)
+	@$(CHROMIUM)
 	touch $@ $(VENV)/.installed
 
 setup: $(VENV)/.installed
