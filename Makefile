@@ -37,6 +37,12 @@ CHROMIUM := command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && \
 	 (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)); } || \
 	echo "chromium not found: install Debian's chromium package for the UI test"
 
+# the Postgres test starts its own server on loopback from Debian's postgresql binaries
+POSTGRES := ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
+	(apt-get install -y -qq postgresql >/dev/null 2>&1 || \
+	 (apt-get update -qq && apt-get install -y -qq postgresql >/dev/null)); } || \
+	echo "PostgreSQL not found: install Debian's postgresql package for the Postgres test"
+
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(PIP) install $(TORCH)
 	$(PIP) install -e '.[separation]' $(TORCH)
@@ -50,6 +56,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(PIP) install --no-deps $(TIMBRAL)
 	@$(FPCALC)
 	@$(CHROMIUM)
+	@$(POSTGRES)
 	touch $@ $(VENV)/.installed
 
 setup: $(VENV)/.installed
