@@ -124,6 +124,12 @@ def _atomic_write_text(path: Path, text: str) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        # a full disk or a read-only library: say so, the previous file is untouched
+        raise InfoError(
+            f"cannot write {path}: {exc.strerror or exc} (is the disk full or the folder read-only?)"
+        ) from exc
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

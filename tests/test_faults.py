@@ -108,3 +108,33 @@ def test_hostile_inbox_names_become_safe_tracks_and_outside_links_are_ignored(
     assert "Ünïcödé _quoted_ 'name'" in ids
     sources = FeatureTables(project.duckdb).known_sources()
     assert str(project.inbox / "link.wav") not in sources
+
+
+FULL_DISK = """
+import resource, signal, sys
+from mir.info import InfoError, safe_update
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail like a full disk
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+try:
+    safe_update(sys.argv[1], {"huge": "z" * 100_000})
+except InfoError as exc:
+    print(exc)
+    sys.exit(3)
+"""
+
+
+def test_a_full_disk_is_a_clear_error_and_the_info_stays_as_it_was(tmp_path):
+    from mir.info import safe_update
+
+    info = tmp_path / "Song" / "Song.INFO"
+    safe_update(info, {"lufs": -14.0})
+    before = info.read_text()
+    proc = subprocess.run(
+        [sys.executable, "-c", FULL_DISK, str(info)], capture_output=True, text=True
+    )
+    assert proc.returncode == 3, proc.stderr
+    assert (
+        "cannot write" in proc.stdout and "Song.INFO" in proc.stdout and "disk full" in proc.stdout
+    )
+    assert info.read_text() == before
+    assert not list(info.parent.glob("*.tmp.*"))
