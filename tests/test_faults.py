@@ -14,6 +14,7 @@ from mir.info import read_info
 from resources.duckdb_tables import FeatureTables
 
 INFO_WRITER = """
+import os
 import sys
 from mir.info import safe_update
 path, done = sys.argv[1], sys.argv[2]
@@ -21,20 +22,23 @@ big = "x" * 200_000  # long writes: the kill lands inside one
 i = 0
 while True:
     safe_update(path, {"n": i, f"k{i}": big})
-    with open(done, "w") as f:
+    with open(done + ".tmp", "w") as f:  # the kill may land here too: rename, don't truncate
         f.write(str(i))
+    os.replace(done + ".tmp", done)
     i += 1
 """
 
 DUCKDB_WRITER = """
+import os
 import sys
 from resources.duckdb_tables import FeatureTables
 tables, done = FeatureTables(sys.argv[1]), sys.argv[2]
 i = 0
 while True:
     tables.upsert("stress", {f"t{i}-{j}": {"i": i, "blob": "y" * 5000} for j in range(200)})
-    with open(done, "w") as f:
+    with open(done + ".tmp", "w") as f:  # the kill may land here too: rename, don't truncate
         f.write(str(i))
+    os.replace(done + ".tmp", done)
     i += 1
 """
 
