@@ -1,7 +1,8 @@
 """Orchestration overhead: 100 short tracks in one backfill under `dagster dev`.
 
-Measures the backfill's wall time against the sum of the assets' own compute times (the
-`compute_seconds` each asset reports per run), and counts runs and model loads (the
+Measures the runs' durations against the sum of the assets' own compute times (the
+`compute_seconds` each asset reports per run), reports the backfill's wall time (runs go
+two at a time), and counts runs and model loads (the
 separation asset uses a tiny random-weight HTDemucs, so loading is real and cheap).
 
     python bench/orchestration.py [--tracks 100] [--per-run 25] [--seconds 4]
@@ -104,15 +105,23 @@ def main() -> None:
                 if asset == "stems" and "model_loads" in meta:
                     loads += meta["model_loads"].value
         statuses = sorted({r.status.value for r in runs})
+        run_seconds = 0.0
+        for run in runs:
+            stats = instance.get_run_stats(run.run_id)
+            run_seconds += (stats.end_time or 0) - (stats.start_time or 0)
         print(
             f"{args.tracks} tracks of {args.seconds:.0f} s, {args.per_run} per run, assets: {', '.join(ASSETS)}"
         )
         print(
             f"backfill status: {backfill.status.value}; runs: {len(runs)} ({', '.join(statuses)})"
         )
-        print(f"wall time {wall:.1f} s; sum of asset compute {compute:.1f} s")
         print(
-            f"orchestration overhead: {100 * (wall - compute) / wall:.1f} % of the wall time (target < 10 %)"
+            f"backfill wall time {wall:.1f} s (runs go 2 at a time); sum of run durations {run_seconds:.1f} s"
+        )
+        print(f"sum of the assets' own compute {compute:.1f} s")
+        overhead = 100 * (run_seconds - compute) / run_seconds
+        print(
+            f"orchestration overhead: {overhead:.1f} % of the run time (process start, code loading, events, IO manager; target < 10 %)"
         )
         print(f"model loads: {loads} (one per run)")
 
