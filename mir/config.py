@@ -55,6 +55,7 @@ class FeaturesConfig(_Section):
     stem_rhythm: bool = True
     stem_harmonic: bool = True
     track_metadata: bool = True
+    classification: bool = True
     track_timeseries: bool = True
     training_crops: bool = True
     sat_dataset: bool = True
@@ -76,6 +77,13 @@ class MetadataConfig(_Section):
     timeout_s: float = Field(10.0, gt=0.0)
     retries: int = Field(3, ge=0)
     backoff_s: float = Field(1.0, ge=0.0)
+
+
+class ClassificationConfig(_Section):
+    model_dir: Path = Path("models/essentia")
+    vocal_crest_db: float = 30.0
+    vocal_rms_dbfs: float = -42.0
+    vocal_peak_dbfs: float = -20.0
 
 
 class CropsConfig(_Section):
@@ -159,6 +167,7 @@ class MasterConfig(_Section):
     separation: SeparationConfig = SeparationConfig()
     crops: CropsConfig = CropsConfig()
     metadata: MetadataConfig = MetadataConfig()
+    classification: ClassificationConfig = ClassificationConfig()
     sensor: SensorConfig = SensorConfig()
     processing: ProcessingConfig = ProcessingConfig()
     rocm: dict[str, str] = Field(default_factory=dict)
@@ -245,8 +254,16 @@ def config_from_dict(
             ),
         }
     )
+    classification = cfg.classification.model_copy(
+        update={"model_dir": _under(root, cfg.classification.model_dir)}
+    )
     return cfg.model_copy(
-        update={"paths": PathsConfig(**paths), "separation": separation, "source": source}
+        update={
+            "paths": PathsConfig(**paths),
+            "separation": separation,
+            "classification": classification,
+            "source": source,
+        }
     )
 
 

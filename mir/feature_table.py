@@ -40,6 +40,13 @@ def _table() -> dict[str, Feature]:
         Feature("release_year", 1000, 2100, "", "release year of the best lookup match"),
         Feature("metadata_lookup_score", 0, 1, "", "score of the best lookup candidate"),
         Feature("metadata_lookup_runner_up_score", 0, 1, "", "score of the second-best candidate"),
+        # classification (VGGish heads)
+        Feature("danceability", 0, 1, "", "probability the track is danceable"),
+        Feature("atonality", 0, 1, "", "probability the track is atonal"),
+        Feature("voice_probability", 0, 1, "", "probability of singing voice"),
+        Feature("instrumental_probability", 0, 1, "", "probability the track is instrumental"),
+        Feature("female_probability", 0, 1, "", "probability the voice is female (vocals stem)"),
+        Feature("male_probability", 0, 1, "", "probability the voice is male (vocals stem)"),
         # tempo and beats
         Feature(
             "bpm",
@@ -207,8 +214,19 @@ METADATA_KEYS = frozenset(
         "metadata_lookup_runner_up_score",
     }
 )
+#: keys that need a classification model (and a vocals stem for the gender pair)
+MODEL_KEYS = frozenset(
+    {
+        "danceability",
+        "atonality",
+        "voice_probability",
+        "instrumental_probability",
+        "female_probability",
+        "male_probability",
+    }
+)
 #: keys every analysed track has
-AUDIO_FEATURES = frozenset(FEATURES) - METADATA_KEYS
+AUDIO_FEATURES = frozenset(FEATURES) - METADATA_KEYS - MODEL_KEYS
 
 
 def out_of_range(values: dict) -> dict[str, float]:

@@ -13,6 +13,7 @@ import os
 from dagster import Definitions, in_process_executor, load_assets_from_modules
 
 from mir_assets import (
+    classification,
     crops,
     export,
     harmonic,
@@ -41,6 +42,7 @@ ASSET_MODULES = [
     spectral,
     harmonic,
     timbral,
+    classification,
     crops,
     export,
     statistics,

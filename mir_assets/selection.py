@@ -18,6 +18,21 @@ def missing_separation_model(cfg: MasterConfig) -> ModelNotFound | None:
     return None
 
 
+def missing_classification_model(cfg: MasterConfig) -> ModelNotFound | None:
+    """The classification model error, or None when its models are in place."""
+    from mir.classification import EFFNET, HEADS
+
+    folder = cfg.classification.model_dir
+    for name in [
+        EFFNET,
+        *(f"{h}.onnx" for h in HEADS.values()),
+        *(f"{h}.json" for h in HEADS.values()),
+    ]:
+        if not (folder / name).is_file():
+            return ModelNotFound(folder / name, "classification.model_dir")
+    return None
+
+
 def runnable_track_assets(cfg: MasterConfig, assets) -> list[AssetKey]:
     """Enabled, track-partitioned assets; without a separation model (or with `stems` off),
     `stems` and the per-stem features are left out (a run of them could only fail)."""
@@ -32,6 +47,8 @@ def runnable_track_assets(cfg: MasterConfig, assets) -> list[AssetKey]:
             continue
         needs_stems = bool((a.tags_by_key.get(a.key) or {}).get(NEEDS_STEMS_TAG))
         if no_stems and (name == "stems" or needs_stems):
+            continue
+        if name == "classification" and missing_classification_model(cfg) is not None:
             continue
         keys.append(a.key)
     return keys

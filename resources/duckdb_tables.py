@@ -420,3 +420,26 @@ def read_crop_rows(
                     record[name] = value
             out.setdefault(record["track_id"], []).append(record)
         return out
+
+
+LABELS_TABLE = "labels"
+
+
+def replace_labels(
+    tables: FeatureTables, track_id: str, probabilities: dict[str, dict[str, float]]
+) -> int:
+    """Every label probability of a track as rows (track_id, category, label, probability),
+    so that "tracks whose genre X is above 0.5" is one WHERE clause."""
+    rows = [
+        [track_id, category, label, float(p)]
+        for category, labels in probabilities.items()
+        for label, p in labels.items()
+    ]
+    with tables.connect() as con:
+        con.execute(
+            f"CREATE TABLE IF NOT EXISTS {LABELS_TABLE} (track_id VARCHAR, category VARCHAR, label VARCHAR, "
+            "probability DOUBLE, PRIMARY KEY (track_id, category, label))"
+        )
+        con.execute(f"DELETE FROM {LABELS_TABLE} WHERE track_id = ?", [track_id])
+        _insert_rows(con, LABELS_TABLE, rows)
+    return len(rows)
