@@ -4,21 +4,16 @@ import numpy as np
 from dagster import AssetExecutionContext, Failure, MetadataValue, asset
 
 from mir.classification import SR, classify, load_classifier
+from mir.config import load_config
 from mir.errors import ModelNotFound
+from mir.feature_table import MODEL_KEYS
 from mir.stems import find_stems
 from mir_assets.runtime import decoded, feature_asset_args, for_each_track, full_mix_path
 from resources.duckdb_tables import LABELS_TABLE, replace_labels
 from resources.gpu import GpuResource
 from resources.settings import PipelineSettings
 
-KEYS = [
-    "danceability",
-    "atonality",
-    "voice_probability",
-    "instrumental_probability",
-    "female_probability",
-    "male_probability",
-]
+KEYS = sorted(MODEL_KEYS)
 
 
 def vocals_present(stem: np.ndarray, *, crest_db: float, rms_dbfs: float, peak_dbfs: float) -> bool:
@@ -33,7 +28,11 @@ def vocals_present(stem: np.ndarray, *, crest_db: float, rms_dbfs: float, peak_d
     )
 
 
-@asset(**feature_asset_args("classification", KEYS, kinds={"onnx", "duckdb"}))
+@asset(
+    **feature_asset_args(
+        "classification", KEYS, pool=load_config().processing.gpu_pool, kinds={"onnx", "duckdb"}
+    )
+)
 def classification(
     context: AssetExecutionContext,
     settings: PipelineSettings,
