@@ -61,6 +61,43 @@ def _sql_value(value: Any, sql_type: str) -> Any:
     return value
 
 
+def _add_columns(con, table: str, records) -> dict[str, str]:
+    """Add a column for every new key of `records` (widening BIGINT to DOUBLE when a
+    float arrives); returns the table's columns and their types."""
+    existing = FeatureTables._columns(con, table)
+    wanted: dict[str, str] = {}
+    for values in records:
+        for key, value in values.items():
+            if value is None or key in wanted:
+                continue
+            wanted[key] = _sql_type(value)
+    for key, sql_type in wanted.items():
+        have = existing.get(key)
+        if have is None:
+            con.execute(f"ALTER TABLE {_ident(table)} ADD COLUMN {_ident(key)} {sql_type}")
+            existing[key] = sql_type
+        elif have == "BIGINT" and sql_type == "DOUBLE":
+            con.execute(f"ALTER TABLE {_ident(table)} ALTER {_ident(key)} TYPE DOUBLE")
+            existing[key] = "DOUBLE"
+    return existing
+
+
+def _records(cur, columns: dict[str, str]) -> list[dict[str, Any]]:
+    """The rows of a cursor as dicts: JSON columns decoded, NULLs and `materialized_at` left out."""
+    names = [d[0] for d in cur.description]
+    out = []
+    for row in cur.fetchall():
+        record = {}
+        for name, value in zip(names, row, strict=True):
+            if name == "materialized_at" or value is None:
+                continue
+            if columns.get(name) == "JSON" and isinstance(value, str):
+                value = json.loads(value)
+            record[name] = value
+        out.append(record)
+    return out
+
+
 class FeatureTables:
     """The DuckDB side of the feature store.
 
@@ -129,21 +166,7 @@ class FeatureTables:
                 f"CREATE TABLE IF NOT EXISTS {_ident(table)} "
                 "(track_id VARCHAR PRIMARY KEY, materialized_at TIMESTAMP)"
             )
-            existing = self._columns(con, table)
-            wanted: dict[str, str] = {}
-            for values in rows.values():
-                for key, value in values.items():
-                    if value is None or key in wanted:
-                        continue
-                    wanted[key] = _sql_type(value)
-            for key, sql_type in wanted.items():
-                have = existing.get(key)
-                if have is None:
-                    con.execute(f"ALTER TABLE {_ident(table)} ADD COLUMN {_ident(key)} {sql_type}")
-                    existing[key] = sql_type
-                elif have == "BIGINT" and sql_type == "DOUBLE":
-                    con.execute(f"ALTER TABLE {_ident(table)} ALTER {_ident(key)} TYPE DOUBLE")
-                    existing[key] = "DOUBLE"
+            existing = _add_columns(con, table, rows.values())
             for key, text in (comments or {}).items():
                 if key in existing:
                     # COMMENT ON takes no bound parameter: quote the literal
@@ -173,20 +196,8 @@ class FeatureTables:
             if track_ids is not None:
                 sql += " WHERE track_id IN (SELECT unnest(?))"
                 params = [list(track_ids)]
-            cur = con.execute(sql, params)
-            names = [d[0] for d in cur.description]
-            out: dict[str, dict[str, Any]] = {}
-            for row in cur.fetchall():
-                record = {}
-                for name, value in zip(names, row, strict=True):
-                    if name in ("track_id", "materialized_at"):
-                        continue
-                    if columns.get(name) == "JSON" and isinstance(value, str):
-                        value = json.loads(value)
-                    if value is not None:
-                        record[name] = value
-                out[row[0]] = record
-            return out
+            records = _records(con.execute(sql, params), columns)
+            return {record.pop("track_id"): record for record in records}
 
     def tables(self) -> list[str]:
         with self.connect(read_only=True) as con:
@@ -314,14 +325,7 @@ def replace_crop_rows(
             f"CREATE TABLE IF NOT EXISTS {_ident(table)} (track_id VARCHAR, crop_index INTEGER, "
             "materialized_at TIMESTAMP, PRIMARY KEY (track_id, crop_index))"
         )
-        existing = FeatureTables._columns(con, table)
-        for row in rows:
-            for key, value in row.items():
-                if key in existing or value is None:
-                    continue
-                sql_type = _sql_type(value)
-                con.execute(f"ALTER TABLE {_ident(table)} ADD COLUMN {_ident(key)} {sql_type}")
-                existing[key] = sql_type
+        existing = _add_columns(con, table, rows)
         con.execute(f"DELETE FROM {_ident(table)} WHERE track_id = ?", [track_id])
         columns = [c for c in existing if c not in ("track_id", "crop_index", "materialized_at")]
         if rows:
@@ -409,15 +413,8 @@ def read_crop_rows(
             f"SELECT * FROM {_ident(table)} WHERE track_id IN (SELECT unnest(?)) ORDER BY track_id, crop_index",
             [list(track_ids)],
         )
-        names = [d[0] for d in cur.description]
         out: dict[str, list[dict[str, Any]]] = {}
-        for row in cur.fetchall():
-            record = {}
-            for name, value in zip(names, row, strict=True):
-                if columns.get(name) == "JSON" and isinstance(value, str):
-                    value = json.loads(value)
-                if value is not None and name != "materialized_at":
-                    record[name] = value
+        for record in _records(cur, columns):
             out.setdefault(record["track_id"], []).append(record)
         return out
 
