@@ -22,25 +22,25 @@ def mono44(audio: Audio) -> np.ndarray:
     return audio.mono(SR)
 
 
-def stft_magnitude(audio: Audio) -> np.ndarray:
-    """|STFT| of the 44.1 kHz mono signal, shape (1 + N_FFT/2, frames).
+def magnitude_spectrogram(y: np.ndarray, *, hop: int = HOP) -> np.ndarray:
+    """|STFT| of a mono signal, shape (1 + N_FFT/2, frames), float32.
 
     Hann window of N_FFT samples normalised as Essentia's `Windowing(normalized=True)`
-    (the window sums to 2), hop HOP, frames centred. Values are comparable with
-    Essentia's `Spectrum` output.
+    (the window sums to 2), frames centred. Values are comparable with Essentia's
+    `Spectrum` output.
     """
+    import librosa
 
-    def compute():
-        import librosa
+    window = np.hanning(N_FFT + 1)[:-1]
+    window = window * (2.0 / window.sum())
+    return np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=hop, window=window, center=True)).astype(
+        np.float32
+    )
 
-        window = np.hanning(N_FFT + 1)[:-1]
-        window = window * (2.0 / window.sum())
-        y = mono44(audio)
-        return np.abs(
-            librosa.stft(y, n_fft=N_FFT, hop_length=HOP, window=window, center=True)
-        ).astype(np.float32)
 
-    return audio.cached("stft_magnitude", compute)
+def stft_magnitude(audio: Audio) -> np.ndarray:
+    """:func:`magnitude_spectrogram` of the 44.1 kHz mono signal at hop HOP, computed once."""
+    return audio.cached("stft_magnitude", lambda: magnitude_spectrogram(mono44(audio)))
 
 
 def onset_envelope(audio: Audio) -> np.ndarray:

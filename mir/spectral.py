@@ -85,13 +85,17 @@ def saturation(samples: np.ndarray, *, sr: int, threshold: float = 0.95) -> dict
     return {"saturation_ratio": round(covered / n, 6), "saturation_count": len(regions)}
 
 
-def band_rms_db(y: np.ndarray, *, sr: int, low: float, high: float) -> float:
-    """RMS level (dBFS, floor -60) of `y` band-passed by a 5th-order Butterworth."""
+def band_sos(low: float, high: float, *, sr: int) -> np.ndarray:
+    """5th-order Butterworth band-pass (SOS), edges clamped to 0.1-99.9 % of Nyquist."""
     nyq = sr / 2.0
     lo = min(max(low / nyq, 0.001), 0.999)
     hi = min(max(high / nyq, 0.001), 0.999)
-    sos = scipy.signal.butter(5, [lo, hi], btype="bandpass", output="sos")
-    filtered = scipy.signal.sosfilt(sos, y)
+    return scipy.signal.butter(5, [lo, hi], btype="bandpass", output="sos")
+
+
+def band_rms_db(y: np.ndarray, *, sr: int, low: float, high: float) -> float:
+    """RMS level (dBFS, floor -60) of `y` band-passed by :func:`band_sos`."""
+    filtered = scipy.signal.sosfilt(band_sos(low, high, sr=sr), y)
     rms = float(np.sqrt(np.mean(filtered**2))) if filtered.size else 0.0
     return round(float(max(20.0 * np.log10(rms), RMS_FLOOR_DB)) if rms > 0 else RMS_FLOOR_DB, 3)
 

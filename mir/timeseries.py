@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from mir.audio import Audio
 from mir.harmonic import hpcp_frames, pitch_class, to_c_based
-from mir.spectral import FREQUENCY_BANDS, RMS_FLOOR_DB, spectral_shape
+from mir.intermediates import magnitude_spectrogram, mono44, stft_magnitude
+from mir.spectral import FREQUENCY_BANDS, RMS_FLOOR_DB, band_sos, spectral_shape
 
 SR = 44100
 
@@ -48,15 +50,8 @@ def band_rms_series(y: np.ndarray, *, sr: int, n_steps: int) -> dict[str, np.nda
     import scipy.signal
 
     out = {}
-    nyq = sr / 2
     for name, (lo, hi) in FREQUENCY_BANDS.items():
-        sos = scipy.signal.butter(
-            5,
-            [min(max(lo / nyq, 0.001), 0.999), min(max(hi / nyq, 0.001), 0.999)],
-            btype="bandpass",
-            output="sos",
-        )
-        filtered = scipy.signal.sosfilt(sos, y.astype(np.float64))
+        filtered = scipy.signal.sosfilt(band_sos(lo, hi, sr=sr), y.astype(np.float64))
         ms = _per_step(filtered[:, None] ** 2, n_steps, reduce=np.mean)[:, 0]
         with np.errstate(divide="ignore"):
             db = 10 * np.log10(np.maximum(ms, 1e-12))
@@ -65,9 +60,8 @@ def band_rms_series(y: np.ndarray, *, sr: int, n_steps: int) -> dict[str, np.nda
 
 
 def crop_timeseries(
-    y: np.ndarray,
+    audio: Audio,
     *,
-    sr: int = SR,
     n_steps: int = 256,
     beats: np.ndarray | None = None,
     downbeats: np.ndarray | None = None,
@@ -75,17 +69,18 @@ def crop_timeseries(
     """The spec's per-crop series: band RMS, spectral shape, beat/downbeat/onset
     activations, HPCP (C = 0), tonic and tonic strength, each `n_steps` long.
 
-    `beats` and `downbeats` are in seconds from the crop's start; without downbeats,
-    every 4th beat stands in.
+    `audio` is the crop; its 44.1 kHz mono view and STFT are the ones its per-crop features
+    use (cached on it). `beats` and `downbeats` are in seconds from the crop's start;
+    without downbeats, every 4th beat stands in.
     """
     import essentia.standard as es
     import librosa
 
+    sr = SR
+    y = mono44(audio)
     duration = y.size / sr
     out = band_rms_series(y, sr=sr, n_steps=n_steps)
-    window = np.hanning(2049)[:-1]
-    mag = np.abs(librosa.stft(y, n_fft=2048, hop_length=512, window=window * (2.0 / window.sum())))
-    for key, series in spectral_shape(mag).items():
+    for key, series in spectral_shape(stft_magnitude(audio)).items():
         out[f"spectral_{key}_ts"] = _per_step(series[:, None], n_steps)[:, 0]
     beats = np.zeros(0) if beats is None else np.asarray(beats, float)
     downbeats = (
@@ -148,9 +143,7 @@ def track_timeseries(
     out.update(
         {k: _fit(v, n_frames) for k, v in band_rms_series(y, sr=sr, n_steps=n_frames).items()}
     )
-    window = np.hanning(2049)[:-1]
-    mag = np.abs(librosa.stft(y, n_fft=2048, hop_length=hop, window=window * (2.0 / window.sum())))
-    for key, series in spectral_shape(mag).items():
+    for key, series in spectral_shape(magnitude_spectrogram(y, hop=hop)).items():
         out[f"spectral_{key}_ts"] = _fit(series, n_frames)
     frames = to_c_based(hpcp_frames(y, sr=sr, frame_size=4096, hop_size=hop))
     out["hpcp_ts"] = _fit(frames, n_frames) if frames.size else np.zeros((n_frames, 12), np.float32)

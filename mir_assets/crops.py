@@ -2,15 +2,14 @@
 
 from dagster import AssetExecutionContext, MetadataValue, asset
 
+from mir import analysis
 from mir import timeseries as timeseries_lib
 from mir.audio import Audio, extension
 from mir.crops import cut, is_silent, local_tempo, plan_crops
 from mir.harmonic import harmonic_features
 from mir.info import info_path, read_info, read_times, safe_update, sidecar_path
 from mir.intermediates import SR
-from mir.loudness import measure_loudness
 from mir.separation import mp3_bitrate, write_stem
-from mir.spectral import multiband_rms, saturation, spectral_features
 from mir.stems import find_stems
 from mir.timeseries import crop_timeseries
 from mir_assets.runtime import decoded, feature_asset_args, for_each_track, full_mix_path
@@ -36,18 +35,14 @@ FEATURE_ASSETS = [
 
 
 def crop_features(mix: Audio, stems: dict[str, Audio]) -> dict:
-    """The per-crop features, with the same functions as the track's."""
-    loud = measure_loudness(mix.samples, sr=mix.sr)
-    values = {"lufs": loud.lufs, "lra": loud.lra}
-    values.update(spectral_features(mix))
-    values.update(saturation(mix.samples, sr=mix.sr))
-    values.update(multiband_rms(mix))
+    """The per-crop features, with the family functions the track assets use."""
+    values = {**analysis.loudness(mix), **analysis.spectral(mix)}
     values.update(
         {k: v for k, v in harmonic_features(mix.mono(SR)).items() if not k.startswith("chroma")}
     )
     for name, stem in stems.items():
-        result = measure_loudness(stem.samples, sr=stem.sr)
-        values[f"lufs_{name}"], values[f"lra_{name}"] = result.lufs, result.lra
+        loud = analysis.loudness(stem)
+        values[f"lufs_{name}"], values[f"lra_{name}"] = loud["lufs"], loud["lra"]
     return values
 
 
@@ -136,15 +131,15 @@ def training_crops(
                 "stem_names": sorted(stem_audio),
             }
             values = {**track_values, **bookkeeping}
+            crop_audio = Audio(mix, audio.sr)  # its views and STFT serve features and series
             if cfg.features:
-                values.update(crop_features(Audio(mix, audio.sr), stem_audio))
+                values.update(crop_features(crop_audio, stem_audio))
             safe_update(out_dir / f"{name}.INFO", values)
             rows.append({k: v for k, v in values.items() if not isinstance(v, dict)})
             if cfg.timeseries:
-                crop_mono = Audio(mix, audio.sr).mono(SR)
                 lo, hi = crop.start_time, crop.end_time
                 series = crop_timeseries(
-                    crop_mono,
+                    crop_audio,
                     n_steps=cfg.n_steps,
                     beats=beats[(beats >= lo) & (beats < hi)] - lo,
                     downbeats=downbeats[(downbeats >= lo) & (downbeats < hi)] - lo,
