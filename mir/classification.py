@@ -104,15 +104,17 @@ class Classifier:
     vggish_heads: dict[str, tuple[OnnxModel, list[str]]]
 
 
-def _require(folder: Path, name: str) -> Path:
-    path = folder / name
-    if not path.is_file():
-        raise ModelNotFound(path, CONFIG_KEY)
-    return path
+def check_models(folder: Path) -> None:
+    """Raise :class:`ModelNotFound` for the first required file missing from `folder`:
+    the EffNet model, then each head's `.onnx` and its label `.json`."""
+    required = [EFFNET, *(f"{stem}{ext}" for stem in HEADS.values() for ext in (".onnx", ".json"))]
+    for name in required:
+        if not (Path(folder) / name).is_file():
+            raise ModelNotFound(Path(folder) / name, CONFIG_KEY)
 
 
 def _labels(folder: Path, stem: str) -> list[str]:
-    return list(json.loads(_require(folder, f"{stem}.json").read_text())["classes"])
+    return list(json.loads((folder / f"{stem}.json").read_text())["classes"])
 
 
 def load_classifier(folder: Path) -> Classifier:
@@ -124,10 +126,10 @@ def load_classifier(folder: Path) -> Classifier:
         For a missing EffNet model, head or label file.
     """
     folder = Path(folder)
-    effnet = OnnxModel(_require(folder, EFFNET))
+    check_models(folder)
+    effnet = OnnxModel(folder / EFFNET)
     heads = {
-        k: (OnnxModel(_require(folder, f"{stem}.onnx")), _labels(folder, stem))
-        for k, stem in HEADS.items()
+        k: (OnnxModel(folder / f"{stem}.onnx"), _labels(folder, stem)) for k, stem in HEADS.items()
     }
     vggish_heads = {
         k: (OnnxModel(folder / f"{stem}.onnx"), _labels(folder, stem))

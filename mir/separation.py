@@ -68,6 +68,16 @@ def demucs_model_available(name: str, repo: Path) -> bool:
     )
 
 
+def require_demucs(name: str, repo: Path, *, config_key: str = "separation.demucs.model") -> None:
+    """Raise :class:`ModelNotFound` unless `repo` holds the Demucs model `name`."""
+    if not demucs_model_available(name, repo):
+        raise ModelNotFound(
+            Path(repo) / f"{name}.yaml",
+            config_key,
+            f"put {name}.yaml and the .th files it lists in {repo} (separation.demucs.repo)",
+        )
+
+
 def load_demucs(name: str, repo: Path, *, config_key: str = "separation.demucs.model"):
     """Load a Demucs model (or bag of models) from a local repository, never the network.
 
@@ -77,12 +87,7 @@ def load_demucs(name: str, repo: Path, *, config_key: str = "separation.demucs.m
         When the repository has neither `<name>.yaml` nor `<name>*.th`.
     """
     repo = Path(repo)
-    if not demucs_model_available(name, repo):
-        raise ModelNotFound(
-            repo / f"{name}.yaml",
-            config_key,
-            f"put {name}.yaml and the .th files it lists in {repo} (separation.demucs.repo)",
-        )
+    require_demucs(name, repo, config_key=config_key)
     from demucs.pretrained import get_model
 
     model = get_model(name, repo=repo)
@@ -302,12 +307,7 @@ def check_model(cfg) -> None:
     `cfg` is the `separation` section of the configuration.
     """
     if cfg.backend == "demucs":
-        if not demucs_model_available(cfg.demucs.model, cfg.demucs.repo):
-            raise ModelNotFound(
-                cfg.demucs.repo / f"{cfg.demucs.model}.yaml",
-                "separation.demucs.model",
-                f"put {cfg.demucs.model}.yaml and the .th files it lists in {cfg.demucs.repo}",
-            )
+        require_demucs(cfg.demucs.model, cfg.demucs.repo)
     else:
         from mir.roformer import check_roformer
 

@@ -20,16 +20,12 @@ def missing_separation_model(cfg: MasterConfig) -> ModelNotFound | None:
 
 def missing_classification_model(cfg: MasterConfig) -> ModelNotFound | None:
     """The classification model error, or None when its models are in place."""
-    from mir.classification import EFFNET, HEADS
+    from mir.classification import check_models
 
-    folder = cfg.classification.model_dir
-    for name in [
-        EFFNET,
-        *(f"{h}.onnx" for h in HEADS.values()),
-        *(f"{h}.json" for h in HEADS.values()),
-    ]:
-        if not (folder / name).is_file():
-            return ModelNotFound(folder / name, "classification.model_dir")
+    try:
+        check_models(cfg.classification.model_dir)
+    except ModelNotFound as exc:
+        return exc
     return None
 
 
