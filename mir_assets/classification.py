@@ -1,14 +1,20 @@
 """classification: genre, mood/theme and instrument labels, and the VGGish heads."""
 
 import numpy as np
-from dagster import AssetExecutionContext, Failure, MetadataValue, asset
+from dagster import AssetExecutionContext, MetadataValue, asset
 
 from mir.classification import SR, classify, load_classifier
 from mir.config import load_config
 from mir.errors import ModelNotFound
 from mir.feature_table import MODEL_KEYS
 from mir.stems import find_stems
-from mir_assets.runtime import decoded, feature_asset_args, for_each_track, full_mix_path
+from mir_assets.runtime import (
+    decoded,
+    feature_asset_args,
+    for_each_track,
+    full_mix_path,
+    model_failure,
+)
 from resources.duckdb_tables import LABELS_TABLE, replace_labels
 from resources.gpu import GpuResource
 from resources.settings import PipelineSettings
@@ -49,9 +55,7 @@ def classification(
             ("essentia", str(cfg.model_dir)), lambda: load_classifier(cfg.model_dir)
         )
     except ModelNotFound as exc:
-        raise Failure(
-            description=str(exc), metadata={"expected_file": MetadataValue.path(exc.expected)}
-        ) from None
+        raise model_failure(exc) from None
 
     def compute(track_id: str) -> dict:
         audio = decoded(full_mix_path(settings, track_id, source_audio[track_id]))

@@ -21,6 +21,7 @@ from dagster import AssetExecutionContext, BackfillPolicy, Failure, MetadataValu
 
 from mir.audio import Audio, load_audio
 from mir.config import load_config
+from mir.errors import ModelNotFound
 from mir_assets.partitions import tracks_partitions
 from resources.settings import PipelineSettings
 
@@ -93,6 +94,14 @@ def feature_asset_args(
     )
     args.update(extra)
     return args
+
+
+def model_failure(exc: ModelNotFound) -> Failure:
+    """The Dagster failure for a missing model: its message, the file and the config key."""
+    return Failure(
+        description=str(exc),
+        metadata={"expected_file": MetadataValue.path(exc.expected), "config_key": exc.config_key},
+    )
 
 
 # -- progress -----------------------------------------------------------------------

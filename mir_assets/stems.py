@@ -3,7 +3,7 @@
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor, wait
 
-from dagster import AssetExecutionContext, Failure, MetadataValue, asset
+from dagster import AssetExecutionContext, MetadataValue, asset
 
 from mir.audio import extension
 from mir.config import load_config
@@ -24,6 +24,7 @@ from mir_assets.runtime import (
     decoded,
     for_each_track,
     full_mix_path,
+    model_failure,
 )
 from resources.gpu import GpuResource
 from resources.settings import PipelineSettings
@@ -57,13 +58,7 @@ def stems(
     try:
         check_model(cfg)  # before any track is touched
     except ModelNotFound as exc:
-        raise Failure(
-            description=str(exc),
-            metadata={
-                "expected_file": MetadataValue.path(exc.expected),
-                "config_key": exc.config_key,
-            },
-        ) from None
+        raise model_failure(exc) from None
     key, load = model_loader(cfg)
     model = gpu.model(key, load)
     model_name = cfg.demucs.model if cfg.backend == "demucs" else cfg.bs_roformer.model_file
