@@ -3,7 +3,11 @@
 from mir.config import load_config
 from mir.gpu import apply_rocm_env
 
+#: the configuration as it was when the code location loaded: what definitions are built
+#: from (backfill batch size, GPU pool, sensor interval); assets read theirs at run time
+DEFINITION_CONFIG = load_config()
+
 # ROCm and PyTorch read their variables once, when torch is first imported: export the
 # `rocm:` section of master_pipeline.yaml (shell exports win) as soon as this package is
 # imported, before any asset module can import torch
-apply_rocm_env(load_config().rocm)
+apply_rocm_env(DEFINITION_CONFIG.rocm)

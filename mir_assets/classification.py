@@ -4,10 +4,10 @@ import numpy as np
 from dagster import AssetExecutionContext, MetadataValue, asset
 
 from mir.classification import SR, classify, load_classifier
-from mir.config import load_config
 from mir.errors import ModelNotFound
 from mir.feature_table import MODEL_KEYS
 from mir.stems import find_stems
+from mir_assets import DEFINITION_CONFIG
 from mir_assets.runtime import (
     decoded,
     feature_asset_args,
@@ -36,7 +36,7 @@ def vocals_present(stem: np.ndarray, *, crest_db: float, rms_dbfs: float, peak_d
 
 @asset(
     **feature_asset_args(
-        "classification", KEYS, pool=load_config().processing.gpu_pool, kinds={"onnx", "duckdb"}
+        "classification", KEYS, pool=DEFINITION_CONFIG.processing.gpu_pool, kinds={"onnx", "duckdb"}
     )
 )
 def classification(

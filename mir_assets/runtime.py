@@ -20,8 +20,8 @@ from typing import Any
 from dagster import AssetExecutionContext, BackfillPolicy, Failure, MetadataValue
 
 from mir.audio import Audio, load_audio
-from mir.config import load_config
 from mir.errors import ModelNotFound
+from mir_assets import DEFINITION_CONFIG
 from mir_assets.partitions import tracks_partitions
 from resources.settings import PipelineSettings
 
@@ -31,7 +31,9 @@ CODE_VERSION = "1"
 
 def batch_backfill_policy() -> BackfillPolicy:
     """One run per batch of `processing.tracks_per_run` tracks (models load once per run)."""
-    return BackfillPolicy.multi_run(max_partitions_per_run=load_config().processing.tracks_per_run)
+    return BackfillPolicy.multi_run(
+        max_partitions_per_run=DEFINITION_CONFIG.processing.tracks_per_run
+    )
 
 
 # -- decoded audio, shared by the assets of one run (in-process executor) ----------

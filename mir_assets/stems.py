@@ -6,7 +6,6 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dagster import AssetExecutionContext, MetadataValue, asset
 
 from mir.audio import extension
-from mir.config import load_config
 from mir.errors import ModelNotFound
 from mir.separation import (
     check_model,
@@ -17,6 +16,7 @@ from mir.separation import (
     stem_format,
     write_stem,
 )
+from mir_assets import DEFINITION_CONFIG
 from mir_assets.partitions import tracks_partitions
 from mir_assets.runtime import (
     CODE_VERSION,
@@ -36,7 +36,7 @@ from resources.settings import PipelineSettings
     group_name="stems",
     code_version=CODE_VERSION,
     backfill_policy=batch_backfill_policy(),
-    pool=load_config().processing.gpu_pool,
+    pool=DEFINITION_CONFIG.processing.gpu_pool,
     kinds={"pytorch", "audio", "duckdb"},
 )
 def stems(

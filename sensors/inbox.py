@@ -24,8 +24,8 @@ from dagster import (
     sensor,
 )
 
-from mir.config import load_config
 from mir.tracks import find_audio_files
+from mir_assets import DEFINITION_CONFIG
 from mir_assets.jobs import track_job
 from mir_assets.partitions import TRACKS
 from mir_assets.selection import runnable_track_assets
@@ -74,7 +74,7 @@ def scan_inbox(
 
 @sensor(
     job=track_job,
-    minimum_interval_seconds=load_config().sensor.interval_seconds,
+    minimum_interval_seconds=DEFINITION_CONFIG.sensor.interval_seconds,
     default_status=DefaultSensorStatus.STOPPED,
     description="Registers new, settled audio files of the inbox as tracks and runs them.",
 )
