@@ -20,6 +20,11 @@ $(BIN)/python:
 # dependencies (they are all in pyproject.toml), see mir/timbral.py
 TIMBRAL := timbral_models==0.4.0
 
+# audiobox-aesthetics declares torchaudio (no release for torch 2.13.0): installed without
+# its dependencies; the model module we load needs only torch and huggingface_hub (in
+# pyproject.toml), see mir/aesthetics.py
+AUDIOBOX := audiobox-aesthetics==0.0.4
+
 # torch first, pinned: the build on this machine's disk, so that no package of the
 # model stacks pulls a different (multi-gigabyte) torch
 TORCH := torch==2.13.0
@@ -47,6 +52,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(PIP) install $(TORCH)
 	$(PIP) install -e '.[separation]' $(TORCH)
 	$(PIP) install --no-deps $(TIMBRAL)
+	$(PIP) install --no-deps $(AUDIOBOX)
 	@$(FPCALC)
 	touch $@
 
@@ -54,6 +60,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(PIP) install $(TORCH)
 	$(PIP) install -e '.[separation,dev]' $(TORCH)
 	$(PIP) install --no-deps $(TIMBRAL)
+	$(PIP) install --no-deps $(AUDIOBOX)
 	@$(FPCALC)
 	@$(CHROMIUM)
 	@$(POSTGRES)

@@ -56,6 +56,7 @@ class FeaturesConfig(_Section):
     stem_harmonic: bool = True
     track_metadata: bool = True
     classification: bool = True
+    aesthetics: bool = True
     track_timeseries: bool = True
     training_crops: bool = True
     sat_dataset: bool = True
@@ -84,6 +85,13 @@ class ClassificationConfig(_Section):
     vocal_crest_db: float = 30.0
     vocal_rms_dbfs: float = -42.0
     vocal_peak_dbfs: float = -20.0
+
+
+class AestheticsConfig(_Section):
+    model_dir: Path = Path("models/audiobox")
+    checkpoint: str = "checkpoint.pt"
+    batch_size: int = Field(16, ge=1)
+    windows_per_pass: int = Field(16, ge=1)
 
 
 class CropsConfig(_Section):
@@ -168,6 +176,7 @@ class MasterConfig(_Section):
     crops: CropsConfig = CropsConfig()
     metadata: MetadataConfig = MetadataConfig()
     classification: ClassificationConfig = ClassificationConfig()
+    aesthetics: AestheticsConfig = AestheticsConfig()
     sensor: SensorConfig = SensorConfig()
     processing: ProcessingConfig = ProcessingConfig()
     rocm: dict[str, str] = Field(default_factory=dict)
@@ -257,11 +266,15 @@ def config_from_dict(
     classification = cfg.classification.model_copy(
         update={"model_dir": _under(root, cfg.classification.model_dir)}
     )
+    aesthetics = cfg.aesthetics.model_copy(
+        update={"model_dir": _under(root, cfg.aesthetics.model_dir)}
+    )
     return cfg.model_copy(
         update={
             "paths": PathsConfig(**paths),
             "separation": separation,
             "classification": classification,
+            "aesthetics": aesthetics,
             "source": source,
         }
     )

@@ -47,6 +47,13 @@ def _table() -> dict[str, Feature]:
         Feature("instrumental_probability", 0, 1, "", "probability the track is instrumental"),
         Feature("female_probability", 0, 1, "", "probability the voice is female (vocals stem)"),
         Feature("male_probability", 0, 1, "", "probability the voice is male (vocals stem)"),
+        # aesthetics (Audiobox Aesthetics)
+        Feature("content_enjoyment", 1, 10, "", "Audiobox Aesthetics content enjoyment (CE)"),
+        Feature("content_usefulness", 1, 10, "", "Audiobox Aesthetics content usefulness (CU)"),
+        Feature(
+            "production_complexity", 1, 10, "", "Audiobox Aesthetics production complexity (PC)"
+        ),
+        Feature("production_quality", 1, 10, "", "Audiobox Aesthetics production quality (PQ)"),
         # tempo and beats
         Feature(
             "bpm",
@@ -225,8 +232,12 @@ MODEL_KEYS = frozenset(
         "male_probability",
     }
 )
+#: keys of the aesthetics model (Audiobox Aesthetics checkpoint)
+AESTHETICS_KEYS = frozenset(
+    {"content_enjoyment", "content_usefulness", "production_complexity", "production_quality"}
+)
 #: keys every analysed track has
-AUDIO_FEATURES = frozenset(FEATURES) - METADATA_KEYS - MODEL_KEYS
+AUDIO_FEATURES = frozenset(FEATURES) - METADATA_KEYS - MODEL_KEYS - AESTHETICS_KEYS
 
 
 def out_of_range(values: dict) -> dict[str, float]:

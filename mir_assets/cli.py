@@ -126,10 +126,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         for name in enabled
     }
     resources = make_resources(os.environ.get("MIR_CONFIG", ""), keep_models_between_runs=True)
-    from mir_assets.selection import missing_classification_model, missing_separation_model
+    from mir_assets.selection import (
+        missing_aesthetics_model,
+        missing_classification_model,
+        missing_separation_model,
+    )
 
     model_missing = missing_separation_model(cfg) if "stems" in enabled else None
     labels_missing = missing_classification_model(cfg) if "classification" in enabled else None
+    aesthetics_missing = missing_aesthetics_model(cfg) if "aesthetics" in enabled else None
     outcome: dict[str, dict[str, str]] = {name: {} for name in enabled}
     errors: dict[tuple[str, str], str] = {}
     progress = Progress(len(track_ids))
@@ -146,6 +151,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                 elif name == "stems" and model_missing is not None:
                     outcome[name][track_id] = "no model"
                 elif name == "classification" and labels_missing is not None:
+                    outcome[name][track_id] = "no model"
+                elif name == "aesthetics" and aesthetics_missing is not None:
                     outcome[name][track_id] = "no model"
                 elif name in needs_stems and not has_stems:
                     outcome[name][track_id] = (
@@ -207,6 +214,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"\nstems and the per-stem features were skipped: {model_missing}")
     if labels_missing is not None:
         print(f"\nclassification was skipped: {labels_missing}")
+    if aesthetics_missing is not None:
+        print(f"\naesthetics was skipped: {aesthetics_missing}")
     return 1 if errors else 0
 
 

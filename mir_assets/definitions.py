@@ -13,6 +13,7 @@ import os
 from dagster import Definitions, in_process_executor, load_assets_from_modules
 
 from mir_assets import (
+    aesthetics,
     classification,
     crops,
     export,
@@ -43,6 +44,7 @@ ASSET_MODULES = [
     harmonic,
     timbral,
     classification,
+    aesthetics,
     crops,
     export,
     statistics,

@@ -29,6 +29,17 @@ def missing_classification_model(cfg: MasterConfig) -> ModelNotFound | None:
     return None
 
 
+def missing_aesthetics_model(cfg: MasterConfig) -> ModelNotFound | None:
+    """The aesthetics checkpoint error, or None when the checkpoint is in place."""
+    from mir.aesthetics import check_checkpoint
+
+    try:
+        check_checkpoint(cfg.aesthetics.model_dir / cfg.aesthetics.checkpoint)
+    except ModelNotFound as exc:
+        return exc
+    return None
+
+
 def runnable_track_assets(cfg: MasterConfig, assets) -> list[AssetKey]:
     """Enabled, track-partitioned assets; without a separation model (or with `stems` off),
     `stems` and the per-stem features are left out (a run of them could only fail)."""
@@ -45,6 +56,8 @@ def runnable_track_assets(cfg: MasterConfig, assets) -> list[AssetKey]:
         if no_stems and (name == "stems" or needs_stems):
             continue
         if name == "classification" and missing_classification_model(cfg) is not None:
+            continue
+        if name == "aesthetics" and missing_aesthetics_model(cfg) is not None:
             continue
         keys.append(a.key)
     return keys

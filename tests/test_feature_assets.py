@@ -17,6 +17,7 @@ SR = 44100
 EXCLUDED = {
     "stems",
     "classification",
+    "aesthetics",
     "training_crops",
     "sat_dataset",
     "track_timeseries",

@@ -1,0 +1,553 @@
+"""Music Flamingo captions: prompts, three ways to run the model, and its output cleaned.
+
+Backends (`music_flamingo.backend`):
+
+- `cli`: the user's own `llama-mtmd-cli` build (`music_flamingo.cli`), one process per
+  prompt, with the original's arguments, timeout and workarounds;
+- `llama_cpp`: in process through llama-cpp-python's low-level `mtmd` bindings (its chat
+  handler refuses audio-only projectors): the audio goes in as samples, no temp files;
+- `transformers`: Hugging Face `MusicFlamingoForConditionalGeneration` from a local
+  folder (slower, needs the optional `transformers` package).
+
+Every backend answers :meth:`caption` with normalised text (:func:`normalize_model_output`).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mir.captions import normalize_model_output
+from mir.errors import ModelNotFound
+
+#: `music_flamingo.model` (a quantisation) -> GGUF file under `music_flamingo.model_dir`
+QUANT_FILES = {
+    "IQ3_M": "music-flamingo-hf.i1-IQ3_M.gguf",
+    "Q6_K": "music-flamingo-hf.i1-Q6_K.gguf",
+    "Q8_0": "music-flamingo-hf.Q8_0.gguf",
+}
+MMPROJ = "music-flamingo-hf.mmproj-f16.gguf"
+
+#: the five built-in prompt types, used when `music_flamingo.prompts` is empty
+DEFAULT_PROMPTS = {
+    "full": (
+        "Describe this music in detail. Start with the genre, the tempo and the key, then "
+        "the instruments, the production style and the overall mood."
+    ),
+    "technical": (
+        "As a music critic, give a technical breakdown: tempo, key and chord motion, then "
+        "textures, dynamics and the most salient production aesthetics. Under 20 words."
+    ),
+    "genre_mood": (
+        "In one prompt-ready statement under 30 words, name the genre (specific subgenres) "
+        "and the emotional character of this music."
+    ),
+    "instrumentation": (
+        "Very briefly, under 15 words: the timbre and the instruments or sounds you hear."
+    ),
+    "structure": (
+        "Describe the arrangement and structure: the sections, the transitions and how the "
+        "energy develops."
+    ),
+}
+DEFAULT_MAX_TOKENS = 500
+
+#: file types llama-mtmd-cli decodes itself; others are converted to WAV first
+CLI_FORMATS = {"wav", "flac", "mp3"}
+
+
+# -- prompts ------------------------------------------------------------------------
+
+
+def genres_text(values: Mapping[str, Any], n: int = 5) -> str:
+    """`{genres}`: the top `n` Discogs genres as "Parent - Child (p.pp)", with a note on
+    what the numbers are, or "Genre unknown." without labels.
+
+    Examples
+    --------
+    >>> genres_text({"essentia_genre": {"Electronic---Techno": 0.61, "Electronic---House": 0.2}})
+    'Electronic - Techno (0.61), Electronic - House (0.20). (Weights are softmax-like scores from a genre classifier; low values were filtered out.)'
+    """
+    genres = values.get("essentia_genre")
+    if not isinstance(genres, Mapping) or not genres:
+        return "Genre unknown."
+    ranked = sorted(genres.items(), key=lambda kv: -float(kv[1]))[:n]
+    listed = ", ".join(f"{label.replace('---', ' - ')} ({float(p):.2f})" for label, p in ranked)
+    return (
+        f"{listed}. (Weights are softmax-like scores from a genre classifier; "
+        "low values were filtered out.)"
+    )
+
+
+def metadata_text(values: Mapping[str, Any]) -> str:
+    """`{metadata}`: release year, label and genres in one sentence, or "" when none is known.
+
+    Examples
+    --------
+    >>> metadata_text({"release_year": 1997, "label": "Warp", "genres": ["idm", "ambient"]})
+    'Released in 1997 on Warp; genres: idm, ambient.'
+    """
+    year = values.get("release_year") or values.get("track_metadata_year")
+    label = values.get("label")
+    genres = values.get("genres")
+    parts = []
+    if year:
+        parts.append(f"Released in {year}")
+    if label:
+        parts.append(f"on {label}" if parts else f"Released on {label}")
+    sentence = " ".join(parts)
+    if isinstance(genres, list | tuple) and genres:
+        listed = ", ".join(str(g) for g in genres)
+        sentence = f"{sentence}; genres: {listed}" if sentence else f"Genres: {listed}"
+    return sentence + "." if sentence else ""
+
+
+def fill_prompt(template: str, values: Mapping[str, Any]) -> str:
+    """The prompt with `{genres}` and `{metadata}` filled from the track's own values
+    (other braces are left alone)."""
+    text = template.replace("{genres}", genres_text(values))
+    return text.replace("{metadata}", metadata_text(values)).strip()
+
+
+# -- llama-mtmd-cli -------------------------------------------------------------------
+
+
+def cli_args(
+    cli: str | Path,
+    *,
+    model: Path,
+    mmproj: Path,
+    audio: Path,
+    prompt: str,
+    max_tokens: int,
+    context_size: int,
+    gpu_layers: int = 99,
+    temperature: float = 0.7,
+    top_p: float = 0.9,
+) -> list[str]:
+    """The original's command line for one prompt on one audio file."""
+    return [
+        str(cli),
+        "-m",
+        str(model),
+        "--mmproj",
+        str(mmproj),
+        "--audio",
+        str(audio),
+        "-p",
+        prompt,
+        "-n",
+        str(max_tokens),
+        "-c",
+        str(context_size),
+        "--gpu-layers",
+        str(gpu_layers),
+        "--temp",
+        str(temperature),
+        "--top-p",
+        str(top_p),
+    ]
+
+
+def _scratch_dir() -> str | None:
+    return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+
+
+@contextmanager
+def cli_audio(path: Path) -> Iterator[Path]:
+    """A path llama-mtmd-cli can read for `path`: the file itself, a WAV copy for formats
+    the CLI does not decode (decoded here, no ffmpeg), or a comma-free link (the CLI
+    splits `--audio` on commas). Temporary files live in /dev/shm when it exists."""
+    path = Path(path)
+    needs_wav = path.suffix.lower().lstrip(".") not in CLI_FORMATS
+    if not needs_wav and "," not in str(path):
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="mir-flamingo-", dir=_scratch_dir()) as tmp:
+        if needs_wav:
+            from mir.audio import load_audio, write_audio
+
+            audio = load_audio(path)
+            target = write_audio(Path(tmp) / "audio.wav", audio.samples, audio.sr)
+        else:
+            target = Path(tmp) / f"audio{path.suffix.lower()}"
+            target.symlink_to(path.resolve())
+        yield target
+
+
+_TIMINGS = {
+    "audio_encode_ms": re.compile(r"(?:audio|image) slice encoded in (\d+(?:\.\d+)?) ms"),
+    "audio_decode_ms": re.compile(r"(?:audio|image) decoded \(batch [^)]*\) in (\d+(?:\.\d+)?) ms"),
+    "prompt_tokens_per_s": re.compile(
+        r"prompt eval time =.*?(\d+(?:\.\d+)?) tokens per second", re.IGNORECASE
+    ),
+    "eval_tokens_per_s": re.compile(
+        r"^(?:[\w:]*\s*)?eval time =.*?(\d+(?:\.\d+)?) tokens per second", re.MULTILINE
+    ),
+}
+
+
+def cli_timings(stderr: str) -> dict[str, float]:
+    """Timing figures llama-mtmd-cli prints on stderr (encode/decode times are summed)."""
+    out: dict[str, float] = {}
+    for key, pattern in _TIMINGS.items():
+        found = [float(m) for m in pattern.findall(stderr)]
+        if found:
+            out[key] = sum(found) if key.endswith("_ms") else found[-1]
+    return out
+
+
+class CaptionError(RuntimeError):
+    """A captioning model that ran but gave no caption."""
+
+
+def run_cli(args: list[str], *, timeout_s: float = 300.0, cwd: Path | None = None):
+    """Run llama-mtmd-cli: stdin closed, output captured, killed after `timeout_s`.
+
+    A non-zero exit counts as a failure only when stdout is empty (the CLI prints benign
+    warnings and may exit non-zero after answering).
+
+    Returns
+    -------
+    (text, timings)
+        The normalised answer and :func:`cli_timings`.
+    """
+    proc = subprocess.Popen(
+        args,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=cwd,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+    )
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.terminate()
+        try:
+            proc.communicate(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+        raise CaptionError(f"{args[0]} timed out after {timeout_s:.0f} s") from None
+    text = normalize_model_output(stdout)
+    if proc.returncode != 0 and not text:
+        tail = stderr.strip().splitlines()[-3:]
+        raise CaptionError(f"{args[0]} exited with {proc.returncode}: {' | '.join(tail)}")
+    if not text:
+        raise CaptionError(f"{args[0]} printed no caption")
+    return text, cli_timings(stderr)
+
+
+# -- model files ----------------------------------------------------------------------
+
+
+def model_files(model_dir: Path, quant: str) -> tuple[Path, Path]:
+    """The GGUF of quantisation `quant` and the audio projector, both checked to exist."""
+    if quant not in QUANT_FILES:
+        raise ValueError(f"music_flamingo.model {quant!r} is not one of {', '.join(QUANT_FILES)}")
+    model = Path(model_dir) / QUANT_FILES[quant]
+    mmproj = Path(model_dir) / MMPROJ
+    for path, key in ((model, "music_flamingo.model"), (mmproj, "music_flamingo.model_dir")):
+        if not path.is_file():
+            raise ModelNotFound(path, key)
+    return model, mmproj
+
+
+# -- backends -------------------------------------------------------------------------
+
+
+@dataclass
+class CliCaptioner:
+    """Music Flamingo through an external `llama-mtmd-cli`."""
+
+    cli: Path
+    model: Path
+    mmproj: Path
+    quant: str
+    context_size: int = 16384
+    gpu_layers: int = 99
+    temperature: float = 0.7
+    top_p: float = 0.9
+    timeout_s: float = 300.0
+    timings: list[dict[str, float]] = field(default_factory=list)
+
+    @property
+    def tag(self) -> str:
+        return f"gguf_{self.quant}"
+
+    def caption(self, audio_path: Path, prompt: str, max_tokens: int) -> str:
+        with cli_audio(audio_path) as readable:
+            args = cli_args(
+                self.cli,
+                model=self.model,
+                mmproj=self.mmproj,
+                audio=readable,
+                prompt=prompt,
+                max_tokens=max_tokens,
+                context_size=self.context_size,
+                gpu_layers=self.gpu_layers,
+                temperature=self.temperature,
+                top_p=self.top_p,
+            )
+            text, timings = run_cli(args, timeout_s=self.timeout_s)
+        self.timings.append(timings)
+        return text
+
+
+def find_cli(cli: str | Path) -> Path:
+    """The llama-mtmd-cli executable: a path, or a name looked up on PATH."""
+    text = str(cli or "")
+    found = shutil.which(text) if text else None
+    if found:
+        return Path(found)
+    raise ModelNotFound(
+        text or "llama-mtmd-cli",
+        "music_flamingo.cli",
+        "Build llama.cpp (README: Captions) and set the path of its llama-mtmd-cli",
+    )
+
+
+class MtmdCaptioner:
+    """Music Flamingo in process: llama-cpp-python's model and context, with the audio
+    projector loaded through the low-level `mtmd` bindings."""
+
+    def __init__(
+        self,
+        model: Path,
+        mmproj: Path,
+        quant: str,
+        *,
+        context_size: int = 16384,
+        gpu_layers: int = 99,
+        temperature: float = 0.7,
+        top_p: float = 0.9,
+        n_batch: int = 512,
+        seed: int = 0,
+    ):
+        from llama_cpp import Llama
+        from llama_cpp import mtmd_cpp as mtmd
+
+        self.quant = quant
+        self.temperature, self.top_p, self.n_batch, self.seed = temperature, top_p, n_batch, seed
+        self.llm = Llama(
+            model_path=str(model),
+            n_ctx=context_size,
+            n_batch=n_batch,
+            n_gpu_layers=gpu_layers,
+            seed=seed,
+            verbose=False,
+        )
+        params = mtmd.mtmd_context_params_default()
+        params.use_gpu = gpu_layers != 0
+        params.print_timings = False
+        params.n_threads = max(1, os.cpu_count() or 1)
+        self._mtmd = mtmd
+        self.ctx = mtmd.mtmd_init_from_file(str(mmproj).encode(), self.llm.model, params)
+        if not self.ctx:
+            raise CaptionError(f"{mmproj}: not a multimodal projector llama.cpp can load")
+        if not mtmd.mtmd_support_audio(self.ctx):
+            mtmd.mtmd_free(self.ctx)
+            self.ctx = None
+            raise CaptionError(f"{mmproj}: the projector has no audio encoder")
+        self.sample_rate = int(mtmd.mtmd_get_audio_sample_rate(self.ctx))
+        self.marker = mtmd.mtmd_default_marker().decode()
+
+    @property
+    def tag(self) -> str:
+        return f"gguf_{self.quant}"
+
+    def caption(self, audio_path: Path, prompt: str, max_tokens: int) -> str:
+        from mir.audio import load_audio
+        from mir.llm import chat_prompt
+
+        samples = load_audio(audio_path).mono(self.sample_rate)
+        text = chat_prompt("chatml", "", f"{self.marker}\n{prompt}")
+        return self.caption_samples(samples, text, max_tokens)
+
+    def caption_samples(self, samples: np.ndarray, text: str, max_tokens: int) -> str:
+        mtmd = self._mtmd
+        data = np.ascontiguousarray(samples, dtype=np.float32)
+        bitmap = mtmd.mtmd_bitmap_init_from_audio(
+            data.size, data.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
+        )
+        chunks = mtmd.mtmd_input_chunks_init()
+        try:
+            raw = text.encode()
+            inp = mtmd.mtmd_input_text(
+                text=raw, text_len=len(raw), add_special=True, parse_special=True
+            )
+            bitmaps = (mtmd.mtmd_bitmap_p_ctypes * 1)(bitmap)
+            if mtmd.mtmd_tokenize(self.ctx, chunks, ctypes.byref(inp), bitmaps, 1) != 0:
+                raise CaptionError("mtmd_tokenize failed (does the prompt hold the media marker?)")
+            self.llm.reset()
+            clear_memory(self.llm)
+            from llama_cpp import llama_cpp as C
+
+            n_past = C.llama_pos(0)
+            rc = mtmd.mtmd_helper_eval_chunks(
+                self.ctx, self.llm.ctx, chunks, 0, 0, self.n_batch, True, ctypes.byref(n_past)
+            )
+            if rc != 0:
+                raise CaptionError(f"mtmd_helper_eval_chunks failed with {rc}")
+            answer = sample_tokens(
+                self.llm, max_tokens, temperature=self.temperature, top_p=self.top_p, seed=self.seed
+            )
+        finally:
+            mtmd.mtmd_input_chunks_free(chunks)
+            mtmd.mtmd_bitmap_free(bitmap)
+        text = normalize_model_output(answer)
+        if not text:
+            raise CaptionError("the model gave an empty caption")
+        return text
+
+    def close(self) -> None:
+        if self.ctx:
+            self._mtmd.mtmd_free(self.ctx)
+            self.ctx = None
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+def clear_memory(llm) -> None:
+    """Drop the KV cache of `llm`'s context (every sequence)."""
+    from llama_cpp import llama_cpp as C
+
+    C.llama_memory_clear(C.llama_get_memory(llm.ctx), True)
+
+
+def sample_tokens(llm, max_tokens: int, *, temperature: float, top_p: float, seed: int = 0) -> str:
+    """Continue from the context's last evaluated position: sample (top-p, temperature)
+    and decode token by token until an end-of-generation token or `max_tokens`."""
+    from llama_cpp import llama_cpp as C
+
+    vocab = C.llama_model_get_vocab(llm.model)
+    chain = C.llama_sampler_chain_init(C.llama_sampler_chain_default_params())
+    C.llama_sampler_chain_add(chain, C.llama_sampler_init_top_p(top_p, 1))
+    C.llama_sampler_chain_add(chain, C.llama_sampler_init_temp(temperature))
+    C.llama_sampler_chain_add(chain, C.llama_sampler_init_dist(seed))
+    tokens: list[int] = []
+    try:
+        for _ in range(max_tokens):
+            token = C.llama_sampler_sample(chain, llm.ctx, -1)
+            if C.llama_vocab_is_eog(vocab, token):
+                break
+            tokens.append(token)
+            one = (C.llama_token * 1)(token)
+            if C.llama_decode(llm.ctx, C.llama_batch_get_one(one, 1)) != 0:
+                raise CaptionError("llama_decode failed while generating")
+    finally:
+        C.llama_sampler_free(chain)
+    return llm.detokenize(tokens).decode("utf-8", errors="replace")
+
+
+class TransformersCaptioner:
+    """Music Flamingo through Hugging Face transformers, from a local model folder."""
+
+    def __init__(self, folder: Path, *, temperature: float = 0.7, top_p: float = 0.9):
+        if not (Path(folder) / "config.json").is_file():
+            raise ModelNotFound(Path(folder) / "config.json", "music_flamingo.transformers_model")
+        try:
+            import torch
+            from transformers import AutoProcessor, MusicFlamingoForConditionalGeneration
+        except ImportError as exc:
+            raise ModelNotFound(
+                "transformers (Python package)",
+                "music_flamingo.backend",
+                f"the transformers backend needs `pip install -e '.[flamingo-hf]'` ({exc})",
+            ) from None
+        from mir.gpu import choose_device
+
+        self.device = choose_device("auto")
+        self.torch = torch
+        self.processor = AutoProcessor.from_pretrained(str(folder), local_files_only=True)
+        self.model = MusicFlamingoForConditionalGeneration.from_pretrained(
+            str(folder),
+            local_files_only=True,
+            torch_dtype=torch.bfloat16 if self.device != "cpu" else torch.float32,
+        ).to(self.device)
+        self.temperature, self.top_p = temperature, top_p
+
+    tag = "transformers"
+
+    def caption(self, audio_path: Path, prompt: str, max_tokens: int) -> str:
+        conversation = [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": prompt},
+                    {"type": "audio", "path": str(audio_path)},
+                ],
+            }
+        ]
+        inputs = self.processor.apply_chat_template(
+            conversation, tokenize=True, add_generation_prompt=True, return_dict=True
+        ).to(self.device)
+        with self.torch.inference_mode():
+            out = self.model.generate(
+                **inputs,
+                max_new_tokens=max_tokens,
+                do_sample=True,
+                temperature=self.temperature,
+                top_p=self.top_p,
+            )
+        new = out[:, inputs["input_ids"].shape[1] :]
+        text = self.processor.batch_decode(new, skip_special_tokens=True)[0]
+        return normalize_model_output(text)
+
+
+def load_captioner(cfg) -> Any:
+    """The captioner `cfg` (a `MusicFlamingoConfig`) asks for. Raises
+    :class:`~mir.errors.ModelNotFound` naming the file and key when something is missing."""
+    t0 = time.perf_counter()
+    if cfg.backend == "cli":
+        cli = find_cli(cfg.cli)
+        model, mmproj = model_files(cfg.model_dir, cfg.model)
+        captioner: Any = CliCaptioner(
+            cli,
+            model,
+            mmproj,
+            cfg.model,
+            context_size=cfg.context_size,
+            gpu_layers=cfg.gpu_layers,
+            temperature=cfg.temperature,
+            top_p=cfg.top_p,
+            timeout_s=cfg.timeout_s,
+        )
+    elif cfg.backend == "llama_cpp":
+        model, mmproj = model_files(cfg.model_dir, cfg.model)
+        captioner = MtmdCaptioner(
+            model,
+            mmproj,
+            cfg.model,
+            context_size=cfg.context_size,
+            gpu_layers=cfg.gpu_layers,
+            temperature=cfg.temperature,
+            top_p=cfg.top_p,
+        )
+    elif cfg.backend == "transformers":
+        captioner = TransformersCaptioner(
+            cfg.transformers_model, temperature=cfg.temperature, top_p=cfg.top_p
+        )
+    else:
+        raise ValueError(f"music_flamingo.backend {cfg.backend!r} has no captioning model")
+    captioner.load_seconds = time.perf_counter() - t0
+    return captioner
