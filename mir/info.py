@@ -8,6 +8,7 @@ complete file and concurrent writers never lose each other's keys.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -26,6 +27,37 @@ LOCK_TIMEOUT_S = 120.0
 
 class InfoError(MirError):
     """A `.INFO` file that cannot be read or written."""
+
+
+#: what a read-only file system or a folder without write permission answers
+_NOT_WRITABLE_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
+
+
+def _not_writable(folder: Path, detail: str = "") -> InfoError:
+    try:
+        read_only_fs = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except OSError:
+        read_only_fs = False
+    why = "it is on a read-only file system" if read_only_fs else "no write permission"
+    return InfoError(
+        f"library folder {folder} is not writable ({why}{'; ' + detail if detail else ''}): "
+        "nothing was written for this track; make the folder writable and run it again"
+    )
+
+
+def require_writable(folder: str | os.PathLike) -> None:
+    """Raise :class:`InfoError` unless new files can be written in `folder`.
+
+    A folder that does not exist yet must be creatable: its nearest existing parent
+    (the library, for a new track) is checked instead.
+    """
+    folder = Path(folder)
+    existing = folder
+    while not existing.is_dir() and existing != existing.parent:
+        existing = existing.parent
+    if not os.access(existing, os.W_OK | os.X_OK):
+        detail = "" if existing == folder else f"cannot create {folder.name}"
+        raise _not_writable(existing, detail)
 
 
 def info_path(track_dir: str | os.PathLike) -> Path:
@@ -103,8 +135,19 @@ def safe_update(path: str | os.PathLike, values: Mapping[str, Any]) -> dict[str,
     import warnings
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(path) + ".lock", timeout=LOCK_TIMEOUT_S):
+    lock = FileLock(str(path) + ".lock", timeout=LOCK_TIMEOUT_S)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock.acquire()  # creates the lock file: the first write into the folder
+    except OSError as exc:
+        if exc.errno in _NOT_WRITABLE_ERRNOS:
+            folder = path.parent
+            while not folder.is_dir() and folder != folder.parent:
+                folder = folder.parent  # a new track: the library itself refused
+            created = Path(exc.filename or path).name
+            raise _not_writable(folder, f"cannot create {created}") from exc
+        raise
+    try:
         try:
             data = read_info(path)
         except InfoError as exc:
@@ -113,6 +156,8 @@ def safe_update(path: str | os.PathLike, values: Mapping[str, Any]) -> dict[str,
             data = {}
         data.update(_jsonable(dict(values)))
         _atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    finally:
+        lock.release()
     return data
 
 
@@ -126,6 +171,8 @@ def _atomic_write_text(path: Path, text: str) -> None:
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
+        if exc.errno in _NOT_WRITABLE_ERRNOS:
+            raise _not_writable(path.parent, f"cannot write {path.name}") from exc
         # a full disk or a read-only library: say so, the previous file is untouched
         raise InfoError(
             f"cannot write {path}: {exc.strerror or exc} (is the disk full or the folder read-only?)"

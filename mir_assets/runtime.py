@@ -21,6 +21,7 @@ from dagster import AssetExecutionContext, BackfillPolicy, Failure, MetadataValu
 
 from mir.audio import Audio, load_audio
 from mir.errors import ModelNotFound
+from mir.info import require_writable
 from mir_assets import DEFINITION_CONFIG
 from mir_assets.partitions import tracks_partitions
 from resources.settings import PipelineSettings
@@ -141,6 +142,9 @@ def for_each_track(
             progress_callback(asset, track_id)
         t0 = time.perf_counter()
         try:
+            # every value ends in the track's .INFO: a read-only folder fails the track
+            # before its work, and alone (the batch's other tracks are still stored)
+            require_writable(settings.track_dir(track_id))
             results[track_id] = compute(track_id)
         except Exception as exc:  # one bad track must not sink the batch
             failures[track_id] = f"{type(exc).__name__}: {exc}"
