@@ -20,6 +20,11 @@ $(BIN)/python:
 # dependencies (they are all in pyproject.toml), see mir/timbral.py
 TIMBRAL := timbral_models==0.4.0
 
+# basic-pitch declares TensorFlow, which the project does not use (its bundled ONNX
+# model runs on onnxruntime): installed without its dependencies (they are all in
+# pyproject.toml), see mir/transcription.py
+BASIC_PITCH := basic-pitch==0.4.0
+
 # audiobox-aesthetics declares torchaudio (no release for torch 2.13.0): installed without
 # its dependencies; the model module we load needs only torch and huggingface_hub (in
 # pyproject.toml), see mir/aesthetics.py
@@ -52,6 +57,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(PIP) install $(TORCH)
 	$(PIP) install -e '.[separation]' $(TORCH)
 	$(PIP) install --no-deps $(TIMBRAL)
+	$(PIP) install --no-deps $(BASIC_PITCH)
 	$(PIP) install --no-deps $(AUDIOBOX)
 	@$(FPCALC)
 	touch $@
@@ -60,6 +66,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(PIP) install $(TORCH)
 	$(PIP) install -e '.[separation,dev]' $(TORCH)
 	$(PIP) install --no-deps $(TIMBRAL)
+	$(PIP) install --no-deps $(BASIC_PITCH)
 	$(PIP) install --no-deps $(AUDIOBOX)
 	@$(FPCALC)
 	@$(CHROMIUM)

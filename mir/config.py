@@ -56,6 +56,8 @@ class FeaturesConfig(_Section):
     stem_harmonic: bool = True
     track_metadata: bool = True
     classification: bool = True
+    drum_transcription: bool = True
+    pitch_transcription: bool = True
     aesthetics: bool = True
     track_timeseries: bool = True
     training_crops: bool = True
@@ -92,6 +94,16 @@ class AestheticsConfig(_Section):
     checkpoint: str = "checkpoint.pt"
     batch_size: int = Field(16, ge=1)
     windows_per_pass: int = Field(16, ge=1)
+
+
+class TranscriptionConfig(_Section):
+    #: folder of ADTOF's Frame_RNN weights (adtof_frame_rnn_pytorch_weights.pth)
+    model_dir: Path = Path("models/adtof")
+    #: peak-picking thresholds of bass drum, snare, tom, hi-hat, cymbal (ADTOF's fitted ones)
+    drum_thresholds: tuple[float, float, float, float, float] = (0.22, 0.24, 0.32, 0.22, 0.30)
+    onset_threshold: float = Field(0.5, gt=0.0, lt=1.0)
+    frame_threshold: float = Field(0.3, gt=0.0, lt=1.0)
+    min_note_ms: float = Field(127.7, ge=0.0)
 
 
 class CropsConfig(_Section):
@@ -176,6 +188,7 @@ class MasterConfig(_Section):
     crops: CropsConfig = CropsConfig()
     metadata: MetadataConfig = MetadataConfig()
     classification: ClassificationConfig = ClassificationConfig()
+    transcription: TranscriptionConfig = TranscriptionConfig()
     aesthetics: AestheticsConfig = AestheticsConfig()
     sensor: SensorConfig = SensorConfig()
     processing: ProcessingConfig = ProcessingConfig()
@@ -269,11 +282,15 @@ def config_from_dict(
     aesthetics = cfg.aesthetics.model_copy(
         update={"model_dir": _under(root, cfg.aesthetics.model_dir)}
     )
+    transcription = cfg.transcription.model_copy(
+        update={"model_dir": _under(root, cfg.transcription.model_dir)}
+    )
     return cfg.model_copy(
         update={
             "paths": PathsConfig(**paths),
             "separation": separation,
             "classification": classification,
+            "transcription": transcription,
             "aesthetics": aesthetics,
             "source": source,
         }

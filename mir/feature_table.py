@@ -14,6 +14,7 @@ from dataclasses import dataclass
 STEMS = ("drums", "bass", "other", "vocals")
 RHYTHM_STEMS = ("drums", "bass", "other")
 HARMONIC_STEMS = ("bass", "other")
+TRANSCRIPTION_STEMS = ("bass", "other")
 
 
 @dataclass(frozen=True)
@@ -208,6 +209,43 @@ def _table() -> dict[str, Feature]:
                 f"mean temporal variance of the {stem} stem's chroma / 0.1",
             ),
         ]
+    rows.append(
+        Feature("transcription_drums_notes", 0, 1_000_000, "", "notes in drums_adtof.mid (ADTOF)")
+    )
+    for drum in ("kick", "snare", "tom", "hihat", "cymbal"):
+        rows.append(
+            Feature(
+                f"transcription_drums_{drum}_notes",
+                0,
+                1_000_000,
+                "",
+                f"{drum} notes in drums_adtof.mid (ADTOF)",
+            )
+        )
+    for stem in TRANSCRIPTION_STEMS:
+        rows += [
+            Feature(
+                f"transcription_{stem}_notes",
+                0,
+                1_000_000,
+                "",
+                f"notes in {stem}_basic_pitch.mid (basic-pitch)",
+            ),
+            Feature(
+                f"transcription_{stem}_pitch_min",
+                0,
+                127,
+                "MIDI note",
+                f"lowest note of the {stem} transcription",
+            ),
+            Feature(
+                f"transcription_{stem}_pitch_max",
+                0,
+                127,
+                "MIDI note",
+                f"highest note of the {stem} transcription",
+            ),
+        ]
     return {f.key: f for f in rows}
 
 
@@ -236,8 +274,12 @@ MODEL_KEYS = frozenset(
 AESTHETICS_KEYS = frozenset(
     {"content_enjoyment", "content_usefulness", "production_complexity", "production_quality"}
 )
+#: keys of the transcription assets (drums need the ADTOF weights; all need stems)
+TRANSCRIPTION_KEYS = frozenset(k for k in FEATURES if k.startswith("transcription_"))
 #: keys every analysed track has
-AUDIO_FEATURES = frozenset(FEATURES) - METADATA_KEYS - MODEL_KEYS - AESTHETICS_KEYS
+AUDIO_FEATURES = (
+    frozenset(FEATURES) - METADATA_KEYS - MODEL_KEYS - AESTHETICS_KEYS - TRANSCRIPTION_KEYS
+)
 
 
 def out_of_range(values: dict) -> dict[str, float]:

@@ -134,6 +134,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     model_missing = missing_separation_model(cfg) if "stems" in enabled else None
     labels_missing = missing_classification_model(cfg) if "classification" in enabled else None
+    from mir_assets.selection import missing_transcription_model
+
+    drums_missing = missing_transcription_model(cfg) if "drum_transcription" in enabled else None
     aesthetics_missing = missing_aesthetics_model(cfg) if "aesthetics" in enabled else None
     outcome: dict[str, dict[str, str]] = {name: {} for name in enabled}
     errors: dict[tuple[str, str], str] = {}
@@ -151,6 +154,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                 elif name == "stems" and model_missing is not None:
                     outcome[name][track_id] = "no model"
                 elif name == "classification" and labels_missing is not None:
+                    outcome[name][track_id] = "no model"
+                elif name == "drum_transcription" and drums_missing is not None:
                     outcome[name][track_id] = "no model"
                 elif name == "aesthetics" and aesthetics_missing is not None:
                     outcome[name][track_id] = "no model"
@@ -214,6 +219,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"\nstems and the per-stem features were skipped: {model_missing}")
     if labels_missing is not None:
         print(f"\nclassification was skipped: {labels_missing}")
+    if drums_missing is not None:
+        print(f"\ndrum_transcription was skipped: {drums_missing}")
     if aesthetics_missing is not None:
         print(f"\naesthetics was skipped: {aesthetics_missing}")
     return 1 if errors else 0

@@ -26,6 +26,7 @@ from mir_assets import (
     statistics,
     stems,
     timbral,
+    transcription,
 )
 from mir_assets.checks import range_checks
 from mir_assets.jobs import track_job
@@ -44,6 +45,7 @@ ASSET_MODULES = [
     harmonic,
     timbral,
     classification,
+    transcription,
     aesthetics,
     crops,
     export,

@@ -40,6 +40,17 @@ def missing_aesthetics_model(cfg: MasterConfig) -> ModelNotFound | None:
     return None
 
 
+def missing_transcription_model(cfg: MasterConfig) -> ModelNotFound | None:
+    """The ADTOF weights error, or None when `drum_transcription` can run."""
+    from mir.transcription import check_adtof_model
+
+    try:
+        check_adtof_model(cfg.transcription.model_dir)
+    except ModelNotFound as exc:
+        return exc
+    return None
+
+
 def runnable_track_assets(cfg: MasterConfig, assets) -> list[AssetKey]:
     """Enabled, track-partitioned assets; without a separation model (or with `stems` off),
     `stems` and the per-stem features are left out (a run of them could only fail)."""
@@ -56,6 +67,8 @@ def runnable_track_assets(cfg: MasterConfig, assets) -> list[AssetKey]:
         if no_stems and (name == "stems" or needs_stems):
             continue
         if name == "classification" and missing_classification_model(cfg) is not None:
+            continue
+        if name == "drum_transcription" and missing_transcription_model(cfg) is not None:
             continue
         if name == "aesthetics" and missing_aesthetics_model(cfg) is not None:
             continue

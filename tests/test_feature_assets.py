@@ -17,6 +17,8 @@ SR = 44100
 EXCLUDED = {
     "stems",
     "classification",
+    "drum_transcription",  # needs ADTOF weights; tests/test_transcription.py covers both
+    "pitch_transcription",
     "aesthetics",
     "training_crops",
     "sat_dataset",
