@@ -30,6 +30,13 @@ BASIC_PITCH := basic-pitch==0.4.0
 # pyproject.toml), see mir/aesthetics.py
 AUDIOBOX := audiobox-aesthetics==0.0.4
 
+# llama-cpp-python has no wheel: pip builds it, here portable (no -march=native) for the
+# CPU. For a GPU build set CMAKE_ARGS before `make` (README, "Captions"), e.g.
+#   CMAKE_ARGS="-DGGML_HIP=ON" make demo      (ROCm)
+#   CMAKE_ARGS="-DGGML_CUDA=ON" make demo     (CUDA)
+# pip caches the built wheel, so later set-ups do not build it again.
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF
+
 # torch first, pinned: the build on this machine's disk, so that no package of the
 # model stacks pulls a different (multi-gigabyte) torch
 TORCH := torch==2.13.0
@@ -55,7 +62,7 @@ POSTGRES := ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { [ "$$(id -u
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(PIP) install $(TORCH)
-	$(PIP) install -e '.[separation]' $(TORCH)
+	$(PIP) install -e '.[separation,captions]' $(TORCH)
 	$(PIP) install --no-deps $(TIMBRAL)
 	$(PIP) install --no-deps $(BASIC_PITCH)
 	$(PIP) install --no-deps $(AUDIOBOX)
@@ -64,7 +71,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(PIP) install $(TORCH)
-	$(PIP) install -e '.[separation,dev]' $(TORCH)
+	$(PIP) install -e '.[separation,captions,dev]' $(TORCH)
 	$(PIP) install --no-deps $(TIMBRAL)
 	$(PIP) install --no-deps $(BASIC_PITCH)
 	$(PIP) install --no-deps $(AUDIOBOX)

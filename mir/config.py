@@ -58,6 +58,7 @@ class FeaturesConfig(_Section):
     classification: bool = True
     drum_transcription: bool = True
     pitch_transcription: bool = True
+    captions: bool = True
     aesthetics: bool = True
     track_timeseries: bool = True
     training_crops: bool = True
@@ -94,6 +95,36 @@ class AestheticsConfig(_Section):
     checkpoint: str = "checkpoint.pt"
     batch_size: int = Field(16, ge=1)
     windows_per_pass: int = Field(16, ge=1)
+
+
+class RevisionConfig(_Section):
+    enabled: bool = False
+    model: Path = Path("models/llm/granite-4.0-h-tiny-Q8_0.gguf")
+    chat_format: Literal["chatml", "granite", "harmony"] = "granite"
+    max_tokens: int = Field(512, ge=16)
+    temperature: float = Field(0.7, ge=0.0)
+    n_ctx: int = Field(4096, ge=512)
+    gpu_layers: int = -1
+    #: longest summary, in characters (the grammar's bound)
+    max_chars: int = Field(400, ge=8)
+    prompts: dict[str, str] = Field(default_factory=dict)
+
+
+class MusicFlamingoConfig(_Section):
+    backend: Literal["template", "cli", "llama_cpp", "transformers"] = "template"
+    model: str = "Q8_0"
+    model_dir: Path = Path("models/music_flamingo")
+    cli: str = "llama-mtmd-cli"
+    transformers_model: Path = Path("models/music_flamingo/music-flamingo-hf")
+    context_size: int = Field(16384, ge=512)
+    gpu_layers: int = 99
+    temperature: float = Field(0.7, ge=0.0)
+    top_p: float = Field(0.9, gt=0.0, le=1.0)
+    timeout_s: float = Field(300.0, gt=0.0)
+    sample_probability: float = Field(1.0, ge=0.0, le=1.0)
+    prompts: dict[str, str] = Field(default_factory=dict)
+    max_tokens: dict[str, int] = Field(default_factory=dict)
+    revision: RevisionConfig = RevisionConfig()
 
 
 class TranscriptionConfig(_Section):
@@ -190,6 +221,7 @@ class MasterConfig(_Section):
     classification: ClassificationConfig = ClassificationConfig()
     transcription: TranscriptionConfig = TranscriptionConfig()
     aesthetics: AestheticsConfig = AestheticsConfig()
+    music_flamingo: MusicFlamingoConfig = MusicFlamingoConfig()
     sensor: SensorConfig = SensorConfig()
     processing: ProcessingConfig = ProcessingConfig()
     rocm: dict[str, str] = Field(default_factory=dict)
@@ -282,11 +314,22 @@ def config_from_dict(
     aesthetics = cfg.aesthetics.model_copy(
         update={"model_dir": _under(root, cfg.aesthetics.model_dir)}
     )
+    mf = cfg.music_flamingo
+    music_flamingo = mf.model_copy(
+        update={
+            "model_dir": _under(root, mf.model_dir),
+            "transformers_model": _under(root, mf.transformers_model),
+            # a bare name is looked up on PATH; a path is taken from the project root
+            "cli": str(_under(root, Path(mf.cli))) if "/" in mf.cli else mf.cli,
+            "revision": mf.revision.model_copy(update={"model": _under(root, mf.revision.model)}),
+        }
+    )
     transcription = cfg.transcription.model_copy(
         update={"model_dir": _under(root, cfg.transcription.model_dir)}
     )
     return cfg.model_copy(
         update={
+            "music_flamingo": music_flamingo,
             "paths": PathsConfig(**paths),
             "separation": separation,
             "classification": classification,

@@ -344,6 +344,72 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_caption(args: argparse.Namespace) -> int:
+    import time
+
+    from mir.captions import template_caption
+    from mir.errors import MirError
+    from mir.flamingo import CaptionError, fill_prompt, load_captioner
+    from mir.info import read_info
+    from mir_assets.captions import prompts_of
+
+    cfg = load_config(args.config)
+    mf = cfg.music_flamingo
+    update = {k: v for k, v in (("backend", args.backend), ("model", args.model)) if v}
+    mf = mf.model_copy(update=update)
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"error: {path}: no such file", file=sys.stderr)
+        return 2
+    info = Path(args.info) if args.info else None
+    if info is None:
+        beside = sorted(path.parent.glob("*.INFO"))
+        info = beside[0] if len(beside) == 1 else None
+    prompts = prompts_of(mf)
+    chosen = args.prompt or list(prompts)
+    unknown = [k for k in chosen if k not in prompts]
+    if unknown:
+        print(
+            f"error: unknown prompt {', '.join(unknown)}: configured are {', '.join(prompts)}",
+            file=sys.stderr,
+        )
+        return 2
+    out: dict = {}
+    try:
+        if info is not None:
+            values = read_info(info)
+        else:
+            from mir.analysis import analyze_track
+            from mir.audio import load_audio
+
+            values = analyze_track(load_audio(path), cfg).values
+        out["caption_template"] = template_caption(values)
+        if mf.backend != "template":
+            t0 = time.perf_counter()
+            captioner = load_captioner(mf)
+            print(
+                f"loaded {mf.backend} {mf.model} in {time.perf_counter() - t0:.1f} s",
+                file=sys.stderr,
+            )
+            for key in chosen:
+                template, max_tokens = prompts[key]
+                t0 = time.perf_counter()
+                out[f"music_flamingo_{key}"] = captioner.caption(
+                    path, fill_prompt(template, values), max_tokens
+                )
+                print(f"{key}: {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+            out["music_flamingo_model"] = captioner.tag
+    except (MirError, CaptionError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False))
+    else:
+        for key, text in out.items():
+            print(f"{key}: {text}")
+    return 0
+
+
 def cmd_separate(args: argparse.Namespace) -> int:
     from mir.gpu import apply_rocm_env
 
@@ -447,6 +513,23 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--config")
     p.set_defaults(func=cmd_analyze)
+    p = sub.add_parser("caption", help="caption one audio file (template or Music Flamingo)")
+    p.add_argument("file", help="audio file")
+    p.add_argument(
+        "--backend",
+        choices=["template", "cli", "llama_cpp", "transformers"],
+        help="default: music_flamingo.backend",
+    )
+    p.add_argument("--model", help="GGUF quantisation: IQ3_M, Q6_K or Q8_0")
+    p.add_argument(
+        "--prompt", action="append", help="prompt key (repeatable; default: every configured one)"
+    )
+    p.add_argument(
+        "--info", help="the .INFO with the values for {genres}, {metadata} and the template"
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--config")
+    p.set_defaults(func=cmd_caption)
     p = sub.add_parser("separate", help="separate files or folders into stems (model loaded once)")
     p.add_argument("paths", nargs="+", help="audio files or folders")
     p.add_argument("--backend", choices=["demucs", "bs_roformer"])

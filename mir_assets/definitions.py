@@ -14,6 +14,7 @@ from dagster import Definitions, in_process_executor, load_assets_from_modules
 
 from mir_assets import (
     aesthetics,
+    captions,
     classification,
     crops,
     export,
@@ -47,6 +48,7 @@ ASSET_MODULES = [
     classification,
     transcription,
     aesthetics,
+    captions,
     crops,
     export,
     statistics,
