@@ -69,3 +69,81 @@ def write_tiny_llama(path: Path, *, n_embd: int = 64, n_layer: int = 2, seed: in
     writer.write_tensors_to_file()
     writer.close()
     return path
+
+
+def write_tiny_music_flamingo_mmproj(
+    path: Path,
+    *,
+    n_embd_text: int = 64,
+    n_embd: int = 32,
+    n_layer: int = 1,
+    n_head: int = 2,
+    n_mel: int = 128,
+    seed: int = 0,
+) -> Path:
+    """A tiny random-weight Music Flamingo audio projector (`musicflamingo`) llama.cpp's
+    mtmd loads: the Whisper-style encoder (two conv1d layers, learned positions for the
+    1500 frames a 30 s window leaves after the stride-2 conv, pre-norm blocks with q/v but
+    no k bias, a final layer norm) and the two-layer GELU projector into `n_embd_text`.
+
+    mtmd splits audio into 30 s windows of 3000 mel frames, each giving 750 embeddings
+    (conv stride 2, then average pooling by 2)."""
+    import gguf
+
+    rng = np.random.default_rng(seed)
+    n_ff, n_pos = 2 * n_embd, 1500
+
+    writer = gguf.GGUFWriter(str(path), "clip")
+    writer.add_name("tiny-test-music-flamingo-mmproj")
+    writer.add_file_type(gguf.LlamaFileType.ALL_F32)
+    writer.add_clip_has_audio_encoder(True)
+    writer.add_clip_projector_type(gguf.VisionProjectorType.MUSIC_FLAMINGO)
+    writer.add_audio_embedding_length(n_embd)
+    writer.add_audio_feed_forward_length(n_ff)
+    writer.add_audio_block_count(n_layer)
+    writer.add_audio_head_count(n_head)
+    writer.add_audio_attention_layernorm_eps(1e-5)
+    writer.add_audio_projection_dim(n_embd_text)
+    writer.add_audio_num_mel_bins(n_mel)
+
+    def w(*shape, dtype=np.float32):
+        return (rng.standard_normal(shape) * 0.1).astype(dtype)
+
+    def ones(n):
+        return np.ones(n, np.float32)
+
+    def zeros(n):
+        return np.zeros(n, np.float32)
+
+    # numpy shapes are the reverse of ggml's: a linear layer is (out, in); a conv1d
+    # kernel is (out_channels, in_channels, width), its bias (out_channels, 1)
+    writer.add_tensor("a.conv1d.1.weight", w(n_embd, n_mel, 3, dtype=np.float16))
+    writer.add_tensor("a.conv1d.1.bias", w(n_embd, 1))
+    writer.add_tensor("a.conv1d.2.weight", w(n_embd, n_embd, 3, dtype=np.float16))
+    writer.add_tensor("a.conv1d.2.bias", w(n_embd, 1))
+    writer.add_tensor("a.position_embd.weight", w(n_pos, n_embd))
+    for i in range(n_layer):
+        blk = f"a.blk.{i}"
+        writer.add_tensor(f"{blk}.ln1.weight", ones(n_embd))
+        writer.add_tensor(f"{blk}.ln1.bias", zeros(n_embd))
+        for name in ("attn_q", "attn_k", "attn_v", "attn_out"):
+            writer.add_tensor(f"{blk}.{name}.weight", w(n_embd, n_embd))
+        for name in ("attn_q", "attn_v", "attn_out"):  # Whisper's k projection has no bias
+            writer.add_tensor(f"{blk}.{name}.bias", w(n_embd))
+        writer.add_tensor(f"{blk}.ln2.weight", ones(n_embd))
+        writer.add_tensor(f"{blk}.ln2.bias", zeros(n_embd))
+        writer.add_tensor(f"{blk}.ffn_up.weight", w(n_ff, n_embd))
+        writer.add_tensor(f"{blk}.ffn_up.bias", w(n_ff))
+        writer.add_tensor(f"{blk}.ffn_down.weight", w(n_embd, n_ff))
+        writer.add_tensor(f"{blk}.ffn_down.bias", w(n_embd))
+    writer.add_tensor("a.post_ln.weight", ones(n_embd))
+    writer.add_tensor("a.post_ln.bias", zeros(n_embd))
+    writer.add_tensor("mm.a.mlp.1.weight", w(n_embd_text, n_embd))
+    writer.add_tensor("mm.a.mlp.1.bias", w(n_embd_text))
+    writer.add_tensor("mm.a.mlp.2.weight", w(n_embd_text, n_embd_text))
+    writer.add_tensor("mm.a.mlp.2.bias", w(n_embd_text))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path
