@@ -37,6 +37,11 @@ AUDIOBOX := audiobox-aesthetics==0.0.4
 # pip caches the built wheel, so later set-ups do not build it again.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF
 
+# PyPI's torchvision (pulled in by audio-separator -> onnx2torch, for an MDX path we never
+# use) cannot import beside torch 2.13.0, and transformers imports it whenever it is
+# installed: it is removed after the install
+NO_TORCHVISION := $(PIP) uninstall -y -q torchvision 2>/dev/null || true
+
 # torch first, pinned: the build on this machine's disk, so that no package of the
 # model stacks pulls a different (multi-gigabyte) torch
 TORCH := torch==2.13.0
@@ -63,6 +68,7 @@ POSTGRES := ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { [ "$$(id -u
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(PIP) install $(TORCH)
 	$(PIP) install -e '.[separation,captions]' $(TORCH)
+	@$(NO_TORCHVISION)
 	$(PIP) install --no-deps $(TIMBRAL)
 	$(PIP) install --no-deps $(BASIC_PITCH)
 	$(PIP) install --no-deps $(AUDIOBOX)
@@ -72,6 +78,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(PIP) install $(TORCH)
 	$(PIP) install -e '.[separation,captions,dev]' $(TORCH)
+	@$(NO_TORCHVISION)
 	$(PIP) install --no-deps $(TIMBRAL)
 	$(PIP) install --no-deps $(BASIC_PITCH)
 	$(PIP) install --no-deps $(AUDIOBOX)

@@ -400,7 +400,7 @@ class MtmdCaptioner:
 
             n_past = C.llama_pos(0)
             rc = mtmd.mtmd_helper_eval_chunks(
-                self.ctx, self.llm.ctx, chunks, 0, 0, self.n_batch, True, ctypes.byref(n_past)
+                self.ctx, self.llm.ctx, chunks, 0, 0, self.llm.n_batch, True, ctypes.byref(n_past)
             )
             if rc != 0:
                 raise CaptionError(f"mtmd_helper_eval_chunks failed with {rc}")
@@ -489,12 +489,17 @@ class TransformersCaptioner:
     tag = "transformers"
 
     def caption(self, audio_path: Path, prompt: str, max_tokens: int) -> str:
+        from mir.audio import load_audio
+
+        # decoded here (every format the platform reads), at the feature extractor's rate
+        rate = int(self.processor.feature_extractor.sampling_rate)
+        samples = load_audio(audio_path).mono(rate).astype(np.float32)
         conversation = [
             {
                 "role": "user",
                 "content": [
                     {"type": "text", "text": prompt},
-                    {"type": "audio", "path": str(audio_path)},
+                    {"type": "audio", "audio": samples},
                 ],
             }
         ]
@@ -509,6 +514,8 @@ class TransformersCaptioner:
                 temperature=self.temperature,
                 top_p=self.top_p,
             )
+        #: audio tokens of the last prompt (0 would mean the audio never reached the model)
+        self.last_audio_tokens = int((inputs["input_ids"] == self.processor.audio_token_id).sum())
         new = out[:, inputs["input_ids"].shape[1] :]
         text = self.processor.batch_decode(new, skip_special_tokens=True)[0]
         return normalize_model_output(text)

@@ -454,3 +454,20 @@ def test_mir_caption_one_file_with_the_cli(recording_cli, tmp_path, capsys):
     # an unknown prompt key is a clear error
     assert main(["caption", str(audio), "--prompt", "nope", "--config", str(config)]) == 2
     assert "unknown prompt nope" in capsys.readouterr().err
+
+
+def test_transformers_backend_runs_the_real_architecture(tmp_path):
+    from mir.flamingo import TransformersCaptioner
+    from tests.flamingo_hf import write_tiny_music_flamingo
+
+    folder = write_tiny_music_flamingo(tmp_path / "music-flamingo-hf")
+    captioner = TransformersCaptioner(folder)
+    audio = tmp_path / "tone.ogg"
+    t = np.arange(3 * 22050) / 22050
+    sf.write(audio, (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), 22050, format="OGG")
+    text = captioner.caption(audio, "Describe.", 6)
+    assert isinstance(text, str)
+    # 3 s at 16 kHz: 300 mel frames -> 150 after the conv -> 75 audio tokens
+    assert captioner.last_audio_tokens == 75
+    with pytest.raises(ModelNotFound, match="music_flamingo.transformers_model"):
+        TransformersCaptioner(tmp_path / "none")
