@@ -521,6 +521,21 @@ class TransformersCaptioner:
         return normalize_model_output(text)
 
 
+def check_caption_models(cfg) -> None:
+    """Raise :class:`~mir.errors.ModelNotFound` for the first file the configured backend
+    and revision need that is not in place (the template backend needs none)."""
+    if cfg.backend == "cli":
+        find_cli(cfg.cli)
+    if cfg.backend in ("cli", "llama_cpp"):
+        model_files(cfg.model_dir, cfg.model)
+    if cfg.backend == "transformers" and not (cfg.transformers_model / "config.json").is_file():
+        raise ModelNotFound(
+            cfg.transformers_model / "config.json", "music_flamingo.transformers_model"
+        )
+    if cfg.revision.enabled and not cfg.revision.model.is_file():
+        raise ModelNotFound(cfg.revision.model, "music_flamingo.revision.model")
+
+
 def load_captioner(cfg) -> Any:
     """The captioner `cfg` (a `MusicFlamingoConfig`) asks for. Raises
     :class:`~mir.errors.ModelNotFound` naming the file and key when something is missing."""

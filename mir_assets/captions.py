@@ -51,7 +51,11 @@ def prompts_of(cfg) -> dict[str, tuple[str, int]]:
     **feature_asset_args(
         "captions",
         ["caption", "caption_template"],
-        pool=DEFINITION_CONFIG.processing.gpu_pool,
+        # the GPU pool only when a model runs: template captions need no GPU
+        pool=DEFINITION_CONFIG.processing.gpu_pool
+        if DEFINITION_CONFIG.music_flamingo.backend != "template"
+        or DEFINITION_CONFIG.music_flamingo.revision.enabled
+        else None,
         deps=_upstream(),
         kinds={"llama.cpp", "duckdb"},
     )

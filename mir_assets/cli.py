@@ -126,18 +126,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         for name in enabled
     }
     resources = make_resources(os.environ.get("MIR_CONFIG", ""), keep_models_between_runs=True)
-    from mir_assets.selection import (
-        missing_aesthetics_model,
-        missing_classification_model,
-        missing_separation_model,
-    )
+    from mir_assets.selection import missing_models, missing_separation_model
 
     model_missing = missing_separation_model(cfg) if "stems" in enabled else None
-    labels_missing = missing_classification_model(cfg) if "classification" in enabled else None
-    from mir_assets.selection import missing_transcription_model
-
-    drums_missing = missing_transcription_model(cfg) if "drum_transcription" in enabled else None
-    aesthetics_missing = missing_aesthetics_model(cfg) if "aesthetics" in enabled else None
+    # the other model assets whose model is not in place: reported, not run
+    no_model = missing_models(cfg, enabled)
     outcome: dict[str, dict[str, str]] = {name: {} for name in enabled}
     errors: dict[tuple[str, str], str] = {}
     progress = Progress(len(track_ids))
@@ -153,11 +146,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                     outcome[name][track_id] = "up to date"
                 elif name == "stems" and model_missing is not None:
                     outcome[name][track_id] = "no model"
-                elif name == "classification" and labels_missing is not None:
-                    outcome[name][track_id] = "no model"
-                elif name == "drum_transcription" and drums_missing is not None:
-                    outcome[name][track_id] = "no model"
-                elif name == "aesthetics" and aesthetics_missing is not None:
+                elif name in no_model:
                     outcome[name][track_id] = "no model"
                 elif name in needs_stems and not has_stems:
                     outcome[name][track_id] = (
@@ -217,12 +206,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     _print_summary(cfg, tables, track_ids, outcome, errors, home, progress)
     if model_missing is not None:
         print(f"\nstems and the per-stem features were skipped: {model_missing}")
-    if labels_missing is not None:
-        print(f"\nclassification was skipped: {labels_missing}")
-    if drums_missing is not None:
-        print(f"\ndrum_transcription was skipped: {drums_missing}")
-    if aesthetics_missing is not None:
-        print(f"\naesthetics was skipped: {aesthetics_missing}")
+    for name, error in no_model.items():
+        print(f"\n{name} was skipped: {error}")
     return 1 if errors else 0
 
 

@@ -7,48 +7,65 @@ from mir.errors import ModelNotFound
 from mir.separation import check_model
 
 
-def missing_separation_model(cfg: MasterConfig) -> ModelNotFound | None:
-    """The separation model error, or None when `stems` can run."""
-    if not cfg.features.stems:
-        return None
+def _missing(check, *args) -> ModelNotFound | None:
     try:
-        check_model(cfg.separation)
+        check(*args)
     except ModelNotFound as exc:
         return exc
     return None
+
+
+def missing_separation_model(cfg: MasterConfig) -> ModelNotFound | None:
+    """The separation model error, or None when `stems` can run (or is switched off)."""
+    return _missing(check_model, cfg.separation) if cfg.features.stems else None
 
 
 def missing_classification_model(cfg: MasterConfig) -> ModelNotFound | None:
     """The classification model error, or None when its models are in place."""
     from mir.classification import check_models
 
-    try:
-        check_models(cfg.classification.model_dir)
-    except ModelNotFound as exc:
-        return exc
-    return None
+    return _missing(check_models, cfg.classification.model_dir)
 
 
 def missing_aesthetics_model(cfg: MasterConfig) -> ModelNotFound | None:
     """The aesthetics checkpoint error, or None when the checkpoint is in place."""
     from mir.aesthetics import check_checkpoint
 
-    try:
-        check_checkpoint(cfg.aesthetics.model_dir / cfg.aesthetics.checkpoint)
-    except ModelNotFound as exc:
-        return exc
-    return None
+    return _missing(check_checkpoint, cfg.aesthetics.model_dir / cfg.aesthetics.checkpoint)
 
 
 def missing_transcription_model(cfg: MasterConfig) -> ModelNotFound | None:
     """The ADTOF weights error, or None when `drum_transcription` can run."""
     from mir.transcription import check_adtof_model
 
-    try:
-        check_adtof_model(cfg.transcription.model_dir)
-    except ModelNotFound as exc:
-        return exc
-    return None
+    return _missing(check_adtof_model, cfg.transcription.model_dir)
+
+
+def missing_caption_model(cfg: MasterConfig) -> ModelNotFound | None:
+    """The captioning or revision model error, or None (the template backend needs none)."""
+    from mir.flamingo import check_caption_models
+
+    return _missing(check_caption_models, cfg.music_flamingo)
+
+
+#: asset -> the check of the model it needs (stems: see `missing_separation_model`)
+MODEL_CHECKS = {
+    "classification": missing_classification_model,
+    "drum_transcription": missing_transcription_model,
+    "aesthetics": missing_aesthetics_model,
+    "captions": missing_caption_model,
+}
+
+
+def missing_models(cfg: MasterConfig, names) -> dict[str, ModelNotFound]:
+    """`{asset: error}` for the assets among `names` whose model is missing."""
+    found = {}
+    for name in names:
+        check = MODEL_CHECKS.get(name)
+        error = check(cfg) if check else None
+        if error is not None:
+            found[name] = error
+    return found
 
 
 def runnable_track_assets(cfg: MasterConfig, assets) -> list[AssetKey]:
@@ -58,6 +75,7 @@ def runnable_track_assets(cfg: MasterConfig, assets) -> list[AssetKey]:
 
     # without a separation model (or with `stems` switched off) a new track has no stems
     no_stems = not cfg.features.stems or missing_separation_model(cfg) is not None
+    missing = missing_models(cfg, MODEL_CHECKS)
     keys = []
     for a in assets:
         name = a.key.path[-1]
@@ -66,11 +84,7 @@ def runnable_track_assets(cfg: MasterConfig, assets) -> list[AssetKey]:
         needs_stems = bool((a.tags_by_key.get(a.key) or {}).get(NEEDS_STEMS_TAG))
         if no_stems and (name == "stems" or needs_stems):
             continue
-        if name == "classification" and missing_classification_model(cfg) is not None:
-            continue
-        if name == "drum_transcription" and missing_transcription_model(cfg) is not None:
-            continue
-        if name == "aesthetics" and missing_aesthetics_model(cfg) is not None:
+        if name in missing:
             continue
         keys.append(a.key)
     return keys

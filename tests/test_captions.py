@@ -471,3 +471,32 @@ def test_transformers_backend_runs_the_real_architecture(tmp_path):
     assert captioner.last_audio_tokens == 75
     with pytest.raises(ModelNotFound, match="music_flamingo.transformers_model"):
         TransformersCaptioner(tmp_path / "none")
+
+
+def test_runs_leave_out_captions_only_when_its_model_is_missing(project, tmp_path, recording_cli):
+    from mir.config import load_config
+    from mir_assets.definitions import all_assets
+    from mir_assets.selection import missing_caption_model, runnable_track_assets
+    from tests.conftest import write_config
+
+    def selected(cfg):
+        return {k.path[-1] for k in runnable_track_assets(cfg, all_assets)}
+
+    assert "captions" in selected(load_config(project.config_path))
+    write_config(project.root, music_flamingo={"backend": "cli", "model_dir": str(tmp_path / "x")})
+    cfg = load_config(project.config_path)
+    error = missing_caption_model(cfg)
+    assert error is not None and error.expected == str(tmp_path / "x" / QUANT_FILES["Q8_0"])
+    assert "captions" not in selected(cfg) and "loudness" in selected(cfg)
+    flamingo_files(tmp_path / "x")
+    assert missing_caption_model(cfg) is None and "captions" in selected(cfg)
+    write_config(
+        project.root,
+        music_flamingo={
+            "backend": "cli",
+            "model_dir": str(tmp_path / "x"),
+            "revision": {"enabled": True, "model": str(tmp_path / "granite.gguf")},
+        },
+    )
+    error = missing_caption_model(load_config(project.config_path))
+    assert error.config_key == "music_flamingo.revision.model"
