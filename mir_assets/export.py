@@ -13,7 +13,7 @@ from resources.duckdb_tables import read_crop_rows
 from resources.settings import PipelineSettings
 
 
-@asset(**feature_asset_args("export", [], kinds={"json"}))
+@asset(**feature_asset_args("export", [], deps=["captions"], kinds={"json"}))
 def sat_dataset(
     context: AssetExecutionContext, settings: PipelineSettings, training_crops: dict[str, dict]
 ) -> dict[str, dict]:
@@ -21,8 +21,8 @@ def sat_dataset(
     numeric features) for every crop, and at the root `dataset_config.json`
     (`dataset_type: audio_dir`) with `custom_metadata.py` for stable-audio-tools.
 
-    The prompt is the crop's caption (Music Flamingo) when one exists, else the template
-    caption built from its own features.
+    The prompt is the crop's Music Flamingo caption when one exists, else the track's,
+    else the template caption built from the crop's own features.
     """
     root = settings.config.paths.dataset
     config_path = write_dataset_files(root)
@@ -33,13 +33,14 @@ def sat_dataset(
         crops_dir = settings.config.paths.crops / track_id
         track_info = read_info(info_path(settings.track_dir(track_id)))
         total = float(track_info.get("duration_s", 0.0))
+        track_captions = {k: v for k, v in track_info.items() if k.startswith("music_flamingo_")}
         count = 0
         for row in all_rows.get(track_id, []):
             audio = crops_dir / row["file"]
             values = read_info(crops_dir / f"{audio.stem}.INFO")
             target = root / track_id / audio.name
             link_or_copy(audio, target)
-            prompt = caption_for(values)
+            prompt = caption_for({**track_captions, **values})
             prompts.append(prompt)
             target.with_suffix(".json").write_text(
                 json.dumps(
