@@ -540,35 +540,19 @@ def load_captioner(cfg) -> Any:
     """The captioner `cfg` (a `MusicFlamingoConfig`) asks for. Raises
     :class:`~mir.errors.ModelNotFound` naming the file and key when something is missing."""
     t0 = time.perf_counter()
+    sampling = dict(temperature=cfg.temperature, top_p=cfg.top_p)
+    gguf = dict(context_size=cfg.context_size, gpu_layers=cfg.gpu_layers, **sampling)
     if cfg.backend == "cli":
         cli = find_cli(cfg.cli)
         model, mmproj = model_files(cfg.model_dir, cfg.model)
         captioner: Any = CliCaptioner(
-            cli,
-            model,
-            mmproj,
-            cfg.model,
-            context_size=cfg.context_size,
-            gpu_layers=cfg.gpu_layers,
-            temperature=cfg.temperature,
-            top_p=cfg.top_p,
-            timeout_s=cfg.timeout_s,
+            cli, model, mmproj, cfg.model, timeout_s=cfg.timeout_s, **gguf
         )
     elif cfg.backend == "llama_cpp":
         model, mmproj = model_files(cfg.model_dir, cfg.model)
-        captioner = MtmdCaptioner(
-            model,
-            mmproj,
-            cfg.model,
-            context_size=cfg.context_size,
-            gpu_layers=cfg.gpu_layers,
-            temperature=cfg.temperature,
-            top_p=cfg.top_p,
-        )
+        captioner = MtmdCaptioner(model, mmproj, cfg.model, **gguf)
     elif cfg.backend == "transformers":
-        captioner = TransformersCaptioner(
-            cfg.transformers_model, temperature=cfg.temperature, top_p=cfg.top_p
-        )
+        captioner = TransformersCaptioner(cfg.transformers_model, **sampling)
     else:
         raise ValueError(f"music_flamingo.backend {cfg.backend!r} has no captioning model")
     captioner.load_seconds = time.perf_counter() - t0

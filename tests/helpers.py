@@ -33,3 +33,12 @@ def run_track(project, instance, track_id: str, selection=None, raise_on_error=T
         raise_on_error=raise_on_error,
         run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
     )
+
+
+def step_failures(result) -> dict[str, str]:
+    """`{step key: error message}` for every step of `result` that failed."""
+    return {
+        e.step_key: e.step_failure_data.error.message
+        for e in result.all_events
+        if e.is_step_failure
+    }

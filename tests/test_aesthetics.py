@@ -25,7 +25,7 @@ from mir_assets.selection import missing_aesthetics_model, runnable_track_assets
 from resources.duckdb_tables import FeatureTables
 from resources.gpu import GpuResource
 from tests.conftest import write_config
-from tests.helpers import register, run_track
+from tests.helpers import register, run_track, step_failures
 
 #: per-axis mean and std of the targets, distinct so that a mix-up of axes shows
 TARGETS = {
@@ -156,11 +156,7 @@ def test_a_missing_checkpoint_fails_aesthetics_alone_naming_the_file_and_key(
         selection=["source_audio", "aesthetics", "loudness"],
         raise_on_error=False,
     )
-    failed = {
-        e.step_key: e.step_failure_data.error.message
-        for e in result.all_events
-        if e.is_step_failure
-    }
+    failed = step_failures(result)
     assert set(failed) == {"aesthetics"}
     assert "checkpoint.pt" in failed["aesthetics"]
     assert "aesthetics.checkpoint" in failed["aesthetics"]

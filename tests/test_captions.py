@@ -235,17 +235,19 @@ def test_token_sampling_loop_generates_after_a_prompt(tiny_gguf):
 # -- llama-mtmd-cli -------------------------------------------------------------------
 
 
-def test_cli_gets_the_original_arguments_and_its_answer_is_cleaned(recording_cli, tmp_path):
+def cli_captioner(tmp_path: Path, audio_name: str, **options) -> tuple[CliCaptioner, Path]:
+    """A captioner on the recording CLI, and a second of silence named `audio_name`."""
     models = flamingo_files(tmp_path / "mf")
-    audio = tmp_path / "a, b.flac"
+    audio = tmp_path / audio_name
     sf.write(audio, np.zeros(16000, np.float32), 16000)
-    cap = CliCaptioner(
-        Path(shutil.which("llama-mtmd-cli")),
-        models / QUANT_FILES["Q8_0"],
-        models / MMPROJ,
-        "Q8_0",
-        context_size=8192,
-    )
+    cli = Path(shutil.which("llama-mtmd-cli"))
+    model = models / QUANT_FILES["Q8_0"]
+    return CliCaptioner(cli, model, models / MMPROJ, "Q8_0", **options), audio
+
+
+def test_cli_gets_the_original_arguments_and_its_answer_is_cleaned(recording_cli, tmp_path):
+    models = tmp_path / "mf"
+    cap, audio = cli_captioner(tmp_path, "a, b.flac", context_size=8192)
     text = cap.caption(audio, "Describe it.", 321)
     assert text == 'A "warm" lo-fi groove -- brushed drums and Rhodes.'
     (call,) = calls(recording_cli)
@@ -299,16 +301,7 @@ def test_cli_formats_it_cannot_read_go_as_wav(tmp_path):
 
 
 def test_cli_failures_timeouts_and_late_exits(recording_cli, tmp_path):
-    models = flamingo_files(tmp_path / "mf")
-    audio = tmp_path / "a.wav"
-    sf.write(audio, np.zeros(16000, np.float32), 16000)
-    cap = CliCaptioner(
-        Path(shutil.which("llama-mtmd-cli")),
-        models / QUANT_FILES["Q8_0"],
-        models / MMPROJ,
-        "Q8_0",
-        timeout_s=1.0,
-    )
+    cap, audio = cli_captioner(tmp_path, "a.wav", timeout_s=1.0)
     with pytest.raises(CaptionError, match="exited with 1: error: failed to load model"):
         cap.caption(audio, "[fail]", 10)
     with pytest.raises(CaptionError, match="timed out after 1 s"):
@@ -398,7 +391,7 @@ def test_captions_asset_with_the_cli_and_the_revision(
 
 def test_a_missing_flamingo_model_fails_captions_alone(project, instance, recording_cli, tmp_path):
     from tests.conftest import write_config
-    from tests.helpers import register, run_track
+    from tests.helpers import register, run_track, step_failures
 
     write_config(
         project.root, music_flamingo={"backend": "cli", "model_dir": str(tmp_path / "none")}
@@ -412,11 +405,7 @@ def test_a_missing_flamingo_model_fails_captions_alone(project, instance, record
         selection=["source_audio", "loudness", "captions"],
         raise_on_error=False,
     )
-    failed = {
-        e.step_key: e.step_failure_data.error.message
-        for e in result.all_events
-        if e.is_step_failure
-    }
+    failed = step_failures(result)
     assert set(failed) == {"captions"}
     assert "music-flamingo-hf.Q8_0.gguf" in failed["captions"]
     assert "music_flamingo.model" in failed["captions"]

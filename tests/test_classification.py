@@ -156,7 +156,7 @@ def test_classification_asset_stores_labels_for_one_line_sql(project, instance, 
 
 def test_a_missing_classifier_fails_alone(project, instance, tmp_path):
     from tests.conftest import write_config
-    from tests.helpers import register, run_track
+    from tests.helpers import register, run_track, step_failures
 
     write_config(project.root, classification={"model_dir": str(tmp_path / "none")})
     path = project.add_audio("Plain.wav", render_song(bpm=100, bars=2).mix)
@@ -168,11 +168,7 @@ def test_a_missing_classifier_fails_alone(project, instance, tmp_path):
         selection=["source_audio", "classification", "loudness"],
         raise_on_error=False,
     )
-    failed = {
-        e.step_key: e.step_failure_data.error.message
-        for e in result.all_events
-        if e.is_step_failure
-    }
+    failed = step_failures(result)
     assert set(failed) == {"classification"}
     assert (
         "discogs-effnet-bsdynamic-1.onnx" in failed["classification"]

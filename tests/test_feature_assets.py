@@ -10,7 +10,7 @@ from mir.synth import render_song
 from mir_assets.checks import evaluate_ranges
 from mir_assets.definitions import all_assets, all_checks
 from resources.duckdb_tables import FeatureTables
-from tests.helpers import register, run_track
+from tests.helpers import register, run_track, step_failures
 
 SR = 44100
 # every track asset but the separation itself: these tests bring their own stems
@@ -77,11 +77,7 @@ def test_per_stem_assets_fail_clearly_without_stems_and_nothing_else_does(
 ):
     track_id, _ = song_track
     result = run_track(project, instance, track_id, selection=FEATURES_ONLY, raise_on_error=False)
-    failed = {
-        e.step_key: e.step_failure_data.error.message
-        for e in result.all_events
-        if e.is_step_failure
-    }
+    failed = step_failures(result)
     assert set(failed) == {"stem_rhythm", "stem_loudness", "stem_harmonic"}
     assert all("materialize the `stems` asset" in m for m in failed.values())
     succeeded = {e.step_key for e in result.all_events if e.is_step_success}

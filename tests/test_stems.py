@@ -29,7 +29,7 @@ from mir.synth import render_song
 from mir_assets.definitions import all_assets, all_checks
 from resources.gpu import GpuResource
 from tests.conftest import write_config
-from tests.helpers import register, run_track
+from tests.helpers import register, run_track, step_failures
 
 SR = 44100
 
@@ -177,11 +177,7 @@ def test_a_missing_model_fails_stems_alone_while_cpu_assets_succeed(project, ins
     (track_id,) = register(project, [path], instance)
     selection = ["source_audio", "stems", "beat_grid", "loudness", "stem_loudness"]
     result = run_track(project, instance, track_id, selection=selection, raise_on_error=False)
-    failed = {
-        e.step_key: e.step_failure_data.error.message
-        for e in result.all_events
-        if e.is_step_failure
-    }
+    failed = step_failures(result)
     assert set(failed) == {"stems"}
     assert "htdemucs.yaml" in failed["stems"] and "separation.demucs.model" in failed["stems"]
     succeeded = {e.step_key for e in result.all_events if e.is_step_success}

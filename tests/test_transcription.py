@@ -29,7 +29,7 @@ from mir.transcription import (
 )
 from resources.duckdb_tables import FeatureTables
 from tests.conftest import write_config
-from tests.helpers import register, run_track
+from tests.helpers import register, run_track, step_failures
 
 SR = 44100
 #: (onset in seconds, MIDI note) of the rendered bass line: E2 G2 A2 C3 D3 E2
@@ -163,14 +163,6 @@ def _track_with_stems(project, instance, name):
     return track_id
 
 
-def _failures(result):
-    return {
-        e.step_key: e.step_failure_data.error.message
-        for e in result.all_events
-        if e.is_step_failure
-    }
-
-
 def test_transcription_assets_write_midi_files_info_keys_and_columns(project, instance, adtof_dir):
     write_config(
         project.root, transcription={"model_dir": str(adtof_dir), "drum_thresholds": [0.01] * 5}
@@ -224,7 +216,7 @@ def test_missing_adtof_weights_fail_the_drum_asset_alone(project, instance, tmp_
         selection=["source_audio", "drum_transcription", "pitch_transcription"],
         raise_on_error=False,
     )
-    failed = _failures(result)
+    failed = step_failures(result)
     assert set(failed) == {"drum_transcription"}
     assert ADTOF_FILE in failed["drum_transcription"]
     assert "transcription.model_dir" in failed["drum_transcription"]
