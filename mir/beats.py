@@ -5,6 +5,12 @@ downbeat) are decoded jointly by a bar-pointer DBN over the configured bar lengt
 (3/4 and 4/4), which yields the beats *and* their position in the bar; the sum of
 the two columns is the beat activation the rest of the pipeline (tempo, time series)
 reuses. The original ran a second, beat-only network for the same beats.
+
+Memory does not grow faster than the track: the network's input features are computed
+in blocks of :data:`FEATURE_BLOCK_S` (the same numbers as in one piece), and a track
+longer than :data:`DBN_BLOCK_S` + 2 x :data:`DBN_OVERLAP_S` is decoded in overlapping
+blocks, because the DBN keeps a back-pointer per frame and state (about 6 MB per
+second of audio with 3/4 and 4/4).
 """
 
 from __future__ import annotations
@@ -18,6 +24,14 @@ from mir.errors import AudioError
 
 #: madmom's networks are trained on 44.1 kHz input
 MADMOM_SR = 44100
+#: seconds of audio whose network features are computed at once (the result is the same)
+FEATURE_BLOCK_S = 60.0
+#: seconds of activation decoded at once by the DBN beyond its overlaps; a shorter
+#: track is decoded in one piece
+DBN_BLOCK_S = 240.0
+#: seconds decoded on each side of a block and then dropped, so a block's edges do not
+#: show in its beats
+DBN_OVERLAP_S = 30.0
 
 _processors: dict = {}
 _processors_lock = threading.Lock()
@@ -116,13 +130,13 @@ def track_beats(
             beats_per_bar=list(beats_per_bar), min_bpm=min_bpm, max_bpm=max_bpm, fps=fps
         ),
     )
-    act = rnn(Signal(y.astype(np.float32), sample_rate=sr, num_channels=1))
+    act = _downbeat_activation(rnn, np.asarray(y, dtype=np.float32), sr=sr, signal=Signal)
     if np.max(act) < 1e-3:  # silence: the DBN would invent a grid
         empty = np.zeros(0)
         return BeatGrid(empty, empty, empty, act.sum(axis=1), fps, "madmom")
     # the DBN is not thread-safe (it keeps state between calls)
     with _processors_lock:
-        result = dbn(act)
+        result = _decode_downbeats(dbn, act)
     result = np.asarray(result, dtype=float).reshape(-1, 2)
     beats, positions = result[:, 0], result[:, 1].astype(int)
     return BeatGrid(
@@ -134,6 +148,115 @@ def track_beats(
         tracker="madmom",
         downbeat_activation=act[:, 1],
     )
+
+
+def _downbeat_activation(rnn, y: np.ndarray, *, sr: int, signal) -> np.ndarray:
+    """madmom's RNNDownBeatProcessor on `y`, its features computed block by block.
+
+    Each block is framed with enough real samples on both sides for its widest frame
+    (4096) and its spectral difference, so its features equal those of the whole signal;
+    the network then reads them all at once (it is bidirectional).
+    """
+    features_of, network, beat_and_downbeat = rnn.processors
+    hop = sr // 100  # the network's 100 frames per second
+    context = 16  # frames on each side: > 4096 / 2 samples and > the difference lag
+    n_frames = -(-y.size // hop)
+    block = int(FEATURE_BLOCK_S * 100)
+    parts = []
+    for f0 in range(0, n_frames, block):
+        f1 = min(f0 + block, n_frames)
+        c0 = max(f0 - context, 0)
+        piece = y[c0 * hop : min(y.size, (f1 + context) * hop)]
+        features = features_of(signal(piece, sample_rate=sr, num_channels=1))
+        parts.append(features[f0 - c0 : f1 - c0])
+    try:
+        return beat_and_downbeat(network(np.concatenate(parts)))
+    finally:
+        _release_network_state(network)
+
+
+def _release_network_state(network) -> None:
+    """Reset madmom's recurrent layers after a track.
+
+    Each keeps its last output row as a view of its whole output, so the ensemble's 48
+    LSTM layers would hold about 1.6 GB per hour of audio until the next track."""
+    seen, stack = set(), [network]
+    while stack:
+        item = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        stack.extend(getattr(item, "processors", None) or ())
+        stack.extend(getattr(item, "layers", None) or ())
+        stack.extend(
+            part for part in (getattr(item, "fwd_layer", None), getattr(item, "bwd_layer", None))
+            if part is not None
+        )  # fmt: skip
+        if hasattr(item, "_prev") and callable(getattr(item, "reset", None)):
+            item.reset()
+
+
+def _beats_of_path(hmm, path: np.ndarray, act: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Beat frames and their numbers in the bar along a decoded path (madmom's rule:
+    the strongest activation inside each beat range of the observation model)."""
+    positions = hmm.transition_model.state_space.state_positions[path]
+    numbers = positions.astype(int) + 1
+    in_range = hmm.observation_model.pointers[path] >= 1
+    edges = np.flatnonzero(np.diff(in_range.astype(int))) + 1
+    if in_range[0]:
+        edges = np.r_[0, edges]
+    if in_range[-1]:
+        edges = np.r_[edges, in_range.size]
+    frames = np.array([np.argmax(act[a:b]) // 2 + a for a, b in edges.reshape(-1, 2)], dtype=int)
+    return frames, numbers[frames]
+
+
+def _decode_downbeats(dbn, act: np.ndarray) -> np.ndarray:
+    """`dbn(act)` (beat times in s and numbers in the bar) in bounded memory.
+
+    A long activation is decoded in blocks of DBN_BLOCK_S with DBN_OVERLAP_S on each
+    side; the bar length (HMM) is the one with the highest log probability summed over
+    the blocks, as madmom chooses it over the whole track. Neighbouring blocks are
+    joined at a beat both found in their overlap.
+    """
+    fps = dbn.fps
+    block, overlap = int(DBN_BLOCK_S * fps), int(DBN_OVERLAP_S * fps)
+    if act.shape[0] <= block + 2 * overlap or not dbn.correct:
+        return dbn(act)
+    from madmom.features.beats import threshold_activations
+
+    first = 0
+    if dbn.threshold:
+        act, first = threshold_activations(act, dbn.threshold)
+    if not act.any():
+        return np.empty((0, 2))
+    n = act.shape[0]
+    spans = [(max(0, c0 - overlap), min(n, c0 + block + overlap)) for c0 in range(0, n, block)]
+    decoded = [[hmm.viterbi(act[a:b]) for a, b in spans] for hmm in dbn.hmms]
+    best = int(np.argmax([sum(logp for _, logp in paths) for paths in decoded]))
+    hmm = dbn.hmms[best]
+    tolerance = 2  # frames: the same beat found by two blocks
+    frames, numbers = np.zeros(0, dtype=int), np.zeros(0, dtype=int)
+    for (a, b), (path, _) in zip(spans, decoded[best], strict=True):
+        f, k = _beats_of_path(hmm, path, act[a:b])
+        f = f + a
+        if frames.size:
+            # the seam: the beat of the previous block nearest the middle of the overlap
+            # that this block found too; without one, the middle of the overlap
+            middle = a + overlap
+            ours = frames[frames >= a]
+            seam, skip = middle, middle
+            if ours.size and f.size:
+                gaps = np.abs(ours[:, None] - f[None, :])
+                matched = np.flatnonzero(gaps.min(axis=1) <= tolerance)
+                if matched.size:
+                    pick = ours[matched[np.argmin(np.abs(ours[matched] - middle))]]
+                    seam, skip = pick + 1, pick + tolerance + 1
+            keep = frames < seam
+            frames, numbers = frames[keep], numbers[keep]
+            k, f = k[f >= skip], f[f >= skip]
+        frames, numbers = np.r_[frames, f], np.r_[numbers, k]
+    return np.vstack(((frames + first) / float(fps), numbers)).T
 
 
 def _track_librosa(y: np.ndarray, *, sr: int, min_bpm: float, max_bpm: float) -> BeatGrid:

@@ -17,6 +17,12 @@ _NATURAL = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 #: HPCP bin 0 is A; C is three semitones above it
 _A_TO_C_SHIFT = 3
 TIV_WEIGHTS = (3.0, 8.0, 11.5, 15.0, 14.5, 7.5)
+#: the CQT of a long track is taken in blocks of this many frames of hop 2048 (about
+#: 5 min), each with real audio on both sides (about 3 s: more than the longest filter,
+#: C1's), so memory does not grow with the track. A shorter track is one block, as
+#: before; a longer one gets each block's own tuning estimate (chroma within 1e-4)
+CHROMA_BLOCK_FRAMES = 6400
+CHROMA_CONTEXT_FRAMES = 64
 
 
 def pitch_class(name: str) -> int:
@@ -59,7 +65,10 @@ def hpcp_frames(
     )
     frames = []
     for frame in es.FrameGenerator(
-        y.astype(np.float32), frameSize=frame_size, hopSize=hop_size, startFromZero=True
+        np.ascontiguousarray(y, dtype=np.float32),  # no copy of a float32 track
+        frameSize=frame_size,
+        hopSize=hop_size,
+        startFromZero=True,
     ):
         freqs, mags = peaks(spectrum(window(frame)))
         frames.append(hpcp(freqs, mags))
@@ -117,10 +126,18 @@ def chroma_features(y: np.ndarray, *, sr: int = SR) -> dict[str, float]:
     """`chroma_0..11` (C = 0): mean CQT chroma (fmin C1, 7 octaves, hop 2048), summing to 1."""
     import librosa
 
-    chroma = librosa.feature.chroma_cqt(
-        y=y, sr=sr, hop_length=2048, fmin=librosa.note_to_hz("C1"), n_octaves=7
-    )
-    mean = chroma.mean(axis=1)
+    hop, ctx = 2048, CHROMA_CONTEXT_FRAMES
+    n_frames = 1 + y.size // hop  # centred frames, as librosa counts them
+    total_chroma = np.zeros(12)
+    for f0 in range(0, n_frames, CHROMA_BLOCK_FRAMES):
+        f1 = min(f0 + CHROMA_BLOCK_FRAMES, n_frames)
+        c0 = max(f0 - ctx, 0)
+        piece = y[c0 * hop : (f1 + ctx) * hop]
+        chroma = librosa.feature.chroma_cqt(
+            y=piece, sr=sr, hop_length=hop, fmin=librosa.note_to_hz("C1"), n_octaves=7
+        )
+        total_chroma += chroma[:, f0 - c0 : f1 - c0].sum(axis=1)
+    mean = total_chroma / n_frames
     total = mean.sum()
     mean = mean / total if total > 0 else mean
     return {f"chroma_{i}": round(float(v), 6) for i, v in enumerate(mean)}

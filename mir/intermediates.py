@@ -15,6 +15,9 @@ from mir.audio import Audio
 SR = 44100
 N_FFT = 2048
 HOP = 512
+#: frames of the STFT taken at once: the complex spectrum of a block, not of the track,
+#: is what sits in memory beside the magnitudes
+STFT_BLOCK_FRAMES = 8192
 
 
 def mono44(audio: Audio) -> np.ndarray:
@@ -33,9 +36,23 @@ def magnitude_spectrogram(y: np.ndarray, *, hop: int = HOP) -> np.ndarray:
 
     window = np.hanning(N_FFT + 1)[:-1]
     window = window * (2.0 / window.sum())
-    return np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=hop, window=window, center=True)).astype(
-        np.float32
-    )
+    n_frames = 1 + y.size // hop
+    if n_frames <= STFT_BLOCK_FRAMES:
+        return np.abs(
+            librosa.stft(y, n_fft=N_FFT, hop_length=hop, window=window, center=True)
+        ).astype(np.float32)
+    # frame f is centred on sample f * hop, zeros beyond the signal (librosa's centring)
+    half = N_FFT // 2
+    out = np.empty((1 + half, n_frames), dtype=np.float32)
+    for f0 in range(0, n_frames, STFT_BLOCK_FRAMES):
+        f1 = min(f0 + STFT_BLOCK_FRAMES, n_frames)
+        start, stop = f0 * hop - half, (f1 - 1) * hop + half
+        piece = y[max(start, 0) : min(stop, y.size)]
+        if start < 0 or stop > y.size:
+            piece = np.pad(piece, (max(-start, 0), max(stop - y.size, 0)))
+        spectrum = librosa.stft(piece, n_fft=N_FFT, hop_length=hop, window=window, center=False)
+        out[:, f0:f1] = np.abs(spectrum)
+    return out
 
 
 def stft_magnitude(audio: Audio) -> np.ndarray:
@@ -49,7 +66,14 @@ def onset_envelope(audio: Audio) -> np.ndarray:
     def compute():
         import librosa
 
-        mel = librosa.feature.melspectrogram(S=stft_magnitude(audio) ** 2, sr=SR)
+        mag = stft_magnitude(audio)
+        mel = np.concatenate(  # by blocks: no squared copy of the whole STFT
+            [
+                librosa.feature.melspectrogram(S=mag[:, a : a + STFT_BLOCK_FRAMES] ** 2, sr=SR)
+                for a in range(0, mag.shape[1], STFT_BLOCK_FRAMES)
+            ],
+            axis=1,
+        )
         return librosa.onset.onset_strength(
             S=librosa.power_to_db(mel, ref=np.max), sr=SR, hop_length=HOP
         )

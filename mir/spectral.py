@@ -16,14 +16,32 @@ FREQUENCY_BANDS = {
     "air": (2500.0, 22000.0),
 }
 RMS_FLOOR_DB = -60.0
+#: frames (spectral shape) and samples (band RMS) worked on at once: the float64
+#: temporaries stay this size however long the track, and the results are the same
+BLOCK_FRAMES = 8192
+BLOCK_SAMPLES = 1 << 20
 
 
 def spectral_shape(mag: np.ndarray) -> dict[str, np.ndarray]:
     """Per-frame flatness, flux (L2), skewness and kurtosis of magnitude spectra.
 
     Same definitions as Essentia's `Flatness`, `Flux(norm="L2")` and
-    `CentralMoments` + `DistributionShape` over bin index, vectorised over frames.
+    `CentralMoments` + `DistributionShape` over bin index, vectorised over frames
+    (in blocks of :data:`BLOCK_FRAMES`).
     """
+    mag = np.asarray(mag)
+    n_frames = mag.shape[1]
+    if n_frames <= BLOCK_FRAMES:
+        return _spectral_shape(mag)
+    parts = []
+    for a in range(0, n_frames, BLOCK_FRAMES):
+        lead = 1 if a else 0  # the frame before the block, for the flux
+        part = _spectral_shape(mag[:, a - lead : a + BLOCK_FRAMES])
+        parts.append({k: v[lead:] for k, v in part.items()})
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def _spectral_shape(mag: np.ndarray) -> dict[str, np.ndarray]:
     mag = np.asarray(mag, dtype=np.float64)
     n_bins, _ = mag.shape
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -61,14 +79,19 @@ def saturation(samples: np.ndarray, *, sr: int, threshold: float = 0.95) -> dict
     flagged, gaps <= 20 ms bridged, regions < 10 ms dropped. Returns
     `saturation_ratio` (share of the duration) and `saturation_count` (regions).
     """
-    x = np.abs(np.asarray(samples))
-    if x.ndim == 2:
-        x = x.max(axis=1)
+    samples = np.asarray(samples)
     frame = 256
-    n = x.size // frame
+    n = samples.shape[0] // frame
     if n == 0:
         return {"saturation_ratio": 0.0, "saturation_count": 0}
-    peaks = x[: n * frame].reshape(n, frame).max(axis=1)
+    step = frame * (BLOCK_SAMPLES // frame)  # blocks of whole frames: no |x| of the track
+    parts = []
+    for a in range(0, n * frame, step):
+        x = np.abs(samples[a : min(a + step, n * frame)])
+        if x.ndim == 2:
+            x = x.max(axis=1)
+        parts.append(x.reshape(-1, frame).max(axis=1))
+    peaks = np.concatenate(parts)
     flagged = peaks >= threshold
     frame_s = frame / sr
     # regions as (start, end) frame indices
@@ -94,15 +117,23 @@ def band_sos(low: float, high: float, *, sr: int) -> np.ndarray:
 
 
 def band_rms_db(y: np.ndarray, *, sr: int, low: float, high: float) -> float:
-    """RMS level (dBFS, floor -60) of `y` band-passed by :func:`band_sos`."""
-    filtered = scipy.signal.sosfilt(band_sos(low, high, sr=sr), y)
-    rms = float(np.sqrt(np.mean(filtered**2))) if filtered.size else 0.0
+    """RMS level (dBFS, floor -60) of `y` band-passed by :func:`band_sos`.
+
+    Filtered in blocks of :data:`BLOCK_SAMPLES`, the filter state carried across."""
+    sos = band_sos(low, high, sr=sr)
+    state = np.zeros((sos.shape[0], 2))
+    energy = 0.0
+    for a in range(0, y.size, BLOCK_SAMPLES):
+        block = np.asarray(y[a : a + BLOCK_SAMPLES], dtype=np.float64)
+        filtered, state = scipy.signal.sosfilt(sos, block, zi=state)
+        energy += float(np.dot(filtered, filtered))
+    rms = float(np.sqrt(energy / y.size)) if y.size else 0.0
     return round(float(max(20.0 * np.log10(rms), RMS_FLOOR_DB)) if rms > 0 else RMS_FLOOR_DB, 3)
 
 
 def multiband_rms(audio: Audio) -> dict[str, float]:
     """`rms_energy_bass/body/mid/air` in dBFS (floor -60) of the 44.1 kHz mono mix."""
-    y = mono44(audio).astype(np.float64)
+    y = mono44(audio)
     return {
         f"rms_energy_{name}": band_rms_db(y, sr=SR, low=lo, high=hi)
         for name, (lo, hi) in FREQUENCY_BANDS.items()
