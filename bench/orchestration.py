@@ -32,6 +32,80 @@ mutation($params: LaunchBackfillParams!) { launchPartitionBackfill(backfillParam
 """
 
 
+def breakdown(instance, run_id: str) -> dict[str, float]:
+    """Where one run's time went, in seconds, from its event log.
+
+    An asset step splits into `compute` (its `compute_seconds`), `load inputs`
+    (step start to its inputs), `asset body outside the loop` (model loading, say),
+    `store` (the IO manager: first output to first materialization event) and
+    `materialization events`; check steps are `asset checks`. Time inside no step is
+    `waiting for the GPU pool` while a step of the run is blocked on its pool, else
+    `between steps` (run start, the executor).
+    """
+    from dagster import DagsterEventType
+
+    stamps: dict = {}
+    blocked: dict[str, float] = {}
+    for record in instance.all_logs(run_id):
+        event = record.dagster_event
+        if event is None:
+            continue
+        stamps.setdefault(record.step_key, {}).setdefault(event.event_type, []).append(record)
+        if event.event_type == DagsterEventType.ENGINE_EVENT and (
+            record.user_message or ""
+        ).startswith("Step blocked by limit for pool"):
+            blocked.setdefault(record.step_key, record.timestamp)
+    run = stamps[None]
+    start = run[DagsterEventType.RUN_START][0].timestamp
+    end = run[DagsterEventType.RUN_SUCCESS][0].timestamp
+    out = dict.fromkeys(
+        ["compute", "load inputs", "asset body outside the loop", "store",
+         "materialization events", "asset checks", "waiting for the GPU pool",
+         "between steps"], 0.0)  # fmt: skip
+    spans, waits = [], []
+    for step, events in stamps.items():
+        if step is None or DagsterEventType.STEP_START not in events:
+            continue
+        t0 = events[DagsterEventType.STEP_START][0].timestamp
+        done = events.get(DagsterEventType.STEP_SUCCESS) or events[DagsterEventType.STEP_FAILURE]
+        t1 = done[0].timestamp
+        spans.append((t0, t1))
+        if step in blocked:
+            waits.append((blocked[step], t0))
+        mats = events.get(DagsterEventType.ASSET_MATERIALIZATION)
+        if not mats:
+            out["asset checks"] += t1 - t0
+            continue
+        inputs = events.get(DagsterEventType.STEP_INPUT, [None])[-1]
+        inputs = inputs.timestamp if inputs else t0
+        output = events[DagsterEventType.STEP_OUTPUT][0].timestamp
+        compute = mats[0].asset_materialization.metadata["compute_seconds"].value
+        out["compute"] += compute
+        out["load inputs"] += inputs - t0
+        out["asset body outside the loop"] += output - inputs - compute
+        out["store"] += mats[0].timestamp - output
+        out["materialization events"] += t1 - mats[0].timestamp
+    # the gaps between step spans, split by whether a step was waiting for its pool
+    reach = start
+    for t0, t1 in sorted(spans) + [(end, end)]:
+        if t0 > reach:
+            waited = sum(max(0.0, min(t0, w1) - max(reach, w0)) for w0, w1 in waits)
+            out["waiting for the GPU pool"] += waited
+            out["between steps"] += t0 - reach - waited
+        reach = max(reach, t1)
+    return out
+
+
+def print_breakdown(instance, run_ids: list[str]) -> None:
+    total: dict[str, float] = {}
+    for run_id in run_ids:
+        for part, seconds in breakdown(instance, run_id).items():
+            total[part] = total.get(part, 0.0) + seconds
+    print(f"where the run time went (sum over {len(run_ids)} runs):")
+    for part, seconds in total.items():
+        print(f"  {part:30s} {seconds:7.1f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tracks", type=int, default=100)
@@ -124,6 +198,7 @@ def main() -> None:
             f"orchestration overhead: {overhead:.1f} % of the run time (process start, code loading, events, IO manager; target < 10 %)"
         )
         print(f"model loads: {loads} (one per run)")
+        print_breakdown(instance, [r.run_id for r in runs])
 
 
 if __name__ == "__main__":

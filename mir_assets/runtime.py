@@ -72,6 +72,11 @@ def full_mix_path(settings: PipelineSettings, track_id: str, source: dict[str, A
 
 NEEDS_STEMS_TAG = "mir/needs_stems"
 
+#: Op tags of an asset that holds the shared GPU pool: it goes first among the steps of
+#: its run that are ready, so a run claims the pool as early as it can, and a run that
+#: finds the pool held does its CPU features meanwhile instead of idling after them.
+GPU_POOL_OP_TAGS = {"dagster/priority": "1"}
+
 
 def feature_asset_args(
     group: str, keys: list[str] | tuple[str, ...] = (), *, needs_stems: bool = False, **extra
@@ -95,6 +100,8 @@ def feature_asset_args(
         backfill_policy=batch_backfill_policy(),
         metadata=metadata,
     )
+    if extra.get("pool"):
+        args["op_tags"] = GPU_POOL_OP_TAGS
     args.update(extra)
     return args
 

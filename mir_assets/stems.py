@@ -20,6 +20,7 @@ from mir_assets import DEFINITION_CONFIG
 from mir_assets.partitions import tracks_partitions
 from mir_assets.runtime import (
     CODE_VERSION,
+    GPU_POOL_OP_TAGS,
     batch_backfill_policy,
     decoded,
     for_each_track,
@@ -37,6 +38,7 @@ from resources.settings import PipelineSettings
     code_version=CODE_VERSION,
     backfill_policy=batch_backfill_policy(),
     pool=DEFINITION_CONFIG.processing.gpu_pool,
+    op_tags=GPU_POOL_OP_TAGS,
     kinds={"pytorch", "audio", "duckdb"},
 )
 def stems(

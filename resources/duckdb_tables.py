@@ -162,27 +162,39 @@ class FeatureTables:
             return 0
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         with self.connect() as con:
+            # one transaction and one INSERT for the whole batch: a run's rows land together
+            con.begin()
             con.execute(
                 f"CREATE TABLE IF NOT EXISTS {_ident(table)} "
                 "(track_id VARCHAR PRIMARY KEY, materialized_at TIMESTAMP)"
             )
             existing = _add_columns(con, table, rows.values())
-            for key, text in (comments or {}).items():
-                if key in existing:
-                    # COMMENT ON takes no bound parameter: quote the literal
+            if comments:
+                stored = dict(
                     con.execute(
-                        f"COMMENT ON COLUMN {_ident(table)}.{_ident(key)} IS {_quote(text)}"
-                    )
+                        "SELECT column_name, comment FROM duckdb_columns() WHERE table_name = ?",
+                        [table],
+                    ).fetchall()
+                )
+                for key, text in comments.items():
+                    if key in existing and stored.get(key) != text:
+                        # COMMENT ON takes no bound parameter: quote the literal
+                        con.execute(
+                            f"COMMENT ON COLUMN {_ident(table)}.{_ident(key)} IS {_quote(text)}"
+                        )
             columns = [c for c in existing if c not in ("track_id", "materialized_at")]
-            names = ", ".join(["track_id", "materialized_at", *(_ident(c) for c in columns)])
-            marks = ", ".join(["?"] * (len(columns) + 2))
-            params = [
-                [track_id, now, *(_sql_value(values.get(c), existing[c]) for c in columns)]
-                for track_id, values in rows.items()
-            ]
-            con.executemany(
-                f"INSERT OR REPLACE INTO {_ident(table)} ({names}) VALUES ({marks})", params
+            _insert_rows(
+                con,
+                _ident(table),
+                [
+                    [track_id, now, *(_sql_value(values.get(c), existing[c]) for c in columns)]
+                    for track_id, values in rows.items()
+                ],
+                replace=True,
+                names=["track_id", "materialized_at", *(_ident(c) for c in columns)],
+                types=["VARCHAR", "TIMESTAMP", *(existing[c] for c in columns)],
             )
+            con.commit()
         return len(rows)
 
     def read(self, table: str, track_ids: list[str] | None = None) -> dict[str, dict[str, Any]]:
@@ -289,14 +301,28 @@ class FeatureTables:
         return {"source_path": row[0], "sha256": row[1], "size_bytes": row[2]}
 
 
-def _insert_rows(con, table: str, rows: list[list], *, replace: bool = False) -> None:
-    """Insert many rows in one statement (columns passed as lists and unnested together)."""
+def _insert_rows(
+    con,
+    table: str,
+    rows: list[list],
+    *,
+    replace: bool = False,
+    names: list[str] | None = None,
+    types: list[str] | None = None,
+) -> None:
+    """Insert many rows in one statement (columns passed as lists and unnested together).
+
+    `names` are the (quoted) target columns, `types` their SQL types: each list is cast
+    to its column's type, as a row-by-row insert would cast each value.
+    """
     if not rows:
         return
     columns = list(zip(*rows, strict=True))
-    select = ", ".join(f"unnest(${i + 1})" for i in range(len(columns)))
+    casts = [f"::{t}[]" for t in types] if types else [""] * len(columns)
+    select = ", ".join(f"unnest(${i + 1}{cast})" for i, cast in enumerate(casts))
+    into = f"{table} ({', '.join(names)})" if names else table
     verb = "INSERT OR REPLACE" if replace else "INSERT"
-    con.execute(f"{verb} INTO {table} SELECT {select}", [list(c) for c in columns])
+    con.execute(f"{verb} INTO {into} SELECT {select}", [list(c) for c in columns])
 
 
 def _quote(text: str) -> str:

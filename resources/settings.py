@@ -6,6 +6,7 @@ code location.
 """
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -58,7 +59,19 @@ class PipelineSettings(ConfigurableResource):
         *,
         comments: Mapping[str, str] | None = None,
     ) -> int:
-        """Merge each track's values into its `.INFO`, then upsert them into DuckDB."""
-        for track_id, values in rows.items():
-            safe_update(info_path(self.track_dir(track_id)), values)
+        """Merge each track's values into its `.INFO`, then upsert them into DuckDB.
+
+        The `.INFO` files of a batch are written on a few threads: each write waits for
+        its own fsyncs, and one after another they added up on a busy disk. The first
+        failure (in track order) is raised, and then nothing goes to DuckDB.
+        """
+        paths = {track_id: info_path(self.track_dir(track_id)) for track_id in rows}
+        if len(paths) > 1:
+            with ThreadPoolExecutor(min(8, len(paths)), thread_name_prefix="info") as pool:
+                writes = [pool.submit(safe_update, paths[t], values) for t, values in rows.items()]
+            for write in writes:
+                write.result()
+        else:
+            for track_id, values in rows.items():
+                safe_update(paths[track_id], values)
         return self.tables.upsert(table, rows, comments=comments)

@@ -92,3 +92,22 @@ def test_new_keys_become_new_columns(project):
     tables.upsert("spectral", {"b": {"x": 2.0, "y": {"rock": 0.7}}})
     rows = tables.read("spectral")
     assert rows == {"a": {"x": 1.0}, "b": {"x": 2.0, "y": {"rock": 0.7}}}
+
+
+def test_a_batch_upsert_casts_each_value_to_its_column_and_replaces_whole_rows(project):
+    tables = FeatureTables(project.duckdb)
+    tables.upsert("mixed", {"a": {"count": 3, "name": "x", "ok": True}})
+    # a float widens the BIGINT column; ints, NaN and missing keys share the batch
+    tables.upsert(
+        "mixed",
+        {
+            "a": {"count": 2.5, "name": "y", "ok": False},
+            "b": {"count": 4, "name": None},
+            "c": {"count": float("nan"), "name": 7},
+        },
+    )
+    assert tables.read("mixed") == {
+        "a": {"count": 2.5, "name": "y", "ok": False},
+        "b": {"count": 4.0},
+        "c": {"name": "7"},
+    }

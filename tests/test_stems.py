@@ -168,6 +168,18 @@ def test_a_three_track_run_sets_up_the_gpu_resource_once_and_loads_the_model_onc
     assert all((demucs_project.library / t / "vocals.flac").exists() for t in ids)
 
 
+def test_stems_start_first_among_the_steps_ready_after_source_audio(demucs_project, instance):
+    """The GPU-pool step goes first: a run that finds the pool held by another run
+    does its CPU features while it waits, instead of idling after them."""
+    path = demucs_project.add_audio("song.wav", render_song(bpm=120, bars=1).mix)
+    (track_id,) = register(demucs_project, [path], instance)
+    selection = ["source_audio", "loudness", "spectral_features", "stems"]
+    result = run_track(demucs_project, instance, track_id, selection=selection)
+    assert result.success
+    started = [e.step_key for e in result.all_events if e.is_step_start]
+    assert started[:2] == ["source_audio", "stems"]
+
+
 def test_a_missing_model_fails_stems_alone_while_cpu_assets_succeed(project, instance, tmp_path):
     write_config(
         project.root,
