@@ -175,23 +175,29 @@ def _downbeat_activation(rnn, y: np.ndarray, *, sr: int, signal) -> np.ndarray:
         _release_network_state(network)
 
 
-def _release_network_state(network) -> None:
-    """Reset madmom's recurrent layers after a track.
-
-    Each keeps its last output row as a view of its whole output, so the ensemble's 48
-    LSTM layers would hold about 1.6 GB per hour of audio until the next track."""
+def network_parts(network):
+    """Every processor and layer inside a madmom network, each once."""
     seen, stack = set(), [network]
     while stack:
         item = stack.pop()
         if id(item) in seen:
             continue
         seen.add(id(item))
+        yield item
         stack.extend(getattr(item, "processors", None) or ())
         stack.extend(getattr(item, "layers", None) or ())
         stack.extend(
             part for part in (getattr(item, "fwd_layer", None), getattr(item, "bwd_layer", None))
             if part is not None
         )  # fmt: skip
+
+
+def _release_network_state(network) -> None:
+    """Reset madmom's recurrent layers after a track.
+
+    Each keeps its last output row as a view of its whole output, so the ensemble's 48
+    LSTM layers would hold about 1.6 GB per hour of audio until the next track."""
+    for item in network_parts(network):
         if hasattr(item, "_prev") and callable(getattr(item, "reset", None)):
             item.reset()
 

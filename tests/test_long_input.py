@@ -55,15 +55,8 @@ def test_network_features_taken_in_blocks_give_the_activation_of_one_piece(
     assert blocked.shape == activation.shape
     np.testing.assert_allclose(blocked, activation, atol=1e-5)
     # and no recurrent layer keeps its output for the track alive afterwards
-    held, stack, seen = [], [madmom_processors[0].processors[1]], set()
-    while stack:
-        item = stack.pop()
-        if id(item) in seen:
-            continue
-        seen.add(id(item))
-        stack.extend(getattr(item, "processors", None) or ())
-        stack.extend(getattr(item, "layers", None) or ())
-        stack.extend(x for x in (getattr(item, "fwd_layer", None), getattr(item, "bwd_layer", None)) if x is not None)  # fmt: skip
+    held = []
+    for item in beats.network_parts(madmom_processors[0].processors[1]):
         prev = getattr(item, "_prev", None)
         if isinstance(prev, np.ndarray):
             held.append(prev.base.size if prev.base is not None else prev.size)
