@@ -339,19 +339,21 @@ class MtmdCaptioner:
         n_batch: int = 512,
         seed: int = 0,
     ):
-        from llama_cpp import Llama
         from llama_cpp import mtmd_cpp as mtmd
 
+        from mir.llm import TextModel
+
         self.quant = quant
-        self.temperature, self.top_p, self.n_batch, self.seed = temperature, top_p, n_batch, seed
-        self.llm = Llama(
-            model_path=str(model),
+        self.temperature, self.top_p, self.seed = temperature, top_p, seed
+        self.llm = TextModel(
+            model,
+            config_key="music_flamingo.model",
+            chat_format="chatml",
             n_ctx=context_size,
             n_batch=n_batch,
-            n_gpu_layers=gpu_layers,
+            gpu_layers=gpu_layers,
             seed=seed,
-            verbose=False,
-        )
+        ).llm
         params = mtmd.mtmd_context_params_default()
         params.use_gpu = gpu_layers != 0
         params.print_timings = False

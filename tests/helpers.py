@@ -42,3 +42,14 @@ def step_failures(result) -> dict[str, str]:
         for e in result.all_events
         if e.is_step_failure
     }
+
+
+def failures_of_one_song(project, instance, selection: list[str], name="Plain.wav") -> dict:
+    """Render a two-bar song into the inbox, register it, materialize `selection` for it
+    without raising, and return :func:`step_failures` of that run."""
+    from mir.synth import render_song
+
+    path = project.add_audio(name, render_song(bpm=100, bars=2).mix)
+    (track_id,) = register(project, [path], instance)
+    result = run_track(project, instance, track_id, selection=selection, raise_on_error=False)
+    return step_failures(result)

@@ -25,7 +25,7 @@ from mir_assets.selection import missing_aesthetics_model, runnable_track_assets
 from resources.duckdb_tables import FeatureTables
 from resources.gpu import GpuResource
 from tests.conftest import write_config
-from tests.helpers import register, run_track, step_failures
+from tests.helpers import failures_of_one_song, register
 
 #: per-axis mean and std of the targets, distinct so that a mix-up of axes shows
 TARGETS = {
@@ -147,16 +147,7 @@ def test_a_missing_checkpoint_fails_aesthetics_alone_naming_the_file_and_key(
     project, instance, tmp_path
 ):
     write_config(project.root, aesthetics={"model_dir": str(tmp_path / "none")})
-    path = project.add_audio("Plain.wav", render_song(bpm=100, bars=2).mix)
-    (track_id,) = register(project, [path], instance)
-    result = run_track(
-        project,
-        instance,
-        track_id,
-        selection=["source_audio", "aesthetics", "loudness"],
-        raise_on_error=False,
-    )
-    failed = step_failures(result)
+    failed = failures_of_one_song(project, instance, ["source_audio", "aesthetics", "loudness"])
     assert set(failed) == {"aesthetics"}
     assert "checkpoint.pt" in failed["aesthetics"]
     assert "aesthetics.checkpoint" in failed["aesthetics"]

@@ -391,21 +391,14 @@ def test_captions_asset_with_the_cli_and_the_revision(
 
 def test_a_missing_flamingo_model_fails_captions_alone(project, instance, recording_cli, tmp_path):
     from tests.conftest import write_config
-    from tests.helpers import register, run_track, step_failures
+    from tests.helpers import failures_of_one_song
 
     write_config(
         project.root, music_flamingo={"backend": "cli", "model_dir": str(tmp_path / "none")}
     )
-    path = project.add_audio("No Model.wav", render_song(bpm=100, bars=2).mix)
-    (track_id,) = register(project, [path], instance)
-    result = run_track(
-        project,
-        instance,
-        track_id,
-        selection=["source_audio", "loudness", "captions"],
-        raise_on_error=False,
+    failed = failures_of_one_song(
+        project, instance, ["source_audio", "loudness", "captions"], name="No Model.wav"
     )
-    failed = step_failures(result)
     assert set(failed) == {"captions"}
     assert "music-flamingo-hf.Q8_0.gguf" in failed["captions"]
     assert "music_flamingo.model" in failed["captions"]

@@ -156,19 +156,10 @@ def test_classification_asset_stores_labels_for_one_line_sql(project, instance, 
 
 def test_a_missing_classifier_fails_alone(project, instance, tmp_path):
     from tests.conftest import write_config
-    from tests.helpers import register, run_track, step_failures
+    from tests.helpers import failures_of_one_song
 
     write_config(project.root, classification={"model_dir": str(tmp_path / "none")})
-    path = project.add_audio("Plain.wav", render_song(bpm=100, bars=2).mix)
-    (track_id,) = register(project, [path], instance)
-    result = run_track(
-        project,
-        instance,
-        track_id,
-        selection=["source_audio", "classification", "loudness"],
-        raise_on_error=False,
-    )
-    failed = step_failures(result)
+    failed = failures_of_one_song(project, instance, ["source_audio", "classification", "loudness"])
     assert set(failed) == {"classification"}
     assert (
         "discogs-effnet-bsdynamic-1.onnx" in failed["classification"]
