@@ -10,25 +10,49 @@ import numpy as np
 
 from mir.audio import Audio
 from mir.harmonic import hpcp_frames, pitch_class, to_c_based
-from mir.intermediates import magnitude_spectrogram, mono44, stft_magnitude
-from mir.spectral import FREQUENCY_BANDS, RMS_FLOOR_DB, band_sos, spectral_shape
+from mir.intermediates import (
+    HOP,
+    magnitude_blocks,
+    mel_power,
+    mono44,
+    onset_strength_of_mel,
+    stft_magnitude,
+)
+from mir.spectral import BLOCK_SAMPLES, FREQUENCY_BANDS, RMS_FLOOR_DB, band_sos, spectral_shape
 
 SR = 44100
 
 
-def _step_index(n_items: int, n_steps: int) -> np.ndarray:
-    return np.minimum((np.arange(n_items) * n_steps) // max(n_items, 1), n_steps - 1)
+def _step_starts(n_items: int, n_steps: int) -> np.ndarray:
+    """First item of each of `n_steps` equal bins of `n_items` (and `n_items` at the end).
+
+    Item i falls in bin floor(i * n_steps / n_items), so bin s starts at
+    ceil(s * n_items / n_steps); a bin is empty when there are fewer items than bins.
+    """
+    s = np.arange(n_steps + 1, dtype=np.int64)
+    return -(-s * n_items // n_steps)
+
+
+def _forward_fill(values: np.ndarray, filled: np.ndarray) -> np.ndarray:
+    """Steps where `filled` is False take the value of the last filled step (0 before it)."""
+    if filled.all():
+        return values
+    last = np.maximum.accumulate(np.where(filled, np.arange(filled.size), -1))
+    out = np.where((last >= 0).reshape(-1, *([1] * (values.ndim - 1))), values[last], 0)
+    return out.astype(values.dtype, copy=False)
 
 
 def _per_step(values: np.ndarray, n_steps: int, reduce=np.median) -> np.ndarray:
-    """Reduce frames (axis 0) into `n_steps` equal bins; empty bins take the previous value."""
-    idx = _step_index(values.shape[0], n_steps)
+    """Reduce frames (axis 0) into `n_steps` equal bins; empty bins take the previous value.
+
+    Each bin is a slice of consecutive frames, so the cost is linear in the frames."""
+    starts = _step_starts(values.shape[0], n_steps)
     out = np.zeros((n_steps, *values.shape[1:]), dtype=np.float32)
     last = np.zeros(values.shape[1:], dtype=np.float32)
     for step in range(n_steps):
-        chunk = values[idx == step]
-        if chunk.shape[0]:
-            last = reduce(chunk, axis=0)
+        a, b = starts[step], starts[step + 1]
+        if b > a:
+            last = reduce(values[a:b], axis=0)
         out[step] = last
     return out
 
@@ -46,14 +70,28 @@ def _bumps(
 
 
 def band_rms_series(y: np.ndarray, *, sr: int, n_steps: int) -> dict[str, np.ndarray]:
-    """RMS level (dBFS, floor -60) of each frequency band per step."""
+    """RMS level (dBFS, floor -60) of each frequency band per step (`n_steps` equal bins).
+
+    The band-pass runs over blocks of :data:`~mir.spectral.BLOCK_SAMPLES` with its state
+    carried across, and each block's squares are summed into their bins: time and
+    memory grow linearly with the signal, whatever `n_steps`."""
     import scipy.signal
 
+    n = y.size
+    counts = np.diff(_step_starts(n, n_steps))
     out = {}
     for name, (lo, hi) in FREQUENCY_BANDS.items():
-        filtered = scipy.signal.sosfilt(band_sos(lo, hi, sr=sr), y.astype(np.float64))
-        ms = _per_step(filtered[:, None] ** 2, n_steps, reduce=np.mean)[:, 0]
-        with np.errstate(divide="ignore"):
+        sos = band_sos(lo, hi, sr=sr)
+        state = np.zeros((sos.shape[0], 2))
+        sums = np.zeros(n_steps)
+        for a in range(0, n, BLOCK_SAMPLES):
+            block = np.asarray(y[a : a + BLOCK_SAMPLES], dtype=np.float64)
+            filtered, state = scipy.signal.sosfilt(sos, block, zi=state)
+            bins = np.arange(a, a + block.size, dtype=np.int64) * n_steps // n
+            first = int(bins[0])
+            sums[first : int(bins[-1]) + 1] += np.bincount(bins - first, weights=filtered**2)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ms = _forward_fill(sums / np.maximum(counts, 1), counts > 0)
             db = 10 * np.log10(np.maximum(ms, 1e-12))
         out[f"rms_energy_{name}_ts"] = np.maximum(db, RMS_FLOOR_DB).astype(np.float32)
     return out
@@ -74,7 +112,6 @@ def crop_timeseries(
     without downbeats, every 4th beat stands in.
     """
     import essentia.standard as es
-    import librosa
 
     sr = SR
     y = mono44(audio)
@@ -92,7 +129,7 @@ def crop_timeseries(
     out["downbeat_activations_ts"] = _bumps(
         downbeats, duration_s=duration, n_steps=n_steps, sigma_steps=2.25
     )
-    env = librosa.onset.onset_strength(y=y, sr=sr, hop_length=512)
+    env = onset_strength_of_mel(mel_power(stft_magnitude(audio)), hop=HOP)
     onsets = _per_step(env[:, None], n_steps)[:, 0]
     out["onsets_activations_ts"] = (onsets / onsets.max() if onsets.max() > 0 else onsets).astype(
         np.float32
@@ -127,9 +164,11 @@ def track_timeseries(
     downbeat_activation: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """The whole-track series at `frame_rate` frames per second: madmom's raw beat and
-    downbeat activations (when given), the onset envelope, band RMS, spectral shape and HPCP."""
-    import librosa
+    downbeat activations (when given), the onset envelope, band RMS, spectral shape and HPCP.
 
+    One STFT (2048 samples, hop sr / frame_rate) taken block by block serves the spectral
+    shape and the onset envelope's mel spectrum; time and memory grow linearly with the
+    track (about 1 MB per second of audio for the series themselves)."""
     hop = sr // frame_rate
     n_frames = int(np.ceil(y.size / hop))
     out: dict[str, np.ndarray] = {}
@@ -137,13 +176,21 @@ def track_timeseries(
         out["beat_activation_ts"] = _fit(beat_activation, n_frames)
     if downbeat_activation is not None and downbeat_activation.size:
         out["downbeat_activation_ts"] = _fit(downbeat_activation, n_frames)
+    shape_parts: list[dict[str, np.ndarray]] = []
+    mel_parts: list[np.ndarray] = []
+    previous = None  # the frame before the block, for the flux
+    for _, mag in magnitude_blocks(y, hop=hop):
+        lead = 0 if previous is None else 1
+        block = mag if previous is None else np.concatenate([previous, mag], axis=1)
+        shape_parts.append({k: v[lead:] for k, v in spectral_shape(block).items()})
+        mel_parts.append(mel_power(mag, sr=sr))
+        previous = mag[:, -1:]
     out["onset_envelope_ts"] = _fit(
-        librosa.onset.onset_strength(y=y, sr=sr, hop_length=hop), n_frames
+        onset_strength_of_mel(np.concatenate(mel_parts, axis=1), sr=sr, hop=hop), n_frames
     )
-    out.update(
-        {k: _fit(v, n_frames) for k, v in band_rms_series(y, sr=sr, n_steps=n_frames).items()}
-    )
-    for key, series in spectral_shape(magnitude_spectrogram(y, hop=hop)).items():
+    out.update(band_rms_series(y, sr=sr, n_steps=n_frames))
+    for key in shape_parts[0]:
+        series = np.concatenate([part[key] for part in shape_parts])
         out[f"spectral_{key}_ts"] = _fit(series, n_frames)
     frames = to_c_based(hpcp_frames(y, sr=sr, frame_size=4096, hop_size=hop))
     out["hpcp_ts"] = _fit(frames, n_frames) if frames.size else np.zeros((n_frames, 12), np.float32)
