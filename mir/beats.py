@@ -15,6 +15,7 @@ second of audio with 3/4 and 4/4).
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass, field
 
@@ -72,6 +73,17 @@ class BeatGrid:
         return int(self.positions.max())
 
 
+def _parallel_dbn(dbn):
+    """The DBN with its bar lengths' HMMs decoded at once, on threads (madmom's Viterbi
+    releases the GIL); madmom's own map would decode them one after the other."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if len(dbn.hmms) > 1 and (os.cpu_count() or 1) > 1:
+        pool = ThreadPoolExecutor(min(len(dbn.hmms), os.cpu_count()), thread_name_prefix="dbn")
+        dbn.map = pool.map
+    return dbn
+
+
 def _processor(name: str, factory):
     with _processors_lock:
         if name not in _processors:
@@ -121,16 +133,16 @@ def track_beats(
     from mir._madmom import import_madmom
 
     madmom = import_madmom()
-    from madmom.audio.signal import Signal
-
     rnn = _processor("rnn_downbeat", madmom.features.downbeats.RNNDownBeatProcessor)
     dbn = _processor(
         ("dbn", tuple(beats_per_bar), min_bpm, max_bpm, fps),
-        lambda: madmom.features.downbeats.DBNDownBeatTrackingProcessor(
-            beats_per_bar=list(beats_per_bar), min_bpm=min_bpm, max_bpm=max_bpm, fps=fps
+        lambda: _parallel_dbn(
+            madmom.features.downbeats.DBNDownBeatTrackingProcessor(
+                beats_per_bar=list(beats_per_bar), min_bpm=min_bpm, max_bpm=max_bpm, fps=fps
+            )
         ),
     )
-    act = _downbeat_activation(rnn, np.asarray(y, dtype=np.float32), sr=sr, signal=Signal)
+    act = _downbeat_activation(rnn, np.asarray(y, dtype=np.float32), sr=sr)
     if np.max(act) < 1e-3:  # silence: the DBN would invent a grid
         empty = np.zeros(0)
         return BeatGrid(empty, empty, empty, act.sum(axis=1), fps, "madmom")
@@ -150,56 +162,32 @@ def track_beats(
     )
 
 
-def _downbeat_activation(rnn, y: np.ndarray, *, sr: int, signal) -> np.ndarray:
-    """madmom's RNNDownBeatProcessor on `y`, its features computed block by block.
+def _downbeat_activation(rnn, y: np.ndarray, *, sr: int) -> np.ndarray:
+    """madmom's RNNDownBeatProcessor on `y`: (frames, 2) beat and downbeat activations.
 
-    Each block is framed with enough real samples on both sides for its widest frame
-    (4096) and its spectral difference, so its features equal those of the whole signal;
-    the network then reads them all at once (it is bidirectional).
+    Its feature chain and its ensemble of 8 networks run through :mod:`mir.rnn` (every
+    frame of a block at once, the networks in parallel), with the weights and settings
+    of the loaded processor; the numbers are madmom's to float32 rounding. Features are
+    computed in blocks of :data:`FEATURE_BLOCK_S` (each with the frames before it that its
+    differences need), then the network reads them all at once (it is bidirectional).
     """
-    features_of, network, beat_and_downbeat = rnn.processors
-    hop = sr // 100  # the network's 100 frames per second
-    context = 16  # frames on each side: > 4096 / 2 samples and > the difference lag
-    n_frames = -(-y.size // hop)
-    block = int(FEATURE_BLOCK_S * 100)
-    parts = []
-    for f0 in range(0, n_frames, block):
-        f1 = min(f0 + block, n_frames)
-        c0 = max(f0 - context, 0)
-        piece = y[c0 * hop : min(y.size, (f1 + context) * hop)]
-        features = features_of(signal(piece, sample_rate=sr, num_channels=1))
-        parts.append(features[f0 - c0 : f1 - c0])
-    try:
-        return beat_and_downbeat(network(np.concatenate(parts)))
-    finally:
-        _release_network_state(network)
+    from mir import rnn as runner
 
+    def build():
+        features_of, network, beat_and_downbeat = rnn.processors
+        return (
+            runner.spectral_features_of(features_of),
+            runner.ensemble_of(network),
+            beat_and_downbeat,
+        )
 
-def network_parts(network):
-    """Every processor and layer inside a madmom network, each once."""
-    seen, stack = set(), [network]
-    while stack:
-        item = stack.pop()
-        if id(item) in seen:
-            continue
-        seen.add(id(item))
-        yield item
-        stack.extend(getattr(item, "processors", None) or ())
-        stack.extend(getattr(item, "layers", None) or ())
-        stack.extend(
-            part for part in (getattr(item, "fwd_layer", None), getattr(item, "bwd_layer", None))
-            if part is not None
-        )  # fmt: skip
-
-
-def _release_network_state(network) -> None:
-    """Reset madmom's recurrent layers after a track.
-
-    Each keeps its last output row as a view of its whole output, so the ensemble's 48
-    LSTM layers would hold about 1.6 GB per hour of audio until the next track."""
-    for item in network_parts(network):
-        if hasattr(item, "_prev") and callable(getattr(item, "reset", None)):
-            item.reset()
+    features, ensemble, beat_and_downbeat = _processor(("downbeat_runner", id(rnn)), build)
+    if sr != features.sample_rate:
+        raise ValueError(f"the network needs {features.sample_rate} Hz input, got {sr}")
+    n_frames = features.n_frames(y.size)
+    block = int(FEATURE_BLOCK_S * sr / features.hop)
+    parts = [features(y, f0, min(f0 + block, n_frames)) for f0 in range(0, n_frames, block)]
+    return beat_and_downbeat(runner.activate(ensemble, np.concatenate(parts)))
 
 
 def _beats_of_path(hmm, path: np.ndarray, act: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -238,7 +226,7 @@ def _decode_downbeats(dbn, act: np.ndarray) -> np.ndarray:
         return np.empty((0, 2))
     n = act.shape[0]
     spans = [(max(0, c0 - overlap), min(n, c0 + block + overlap)) for c0 in range(0, n, block)]
-    decoded = [[hmm.viterbi(act[a:b]) for a, b in spans] for hmm in dbn.hmms]
+    decoded = list(dbn.map(lambda hmm: [hmm.viterbi(act[a:b]) for a, b in spans], dbn.hmms))
     best = int(np.argmax([sum(logp for _, logp in paths) for paths in decoded]))
     hmm = dbn.hmms[best]
     tolerance = 2  # frames: the same beat found by two blocks

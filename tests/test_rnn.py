@@ -1,0 +1,60 @@
+"""madmom's downbeat network run through mir.rnn: madmom's numbers, at a fraction of the cost."""
+
+import numpy as np
+import pytest
+
+from mir import rnn
+from mir.synth import render_song
+
+SR = 44100
+
+
+@pytest.fixture(scope="module")
+def processor():
+    from mir._madmom import import_madmom
+
+    return import_madmom().features.downbeats.RNNDownBeatProcessor()
+
+
+@pytest.fixture(scope="module")
+def signal():
+    song = render_song(bpm=132.0, bars=10, beats_per_bar=3, seed=8)  # 13.6 s, 3/4
+    return song.mix.mean(axis=1).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def madmom_features(processor, signal):
+    from madmom.audio.signal import Signal
+
+    return processor.processors[0](Signal(signal, sample_rate=SR, num_channels=1))
+
+
+def test_spectral_features_equal_madmoms_feature_chain(processor, signal, madmom_features):
+    features = rnn.spectral_features_of(processor.processors[0])
+    ours = features(signal)
+    assert ours.shape == madmom_features.shape == (features.n_frames(signal.size), 314)
+    np.testing.assert_allclose(ours, madmom_features, atol=1e-5, rtol=1e-5)
+    # blocks of any size give the same rows (each takes the frames its differences need)
+    n = features.n_frames(signal.size)
+    blocks = [features(signal, a, min(a + 97, n)) for a in range(0, n, 97)]
+    np.testing.assert_array_equal(np.concatenate(blocks), ours)
+
+
+def test_ensemble_equals_madmoms_network_frame_for_frame(processor, madmom_features, monkeypatch):
+    network = processor.processors[1]
+    expected = network(madmom_features)
+    monkeypatch.setattr(rnn, "BLOCK_FRAMES", 300)  # the state carries over block edges
+    ours = rnn.activate(rnn.ensemble_of(network), madmom_features)
+    assert ours.shape == expected.shape == (madmom_features.shape[0], 3)
+    np.testing.assert_allclose(ours, expected, atol=2e-5)  # float32 sums in another order
+    np.testing.assert_allclose(ours.sum(axis=1), 1.0, atol=1e-5)  # softmax, averaged
+
+
+def test_a_network_of_another_shape_is_refused():
+    from madmom.ml.nn import NeuralNetwork
+    from madmom.ml.nn.layers import FeedForwardLayer
+
+    layer = FeedForwardLayer(np.ones((4, 4), np.float32), np.zeros(4, np.float32))
+    dense = NeuralNetwork([layer, layer])
+    with pytest.raises(ValueError, match="not a bidirectional LSTM layer"):
+        rnn.ensemble_of(dense)
