@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from mir._essentia import algorithm
 from mir.audio import Audio
 from mir.intermediates import SR
 
@@ -47,12 +48,18 @@ def hpcp_frames(
     """Per-frame 12-bin HPCP (Essentia; A = bin 0, 440 Hz), shape (frames, 12)."""
     import essentia.standard as es
 
-    window = es.Windowing(type="hann", size=frame_size)
-    spectrum = es.Spectrum(size=frame_size)
-    peaks = es.SpectralPeaks(
-        maxPeaks=100, magnitudeThreshold=1e-5, minFrequency=40, maxFrequency=5000, sampleRate=sr
+    window = algorithm("Windowing", type="hann", size=frame_size)
+    spectrum = algorithm("Spectrum", size=frame_size)
+    peaks = algorithm(
+        "SpectralPeaks",
+        maxPeaks=100,
+        magnitudeThreshold=1e-5,
+        minFrequency=40,
+        maxFrequency=5000,
+        sampleRate=sr,
     )
-    hpcp = es.HPCP(
+    hpcp = algorithm(
+        "HPCP",
         size=12,
         harmonics=8,
         minFrequency=40,
@@ -94,8 +101,6 @@ def tonal_interval_vector(pcp_c: np.ndarray) -> np.ndarray:
 
 def harmonic_features(y: np.ndarray, *, sr: int = SR) -> dict[str, float | str]:
     """`hpcp_0..11` (C = 0, max bin 1), `tiv_0..11`, `tonic` (0-11, C = 0), `tonic_strength` (0-1), `tonic_scale`."""
-    import essentia.standard as es
-
     frames = hpcp_frames(y, sr=sr)
     out: dict[str, float | str] = {}
     mean_a = frames.mean(axis=0) if frames.size else np.zeros(12)
@@ -105,9 +110,8 @@ def harmonic_features(y: np.ndarray, *, sr: int = SR) -> dict[str, float | str]:
         out.update({"tonic": 0, "tonic_strength": 0.0, "tonic_scale": "unknown"})
         return out
     mean_a = mean_a / mean_a.max()
-    key, scale, strength, _ = es.Key(profileType="edmm", pcpSize=12, numHarmonics=4, slope=0.6)(
-        mean_a.astype(np.float32)
-    )
+    key_of = algorithm("Key", profileType="edmm", pcpSize=12, numHarmonics=4, slope=0.6)
+    key, scale, strength, _ = key_of(mean_a.astype(np.float32))
     hpcp_c = to_c_based(mean_a)
     tiv = tonal_interval_vector(hpcp_c)
     out.update({f"hpcp_{i}": round(float(v), 6) for i, v in enumerate(hpcp_c)})

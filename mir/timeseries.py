@@ -6,8 +6,11 @@ All pitch-class series use the same reference as the track features: C = bin 0.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
+from mir._essentia import algorithm
 from mir.audio import Audio
 from mir.harmonic import hpcp_frames, pitch_class, to_c_based
 from mir.intermediates import (
@@ -18,7 +21,14 @@ from mir.intermediates import (
     onset_strength_of_mel,
     stft_magnitude,
 )
-from mir.spectral import BLOCK_SAMPLES, FREQUENCY_BANDS, RMS_FLOOR_DB, band_sos, spectral_shape
+from mir.spectral import (
+    BLOCK_SAMPLES,
+    FREQUENCY_BANDS,
+    RMS_FLOOR_DB,
+    band_sos,
+    spectral_shape,
+    spectral_shape_of,
+)
 
 SR = 44100
 
@@ -43,18 +53,24 @@ def _forward_fill(values: np.ndarray, filled: np.ndarray) -> np.ndarray:
 
 
 def _per_step(values: np.ndarray, n_steps: int, reduce=np.median) -> np.ndarray:
-    """Reduce frames (axis 0) into `n_steps` equal bins; empty bins take the previous value.
+    """Reduce frames (axis 0) into `n_steps` equal bins by median or mean; empty bins take
+    the previous value.
 
-    Each bin is a slice of consecutive frames, so the cost is linear in the frames."""
-    starts = _step_starts(values.shape[0], n_steps)
-    out = np.zeros((n_steps, *values.shape[1:]), dtype=np.float32)
-    last = np.zeros(values.shape[1:], dtype=np.float32)
-    for step in range(n_steps):
-        a, b = starts[step], starts[step + 1]
-        if b > a:
-            last = reduce(values[a:b], axis=0)
-        out[step] = last
-    return out
+    The bins are gathered into one (steps, widest bin) array padded with NaN and reduced
+    at once: the cost is linear in the frames."""
+    n = values.shape[0]
+    if n == 0:
+        return np.zeros((n_steps, *values.shape[1:]), dtype=np.float32)
+    starts = _step_starts(n, n_steps)
+    sizes = np.diff(starts)
+    offsets = np.arange(int(sizes.max()))
+    gathered = values[np.minimum(starts[:-1, None] + offsets, n - 1)].astype(np.float64)
+    gathered[offsets[None, :] >= sizes[:, None]] = np.nan
+    nan_reduce = {np.median: np.nanmedian, np.mean: np.nanmean}[reduce]
+    with warnings.catch_warnings():  # an empty bin is all NaN: filled below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        reduced = nan_reduce(gathered, axis=1)
+    return _forward_fill(np.nan_to_num(reduced).astype(np.float32), sizes > 0)
 
 
 def _bumps(
@@ -111,13 +127,11 @@ def crop_timeseries(
     use (cached on it). `beats` and `downbeats` are in seconds from the crop's start;
     without downbeats, every 4th beat stands in.
     """
-    import essentia.standard as es
-
     sr = SR
     y = mono44(audio)
     duration = y.size / sr
     out = band_rms_series(y, sr=sr, n_steps=n_steps)
-    for key, series in spectral_shape(stft_magnitude(audio)).items():
+    for key, series in spectral_shape_of(audio).items():
         out[f"spectral_{key}_ts"] = _per_step(series[:, None], n_steps)[:, 0]
     beats = np.zeros(0) if beats is None else np.asarray(beats, float)
     downbeats = (
@@ -144,7 +158,7 @@ def crop_timeseries(
     peaks = hpcp.max(axis=1, keepdims=True)
     hpcp = np.divide(hpcp, peaks, out=np.zeros_like(hpcp), where=peaks > 0)
     out["hpcp_ts"] = hpcp.astype(np.float32)
-    key = es.Key(profileType="edmm", pcpSize=12)
+    key = algorithm("Key", profileType="edmm", pcpSize=12)
     tonic, strength = np.zeros(n_steps, np.float32), np.zeros(n_steps, np.float32)
     for i, row in enumerate(hpcp):
         if row.max() > 0:

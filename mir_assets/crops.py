@@ -13,7 +13,12 @@ from mir.separation import mp3_bitrate, write_stem
 from mir.stems import find_stems
 from mir.timeseries import crop_timeseries
 from mir_assets.runtime import decoded, feature_asset_args, for_each_track, full_mix_path
-from resources.duckdb_tables import delete_arrays, read_arrays, replace_crop_rows, write_arrays
+from resources.duckdb_tables import (
+    read_arrays,
+    replace_crop_arrays,
+    replace_crop_rows,
+    write_arrays,
+)
 from resources.settings import PipelineSettings
 
 CROPS_TABLE = "crops"
@@ -95,8 +100,7 @@ def training_crops(
         ext = LOSSY_TO.get(extension(mix_path), extension(mix_path))
         bitrate = mp3_bitrate(mix_path)
         out_dir = settings.config.paths.crops / track_id
-        rows, rejected = [], 0
-        delete_arrays(settings.tables, track_id)
+        rows, rejected, series_by_crop = [], 0, {}
         for crop in plan:
             mix = cut(audio.samples, crop)
             if is_silent(mix, threshold_dbfs=cfg.silence_dbfs):
@@ -138,14 +142,14 @@ def training_crops(
             rows.append({k: v for k, v in values.items() if not isinstance(v, dict)})
             if cfg.timeseries:
                 lo, hi = crop.start_time, crop.end_time
-                series = crop_timeseries(
+                series_by_crop[index] = crop_timeseries(
                     crop_audio,
                     n_steps=cfg.n_steps,
                     beats=beats[(beats >= lo) & (beats < hi)] - lo,
                     downbeats=downbeats[(downbeats >= lo) & (downbeats < hi)] - lo,
                 )
-                write_arrays(settings.tables, track_id, index, series)
         replace_crop_rows(settings.tables, CROPS_TABLE, track_id, rows)
+        replace_crop_arrays(settings.tables, track_id, series_by_crop)
         return {
             "crop_count": len(rows),
             "crops_rejected_silent": rejected,

@@ -378,37 +378,48 @@ def replace_crop_rows(
 ARRAYS_TABLE = "timeseries"
 
 
+def _create_arrays_table(con) -> None:
+    con.execute(
+        f"CREATE TABLE IF NOT EXISTS {ARRAYS_TABLE} (track_id VARCHAR, crop_index INTEGER, field VARCHAR, "
+        "shape INTEGER[], data BLOB, PRIMARY KEY (track_id, crop_index, field))"
+    )
+
+
+def _array_rows(track_id: str, crop_index: int, arrays: dict[str, np.ndarray]) -> list[list]:
+    return [
+        [track_id, crop_index, field, list(a.shape), np.ascontiguousarray(a, dtype="<f4").tobytes()]
+        for field, a in arrays.items()
+    ]
+
+
 def write_arrays(
     tables: FeatureTables, track_id: str, crop_index: int, arrays: dict[str, np.ndarray]
 ) -> None:
     """Store named float32 arrays for a track (`crop_index` -1) or one of its crops;
     fields of the same name are replaced, others kept."""
     with tables.connect() as con:
-        con.execute(
-            f"CREATE TABLE IF NOT EXISTS {ARRAYS_TABLE} (track_id VARCHAR, crop_index INTEGER, field VARCHAR, "
-            "shape INTEGER[], data BLOB, PRIMARY KEY (track_id, crop_index, field))"
-        )
+        _create_arrays_table(con)
         con.executemany(
             f"INSERT OR REPLACE INTO {ARRAYS_TABLE} VALUES (?, ?, ?, ?, ?)",
-            [
-                [
-                    track_id,
-                    crop_index,
-                    field,
-                    list(a.shape),
-                    np.ascontiguousarray(a, dtype="<f4").tobytes(),
-                ]
-                for field, a in arrays.items()
-            ],
+            _array_rows(track_id, crop_index, arrays),
         )
 
 
-def delete_arrays(tables: FeatureTables, track_id: str, *, crops_only: bool = True) -> None:
-    """Drop a track's stored crop arrays (or all of its arrays)."""
+def replace_crop_arrays(
+    tables: FeatureTables, track_id: str, arrays_by_crop: dict[int, dict[str, np.ndarray]]
+) -> None:
+    """Replace every crop array of a track (crop index >= 0) by these, in one transaction
+    (the whole-track arrays, crop index -1, are kept)."""
+    rows = [r for i, arrays in arrays_by_crop.items() for r in _array_rows(track_id, i, arrays)]
     with tables.connect() as con:
-        if FeatureTables._columns(con, ARRAYS_TABLE):
-            extra = " AND crop_index >= 0" if crops_only else ""
-            con.execute(f"DELETE FROM {ARRAYS_TABLE} WHERE track_id = ?{extra}", [track_id])
+        _create_arrays_table(con)
+        con.execute("BEGIN TRANSACTION")
+        con.execute(
+            f"DELETE FROM {ARRAYS_TABLE} WHERE track_id = ? AND crop_index >= 0", [track_id]
+        )
+        if rows:
+            con.executemany(f"INSERT INTO {ARRAYS_TABLE} VALUES (?, ?, ?, ?, ?)", rows)
+        con.execute("COMMIT")
 
 
 def read_arrays(

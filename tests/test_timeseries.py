@@ -49,9 +49,11 @@ def test_per_step_by_slices_equals_the_mask_definition(n_items, n_steps):
     rng = np.random.default_rng(n_items)
     values = rng.normal(size=(n_items, 3))
     for reduce in (np.median, np.mean):
-        np.testing.assert_array_equal(
+        np.testing.assert_allclose(
             timeseries._per_step(values, n_steps, reduce=reduce),
             per_step_by_masks(values, n_steps, reduce=reduce),
+            rtol=1e-6,
+            atol=1e-7,
         )
 
 
