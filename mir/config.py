@@ -203,6 +203,7 @@ class SeparationConfig(_Section):
 class ProcessingConfig(_Section):
     audio_extensions: tuple[str, ...] = ("flac", "wav", "aiff", "aif", "mp3", "ogg", "m4a", "aac")
     tracks_per_run: int = Field(25, ge=1)
+    workers: int = Field(0, ge=0)
     device: Literal["auto", "rocm", "cuda", "cpu"] = "auto"
     gpu_pool: str = "gpu"
 

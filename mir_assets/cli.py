@@ -88,10 +88,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from dagster import AssetKey, DagsterInstance, materialize
 
-    import mir_assets.runtime as runtime
     from mir.stems import find_stems
     from mir.tracks import find_audio_files
-    from mir_assets.definitions import all_assets, all_checks, make_resources
+    from mir_assets.definitions import all_assets, make_resources
+    from mir_assets.local_run import TrackResult, run_tracks, worker_count
     from mir_assets.partitions import TRACKS
     from mir_assets.runtime import NEEDS_STEMS_TAG
     from resources.duckdb_tables import FeatureTables, register_files
@@ -125,7 +125,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         name: (set() if args.force else instance.get_materialized_partitions(AssetKey(name)))
         for name in enabled
     }
-    resources = make_resources(os.environ.get("MIR_CONFIG", ""), keep_models_between_runs=True)
     from mir_assets.selection import missing_models, missing_separation_model
 
     model_missing = missing_separation_model(cfg) if "stems" in enabled else None
@@ -133,61 +132,57 @@ def cmd_run(args: argparse.Namespace) -> int:
     no_model = missing_models(cfg, enabled)
     outcome: dict[str, dict[str, str]] = {name: {} for name in enabled}
     errors: dict[tuple[str, str], str] = {}
+    seconds: dict[str, float] = {name: 0.0 for name in enabled}
+    plan: dict[str, list[str]] = {}
+    for track_id in track_ids:
+        todo = [n for n in enabled if track_id not in done_before[n]]
+        on_disk = bool(find_stems(cfg.paths.library / track_id))
+        has_stems = on_disk or (stems_enabled and model_missing is None)
+        for name in enabled:
+            if name not in todo:
+                outcome[name][track_id] = "up to date"
+            elif name == "stems" and model_missing is not None:
+                outcome[name][track_id] = "no model"
+            elif name in no_model:
+                outcome[name][track_id] = "no model"
+            elif name in needs_stems and not has_stems:
+                outcome[name][track_id] = "no model" if model_missing is not None else "no stems"
+        plan[track_id] = [n for n in todo if n not in outcome or track_id not in outcome[n]]
+
     progress = Progress(len(track_ids))
-    runtime.progress_callback = progress.update
-    quiet = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
-    try:
-        for track_id in track_ids:
-            todo = [n for n in enabled if track_id not in done_before[n]]
-            on_disk = bool(find_stems(cfg.paths.library / track_id))
-            has_stems = on_disk or (stems_enabled and model_missing is None)
-            for name in enabled:
-                if name not in todo:
-                    outcome[name][track_id] = "up to date"
-                elif name == "stems" and model_missing is not None:
-                    outcome[name][track_id] = "no model"
-                elif name in no_model:
-                    outcome[name][track_id] = "no model"
-                elif name in needs_stems and not has_stems:
-                    outcome[name][track_id] = (
-                        "no model" if model_missing is not None else "no stems"
-                    )
-            todo = [n for n in todo if n not in outcome or track_id not in outcome[n]]
-            if not todo:
-                progress.track_done()
-                continue
-            result = materialize(
-                [*all_assets, *all_checks],
-                selection=todo,
-                partition_key=track_id,
-                instance=instance,
-                resources=resources,
-                raise_on_error=False,
-                run_config=quiet,
-                tags={"mir/launched_by": "mir run"},
-            )
-            for event in result.all_events:
-                step = event.step_key
-                if step not in outcome:
-                    continue
-                if event.is_step_success:
-                    outcome[step][track_id] = "ok"
-                elif event.is_step_failure:
-                    outcome[step][track_id] = "failed"
-                    err = event.step_failure_data.error
-                    errors[(step, track_id)] = err.message.strip().splitlines()[0] if err else "?"
-                elif event.is_step_skipped:
-                    outcome[step][track_id] = "skipped"
-            for evaluation in result.get_asset_check_evaluations():
-                if not evaluation.passed:
-                    name = evaluation.asset_key.path[-1]
-                    errors[(f"{name} range check", track_id)] = evaluation.description or "failed"
-            for name in todo:  # not run because something upstream failed
-                outcome[name].setdefault(track_id, "skipped")
+    for todo in plan.values():
+        if not todo:
             progress.track_done()
+    workers = worker_count(cfg.processing.workers, sum(1 for todo in plan.values() if todo))
+
+    def on_result(result: TrackResult) -> None:
+        for name, state in result.states.items():
+            outcome[name][result.track_id] = state
+            seconds[name] += result.seconds.get(name, 0.0)
+        for name, message in result.errors.items():
+            errors[(name, result.track_id)] = message
+        progress.track_done()
+
+    config_path = os.environ.get("MIR_CONFIG", "")
+    try:
+        if any(plan.values()):
+            print(
+                f"running {sum(1 for t in plan.values() if t)} track(s) on {workers} worker(s)",
+                flush=True,
+            )
+        run_tracks(
+            plan,
+            config_path=config_path,
+            workers=workers,
+            on_progress=progress.update,
+            on_result=on_result,
+        )
+        resources = make_resources(config_path)
+        quiet = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
         for name in library_wide:  # once, over every track
             if getattr(cfg.features, name, True):
                 progress.update(name, "all tracks")
+                started = time.monotonic()
                 result = materialize(
                     all_assets,
                     selection=[name],
@@ -196,14 +191,14 @@ def cmd_run(args: argparse.Namespace) -> int:
                     raise_on_error=False,
                     run_config=quiet,
                 )
+                seconds[name] = time.monotonic() - started
                 outcome[name] = {"(library)": "ok" if result.success else "failed"}
                 if not result.success:
                     errors[(name, "(library)")] = "see the run in the UI"
     finally:
-        runtime.progress_callback = None
         progress.finish()
 
-    _print_summary(cfg, tables, track_ids, outcome, errors, home, progress)
+    _print_summary(cfg, tables, track_ids, outcome, errors, home, progress, seconds)
     if model_missing is not None:
         print(f"\nstems and the per-stem features were skipped: {model_missing}")
     for name, error in no_model.items():
@@ -211,7 +206,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
-def _print_summary(cfg, tables, track_ids, outcome, errors, home, progress) -> None:
+def _print_summary(cfg, tables, track_ids, outcome, errors, home, progress, seconds) -> None:
     from mir.harmonic import PITCH_CLASSES
 
     truth = {}
@@ -242,16 +237,35 @@ def _print_summary(cfg, tables, track_ids, outcome, errors, home, progress) -> N
         print(row)
     print()
     states = ("ok", "up_to_date", "failed", "skipped", "no_stems", "no_model")
-    print(f"{'asset':<18} " + " ".join(f"{s:>10}" for s in states))
+    durations = {tid: float(s.get("duration_s") or 0.0) for tid, s in src.items()}
+    print(
+        f"{'asset':<20} "
+        + " ".join(f"{s:>10}" for s in states)
+        + f" {'time s':>9} {'x realtime':>10}"
+    )
     for name, per_track in outcome.items():
         counts = [sum(1 for v in per_track.values() if v == k.replace("_", " ")) for k in states]
-        print(f"{name:<18} " + " ".join(f"{c:>10}" for c in counts))
+        audio = (
+            sum(durations.values())
+            if "(library)" in per_track
+            else sum(durations.get(t, 0.0) for t, v in per_track.items() if v == "ok")
+        )
+        took = seconds.get(name, 0.0)
+        pace = f"{audio / took:10.1f}" if took > 0 and audio > 0 else f"{'-':>10}"
+        print(f"{name:<20} " + " ".join(f"{c:>10}" for c in counts) + f" {took:9.1f} {pace}")
     if any("no stems" in per_track.values() for per_track in outcome.values()):
         print("  no_stems: per-stem features wait for drums/bass/other/vocals in the track folder")
     for (asset, tid), msg in errors.items():
         print(f"  FAILED {asset} for {tid!r}: {msg}")
     print()
-    print(f"{len(track_ids)} track(s) in {_fmt_s(time.monotonic() - progress.started)}")
+    wall = time.monotonic() - progress.started
+    audio = sum(durations.get(t, 0.0) for t in track_ids)
+    busy = sum(seconds.values())
+    print(
+        f"{len(track_ids)} track(s), {_fmt_s(audio)} of audio, in {_fmt_s(wall)}"
+        + (f" ({audio / wall:.1f}x realtime)" if wall > 0 and busy > 0 else "")
+        + (f"; the assets computed for {_fmt_s(busy)}" if busy > 0 else "")
+    )
     print(f"library:        {cfg.paths.library}")
     print(f"feature store:  {cfg.paths.duckdb}")
     print(f"dagster home:   {home}  (open the UI: make ui)")

@@ -1,6 +1,7 @@
 """The command line: `mir analyze` (no Dagster) and `mir run` (through Dagster)."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -55,6 +56,20 @@ def test_analyze_a_broken_file_is_a_clear_error(tmp_path):
     assert "broken.flac" in proc.stderr and "error:" in proc.stderr
 
 
+def asset_table(stdout: str) -> dict[str, dict[str, str]]:
+    """`mir run`'s per-asset summary: {asset: {column: value}}."""
+    lines = stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("asset "))
+    columns = ["ok", "up_to_date", "failed", "skipped", "no_stems", "no_model", "time", "pace"]
+    table = {}
+    for line in lines[start + 1 :]:
+        if not line.strip() or line.startswith(" "):
+            break
+        name, *values = line.split()
+        table[name] = dict(zip(columns, values, strict=True))
+    return table
+
+
 def test_mir_run_registers_the_inbox_and_prints_a_summary(project, tmp_path):
     import os
 
@@ -69,11 +84,13 @@ def test_mir_run_registers_the_inbox_and_prints_a_summary(project, tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "[2/2 tracks]" in proc.stdout
     assert "One" in proc.stdout and "Two" in proc.stdout
-    lines = {line.split()[0]: line.split()[1:] for line in proc.stdout.splitlines() if line.strip()}
-    assert lines["beat_grid"][0] == "2"  # ok for both tracks
-    assert lines["stem_rhythm"][-1] == "2"  # no stems yet, reported, not failed
+    table = asset_table(proc.stdout)
+    assert table["beat_grid"]["ok"] == "2"  # ok for both tracks
+    assert float(table["beat_grid"]["time"]) > 0 and float(table["beat_grid"]["pace"]) > 0
+    assert table["stem_rhythm"]["no_model"] == "2"  # no stems yet, reported, not failed
+    assert re.search(
+        r"2 track\(s\), 0:\d\d of audio, in \d+:\d\d \(\d+\.\dx realtime\)", proc.stdout
+    )
     again = _mir("run", "--config", str(project.config_path), env=env)
     assert again.returncode == 0
-    assert {
-        line.split()[0]: line.split()[1:] for line in again.stdout.splitlines() if line.strip()
-    }["beat_grid"][1] == "2"
+    assert asset_table(again.stdout)["beat_grid"]["up_to_date"] == "2"
