@@ -78,8 +78,10 @@ def _parallel_dbn(dbn):
     releases the GIL); madmom's own map would decode them one after the other."""
     from concurrent.futures import ThreadPoolExecutor
 
-    if len(dbn.hmms) > 1 and (os.cpu_count() or 1) > 1:
-        pool = ThreadPoolExecutor(min(len(dbn.hmms), os.cpu_count()), thread_name_prefix="dbn")
+    # MIR_THREADS: the cores this process may use (`mir run` gives each worker its share)
+    threads = int(os.environ.get("MIR_THREADS") or os.cpu_count() or 1)
+    if len(dbn.hmms) > 1 and threads > 1:
+        pool = ThreadPoolExecutor(min(len(dbn.hmms), threads), thread_name_prefix="dbn")
         dbn.map = pool.map
     return dbn
 

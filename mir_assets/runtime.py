@@ -116,6 +116,16 @@ def model_failure(exc: ModelNotFound) -> Failure:
 
 # -- progress -----------------------------------------------------------------------
 
+
+def _durations(settings: PipelineSettings, track_ids: list[str]) -> dict[str, float]:
+    """Seconds of audio of each track (from `source_audio`), for the x realtime in logs."""
+    try:
+        rows = settings.tables.read("source_audio", track_ids)
+    except Exception:  # no table yet: the logs go without it
+        return {}
+    return {t: float(r["duration_s"]) for t, r in rows.items() if r.get("duration_s")}
+
+
 #: `mir run` installs a callback here to show the current asset and track.
 progress_callback: Callable[[str, str], None] | None = None
 
@@ -144,6 +154,7 @@ def for_each_track(
     failures: dict[str, str] = {}
     seconds: dict[str, float] = {}
     started = time.perf_counter()
+    durations = _durations(settings, keys) if asset != "source_audio" else {}
     for i, track_id in enumerate(keys, 1):
         if progress_callback is not None:
             progress_callback(asset, track_id)
@@ -159,8 +170,13 @@ def for_each_track(
                 f"[{i}/{len(keys)}] {asset} failed for {track_id!r}: {exc}\n{traceback.format_exc()}"
             )
             continue
-        seconds[track_id] = time.perf_counter() - t0
-        context.log.info(f"[{i}/{len(keys)}] {asset} for {track_id!r} in {seconds[track_id]:.2f} s")
+        seconds[track_id] = took = time.perf_counter() - t0
+        value = results[track_id]
+        audio_s = durations.get(track_id) or (
+            value.get("duration_s") if isinstance(value, dict) else None
+        )
+        pace = f" ({audio_s / took:.1f}x realtime)" if audio_s and took > 0 else ""
+        context.log.info(f"[{i}/{len(keys)}] {asset} for {track_id!r} in {took:.2f} s{pace}")
     # a compute may hand back a Future (work finishing in the background, such as
     # writing files while the next track computes): settle them, per track
     for track_id, value in list(results.items()):
