@@ -6,7 +6,8 @@ is at least `sensor.stable_seconds` old (so a file still being copied is left al
 Files already registered are recognised by path, size and mtime from the registry, so
 a tick over 10,000 known files stats them and hashes none. The cursor holds only the
 files still waiting to settle. The same content under a second name is not a second
-track. At most `sensor.max_new_tracks_per_tick` tracks are registered per tick.
+track. At most `sensor.max_new_tracks_per_tick` tracks are registered per tick; they go out
+as runs of `processing.tracks_per_run` tracks each (a partition range per run).
 """
 
 import json
@@ -31,6 +32,10 @@ from mir_assets.partitions import TRACKS
 from mir_assets.selection import runnable_track_assets
 from resources.duckdb_tables import register_files
 from resources.settings import PipelineSettings
+
+#: the run tags that make a run cover a range of partitions (what backfills set)
+ASSET_PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
+ASSET_PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
 @dataclass
@@ -110,10 +115,34 @@ def inbox_sensor(context: SensorEvaluationContext, settings: PipelineSettings):
 
     selection = runnable_track_assets(cfg, all_assets)
     return SensorResult(
-        run_requests=[
-            RunRequest(partition_key=tid, run_key=f"track:{tid}", asset_selection=selection)
-            for tid in new_ids
-        ],
+        run_requests=batch_run_requests(new_ids, cfg.processing.tracks_per_run, selection),
         dynamic_partitions_requests=[AddDynamicPartitionsRequest(TRACKS, new_ids)],
         cursor=new_cursor,
     )
+
+
+def batch_run_requests(track_ids: list[str], per_run: int, selection) -> list[RunRequest]:
+    """One run per `per_run` consecutive new tracks, as a partition range (the way a
+    backfill batches), so models load once per batch. The tracks are added as partitions
+    in this order by the same tick, so each batch is a contiguous range."""
+    requests = []
+    for a in range(0, len(track_ids), per_run):
+        batch = track_ids[a : a + per_run]
+        first, last = batch[0], batch[-1]
+        if len(batch) == 1:
+            requests.append(
+                RunRequest(partition_key=first, run_key=f"track:{first}", asset_selection=selection)
+            )
+            continue
+        requests.append(
+            RunRequest(
+                run_key=f"tracks:{first}..{last}",
+                asset_selection=selection,
+                tags={
+                    ASSET_PARTITION_RANGE_START_TAG: first,
+                    ASSET_PARTITION_RANGE_END_TAG: last,
+                    "mir/tracks": str(len(batch)),
+                },
+            )
+        )
+    return requests

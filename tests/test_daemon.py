@@ -45,9 +45,23 @@ def light_project(project, tmp_path):
     return project
 
 
-def test_three_files_dropped_into_the_inbox_are_materialized_by_the_sensor(light_project, tmp_path):
+def test_files_dropped_into_the_inbox_are_materialized_by_the_sensor_in_batches(
+    light_project, tmp_path
+):
     project = light_project
+    write_config(
+        project.root,
+        features=LIGHT_FEATURES,
+        sensor={"stable_seconds": 2.0, "interval_seconds": 3, "max_new_tracks_per_tick": 10},
+        processing={"tracks_per_run": 2},
+    )
     home = tmp_path / "home"
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    for i in range(5):  # more than one run holds: 5 tracks, 2 per run
+        sf.write(str(staging / f"0{i} - Dropped {i}.flac"), _song(i), SR)
+    for path in sorted(staging.iterdir()):  # dropped at once, so one tick takes them all
+        path.rename(project.inbox / path.name)
     with dagster_dev(home, project.config_path) as url:
         selector = {
             "repositoryLocationName": "mir",
@@ -56,8 +70,6 @@ def test_three_files_dropped_into_the_inbox_are_materialized_by_the_sensor(light
         }
         started = graphql(url, START_SENSOR, {"selector": selector})["startSensor"]
         assert started["__typename"] == "Sensor", started
-        for i in range(3):
-            sf.write(str(project.inbox / f"0{i} - Dropped {i}.flac"), _song(i), SR)
         # a file still being copied: written in pieces, slower than the sensor's ticks
         growing = project.inbox / "Slow Copy.wav"
         data = _song(7)
@@ -75,12 +87,22 @@ def test_three_files_dropped_into_the_inbox_are_materialized_by_the_sensor(light
 
         runs = wait_until(all_done, timeout_s=300)
         assert runs, (home / "dagster_dev.log").read_text()[-3000:]
-        partitions = sorted(r.tags.get("dagster/partition") for r in runs)
-        assert partitions == ["Dropped 0", "Dropped 1", "Dropped 2", "Slow Copy"]
-        for track_id in partitions:
-            info = read_info(info_path(project.library / track_id))
-            assert "lufs" in info and "bpm" in info
-            assert "brightness" not in info  # disabled features are not run
+    assert len(instance.get_runs()) == 4  # ceil(5 / 2) batches + the slow copy alone
+    batches = sorted(
+        (r.tags.get("dagster/asset_partition_range_start"), r.tags.get("dagster/asset_partition_range_end"))
+        if r.tags.get("dagster/asset_partition_range_start") else (r.tags["dagster/partition"],) * 2
+        for r in runs
+    )  # fmt: skip
+    assert batches == [
+        ("Dropped 0", "Dropped 1"), ("Dropped 2", "Dropped 3"), ("Dropped 4", "Dropped 4"),
+        ("Slow Copy", "Slow Copy"),
+    ]  # fmt: skip
+    tracks = [f"Dropped {i}" for i in range(5)] + ["Slow Copy"]
+    assert instance.get_materialized_partitions(AssetKey("loudness")) == set(tracks)
+    for track_id in tracks:
+        info = read_info(info_path(project.library / track_id))
+        assert "lufs" in info and "bpm" in info
+        assert "brightness" not in info  # disabled features are not run
 
 
 def test_a_backfill_of_a_new_feature_runs_only_that_asset_in_batches(

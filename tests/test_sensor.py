@@ -82,9 +82,33 @@ def test_at_most_max_new_tracks_per_tick(project, instance):
         _wav(project, f"t{i}.wav", seconds=1.0 + i * 0.1)
     _, cursor = _tick(project, instance)
     result, cursor = _tick(project, instance, cursor)
-    assert len(result.run_requests) == 2
+    (batch,) = result.run_requests  # two new tracks: one run over both
+    assert (batch.partition_key_range.start, batch.partition_key_range.end) == ("t0", "t1")
     result, _ = _tick(project, instance, cursor)
     assert [r.partition_key for r in result.run_requests] == ["t2"]
+
+
+def test_new_tracks_go_out_as_runs_of_tracks_per_run_each_a_partition_range(project, instance):
+    from mir_assets.partitions import TRACKS
+
+    write_config(project.root, processing={"tracks_per_run": 3})
+    for i in range(7):
+        _wav(project, f"b{i}.wav", seconds=1.0 + i * 0.1)
+    _, cursor = _tick(project, instance)
+    result, _ = _tick(project, instance, cursor)
+    assert len(result.run_requests) == 3  # ceil(7 / 3)
+    keys = instance.get_dynamic_partitions(TRACKS)
+    covered = []
+    for request in result.run_requests:
+        if request.partition_key_range is None:
+            covered.append([request.partition_key])
+            continue
+        r = request.partition_key_range  # Dagster resolves a range in partition order
+        span = keys[keys.index(r.start) : keys.index(r.end) + 1]
+        covered.append(span)
+        assert request.run_key == f"tracks:{span[0]}..{span[-1]}"
+    assert [len(c) for c in covered] == [3, 3, 1]
+    assert sorted(k for c in covered for k in c) == sorted(keys) == [f"b{i}" for i in range(7)]
 
 
 def test_a_tick_over_ten_thousand_known_files_hashes_nothing_and_stays_fast(project, instance):
