@@ -102,7 +102,12 @@ def plan_crops(
             start = end
         return crops
     bars = np.round(grid * sr).astype(np.int64)
-    bars = bars[(bars >= 0) & (bars < n)]
+    bars = np.sort(bars[(bars >= 0) & (bars < n)])
+
+    def n_between(lo: int, hi: int) -> int:
+        """Bars in [lo, hi] (the bars are sorted: two binary searches, not a scan)."""
+        return int(np.searchsorted(bars, hi, "right") - np.searchsorted(bars, lo, "left"))
+
     start = int(bars[np.argmin(np.abs(bars - offset))])
     first = True
     slack = int(ZC_WINDOW_S * sr)  # what the zero-crossing snaps may take off a crop
@@ -111,13 +116,15 @@ def plan_crops(
         if not first:
             start = _zero_crossing_before(y, start, start - slack)
         target = min(nominal + length, n)
-        inside = bars[(bars > nominal) & (bars <= target)]
+        inside = bars[
+            np.searchsorted(bars, nominal, "right") : np.searchsorted(bars, target, "right")
+        ]
         end = target
         chosen = False
         if div4:
             for candidate in inside[::-1]:
                 # whole bars between two downbeats: 4, 8, 12 ...
-                n_bars = int(np.sum((bars >= nominal) & (bars <= candidate))) - 1
+                n_bars = n_between(nominal, candidate) - 1
                 if n_bars >= 4 and n_bars % 4 == 0 and candidate - nominal >= min_len:
                     end, chosen = int(candidate), True
                     break
@@ -127,13 +134,17 @@ def plan_crops(
         end = _zero_crossing_before(y, end, max(start + int(0.1 * sr), end - slack))
         if end - start < min_len - 2 * slack:
             break
-        count = int(np.sum((bars >= start) & (bars <= end_nominal)))
-        crops.append(Crop(len(crops), start, end, sr, count))
+        crops.append(Crop(len(crops), start, end, sr, n_between(start, end_nominal)))
         first = False
         if overlap:
             half = nominal + length // 2
-            later = bars[bars > nominal]
-            nearest = int(later[np.argmin(np.abs(later - half))]) if later.size else half
+            # the bar after `nominal` nearest `half` (the first of two equally near)
+            lo = int(np.searchsorted(bars, nominal, "right"))
+            k = int(np.searchsorted(bars, half))
+            near = [j for j in (k - 1, k) if lo <= j < bars.size]
+            nearest = half
+            if near:
+                nearest = int(bars[min(near, key=lambda j: (abs(int(bars[j]) - half), j))])
             start = nominal = nearest if nearest > nominal else half
         else:
             start, nominal = end, end_nominal
@@ -158,9 +169,14 @@ def is_silent(samples: np.ndarray, *, threshold_dbfs: float = -60.0) -> bool:
     return rms <= 10 ** (threshold_dbfs / 20)
 
 
+def times_within(times: np.ndarray, start_s: float, end_s: float) -> np.ndarray:
+    """The sorted `times` in [start_s, end_s), found by binary search (no scan per crop)."""
+    return times[np.searchsorted(times, start_s, "left") : np.searchsorted(times, end_s, "left")]
+
+
 def local_tempo(beats: np.ndarray, crop: Crop) -> tuple[float, int]:
     """(BPM from the mean inter-beat interval of the beats inside the crop, their count)."""
-    inside = beats[(beats >= crop.start_time) & (beats < crop.end_time)]
+    inside = times_within(beats, crop.start_time, crop.end_time)
     if inside.size < 2:
         return 0.0, int(inside.size)
     return round(60.0 / float(np.mean(np.diff(inside))), 1), int(inside.size)

@@ -5,7 +5,7 @@ from dagster import AssetExecutionContext, MetadataValue, asset
 from mir import analysis
 from mir import timeseries as timeseries_lib
 from mir.audio import Audio, extension
-from mir.crops import cut, is_silent, local_tempo, plan_crops
+from mir.crops import cut, is_silent, local_tempo, plan_crops, times_within
 from mir.harmonic import harmonic_features
 from mir.info import info_path, read_info, read_times, safe_update, sidecar_path
 from mir.intermediates import SR
@@ -145,8 +145,8 @@ def training_crops(
                 series_by_crop[index] = crop_timeseries(
                     crop_audio,
                     n_steps=cfg.n_steps,
-                    beats=beats[(beats >= lo) & (beats < hi)] - lo,
-                    downbeats=downbeats[(downbeats >= lo) & (downbeats < hi)] - lo,
+                    beats=times_within(beats, lo, hi) - lo,
+                    downbeats=times_within(downbeats, lo, hi) - lo,
                 )
         replace_crop_rows(settings.tables, CROPS_TABLE, track_id, rows)
         replace_crop_arrays(settings.tables, track_id, series_by_crop)
