@@ -75,10 +75,17 @@ def spectral(audio: Audio) -> dict:
 
 
 def harmonic(audio: Audio, stems: dict[str, Audio] | None = None) -> dict:
-    from mir.harmonic import chroma_features, harmonic_features, harmonic_input
+    from mir.harmonic import chroma_features, estimate_tuning, harmonic_features, harmonic_input
+    from mir.intermediates import stft_magnitude
 
     y, source = harmonic_input(audio, stems)
-    return {**chroma_features(y), **harmonic_features(y), "harmonic_source": source}
+    # the mix's tuning comes from its shared STFT; a stem sum estimates its own
+    tuning = estimate_tuning(stft_magnitude(audio)) if source == "full_mix" else None
+    return {
+        **chroma_features(y, tuning=tuning),
+        **harmonic_features(y),
+        "harmonic_source": source,
+    }
 
 
 def timbral(audio: Audio, *, max_seconds: float = 30.0) -> dict:

@@ -20,8 +20,7 @@ _A_TO_C_SHIFT = 3
 TIV_WEIGHTS = (3.0, 8.0, 11.5, 15.0, 14.5, 7.5)
 #: the CQT of a long track is taken in blocks of this many frames of hop 2048 (about
 #: 5 min), each with real audio on both sides (about 3 s: more than the longest filter,
-#: C1's), so memory does not grow with the track. A shorter track is one block, as
-#: before; a longer one gets each block's own tuning estimate (chroma within 1e-4)
+#: C1's), so memory does not grow with the track; the blocks share the track's tuning
 CHROMA_BLOCK_FRAMES = 6400
 CHROMA_CONTEXT_FRAMES = 64
 
@@ -126,10 +125,28 @@ def harmonic_features(y: np.ndarray, *, sr: int = SR) -> dict[str, float | str]:
     return out
 
 
-def chroma_features(y: np.ndarray, *, sr: int = SR) -> dict[str, float]:
-    """`chroma_0..11` (C = 0): mean CQT chroma (fmin C1, 7 octaves, hop 2048), summing to 1."""
+def estimate_tuning(mag: np.ndarray, *, sr: int = SR) -> float:
+    """The deviation from A440 tuning, in fractions of a 36-per-octave bin, that librosa's
+    `chroma_cqt` estimates for itself, from an existing |STFT| (n_fft 2048, hop 512; any
+    gain: the estimate only compares bins of a frame)."""
     import librosa
 
+    return float(librosa.estimate_tuning(S=mag, sr=sr, bins_per_octave=36))
+
+
+def chroma_features(
+    y: np.ndarray, *, sr: int = SR, tuning: float | None = None
+) -> dict[str, float]:
+    """`chroma_0..11` (C = 0): mean CQT chroma (fmin C1, 7 octaves, hop 2048), summing to 1.
+
+    `tuning` is :func:`estimate_tuning` of the track (from its shared STFT); without it,
+    it is estimated here from `y`. One tuning serves every block of a long track."""
+    import librosa
+
+    if tuning is None:
+        from mir.intermediates import magnitude_spectrogram
+
+        tuning = estimate_tuning(magnitude_spectrogram(y), sr=sr)
     hop, ctx = 2048, CHROMA_CONTEXT_FRAMES
     n_frames = 1 + y.size // hop  # centred frames, as librosa counts them
     total_chroma = np.zeros(12)
@@ -138,7 +155,12 @@ def chroma_features(y: np.ndarray, *, sr: int = SR) -> dict[str, float]:
         c0 = max(f0 - ctx, 0)
         piece = y[c0 * hop : (f1 + ctx) * hop]
         chroma = librosa.feature.chroma_cqt(
-            y=piece, sr=sr, hop_length=hop, fmin=librosa.note_to_hz("C1"), n_octaves=7
+            y=piece,
+            sr=sr,
+            hop_length=hop,
+            fmin=librosa.note_to_hz("C1"),
+            n_octaves=7,
+            tuning=tuning,
         )
         total_chroma += chroma[:, f0 - c0 : f1 - c0].sum(axis=1)
     mean = total_chroma / n_frames

@@ -111,12 +111,23 @@ def test_stft_spectral_shape_and_band_rms_in_blocks_equal_one_piece(song, monkey
         )
 
 
-def test_chroma_in_blocks_is_within_a_tuning_estimate_of_one_piece(song, monkeypatch):
+def test_chroma_in_blocks_equals_one_piece_with_the_tracks_tuning(song, monkeypatch):
+    import librosa
+
     y = song.mix.mean(axis=1).astype(np.float32)
     whole = harmonic.chroma_features(y)
+    # the tuning of the shared STFT is librosa's own estimate from the signal
+    assert harmonic.estimate_tuning(intermediates.magnitude_spectrogram(y)) == pytest.approx(
+        librosa.estimate_tuning(y=y, sr=SR, bins_per_octave=36)
+    )
+    chroma = librosa.feature.chroma_cqt(
+        y=y, sr=SR, hop_length=2048, fmin=librosa.note_to_hz("C1"), n_octaves=7
+    ).mean(axis=1)
+    for i, v in enumerate(chroma / chroma.sum()):
+        assert whole[f"chroma_{i}"] == pytest.approx(v, abs=1e-6)
     monkeypatch.setattr(harmonic, "CHROMA_BLOCK_FRAMES", 300)  # 14 s blocks
     blocked = harmonic.chroma_features(y)
-    assert max(abs(blocked[k] - whole[k]) for k in whole) < 1e-3
+    assert max(abs(blocked[k] - whole[k]) for k in whole) < 1e-4
     assert np.argmax([blocked[f"chroma_{i}"] for i in range(12)]) == np.argmax(
         [whole[f"chroma_{i}"] for i in range(12)]
     )
