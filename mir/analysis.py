@@ -64,13 +64,15 @@ def loudness(audio: Audio, *, lra_window_s: float = 3.0) -> dict:
     return {"lufs": result.lufs, "lra": result.lra}
 
 
-def spectral(audio: Audio) -> dict:
+def spectral(audio: Audio, *, band_steps: int | None = None) -> dict:
+    """Spectral shape, saturation, band levels (`band_steps`: the bins of a time series of
+    the same audio, which then reuses the band-passed energies)."""
     from mir.spectral import multiband_rms, saturation, spectral_features
 
     return {
         **spectral_features(audio),
         **saturation(audio.samples, sr=audio.sr),
-        **multiband_rms(audio),
+        **multiband_rms(audio, n_steps=band_steps),
     }
 
 

@@ -139,10 +139,65 @@ def band_rms_db(y: np.ndarray, *, sr: int, low: float, high: float) -> float:
     return round(float(max(20.0 * np.log10(rms), RMS_FLOOR_DB)) if rms > 0 else RMS_FLOOR_DB, 3)
 
 
-def multiband_rms(audio: Audio) -> dict[str, float]:
-    """`rms_energy_bass/body/mid/air` in dBFS (floor -60) of the 44.1 kHz mono mix."""
+def step_starts(n_items: int, n_steps: int) -> np.ndarray:
+    """First item of each of `n_steps` equal bins of `n_items` (and `n_items` at the end).
+
+    Item i falls in bin floor(i * n_steps / n_items), so bin s starts at
+    ceil(s * n_items / n_steps); a bin is empty when there are fewer items than bins.
+    """
+    s = np.arange(n_steps + 1, dtype=np.int64)
+    return -(-s * n_items // n_steps)
+
+
+def band_energies(y: np.ndarray, *, sr: int, n_steps: int) -> dict[str, np.ndarray]:
+    """Per frequency band, the sum of squares of `y` band-passed by :func:`band_sos` over
+    each of `n_steps` equal bins (see :func:`step_starts`).
+
+    The band-pass runs over blocks of :data:`BLOCK_SAMPLES` with its state carried across,
+    and each block's squares are summed into their bins: time and memory grow linearly
+    with the signal, whatever `n_steps`."""
+    n = y.size
+    out = {}
+    for name, (lo, hi) in FREQUENCY_BANDS.items():
+        sos = band_sos(lo, hi, sr=sr)
+        state = np.zeros((sos.shape[0], 2))
+        sums = np.zeros(n_steps)
+        for a in range(0, n, BLOCK_SAMPLES):
+            block = np.asarray(y[a : a + BLOCK_SAMPLES], dtype=np.float64)
+            filtered, state = scipy.signal.sosfilt(sos, block, zi=state)
+            bins = np.arange(a, a + block.size, dtype=np.int64) * n_steps // n
+            first = int(bins[0])
+            sums[first : int(bins[-1]) + 1] += np.bincount(bins - first, weights=filtered**2)
+        out[name] = sums
+    return out
+
+
+#: samples per step of the whole-track series (100 per second at 44.1 kHz)
+SERIES_HOP = SR // 100
+
+
+def series_steps(n_samples: int) -> int:
+    """Steps of the 100 Hz whole-track series of a 44.1 kHz signal of `n_samples`."""
+    return -(-n_samples // SERIES_HOP)
+
+
+def band_energies_of(audio: Audio, n_steps: int | None = None) -> dict[str, np.ndarray]:
+    """:func:`band_energies` of the 44.1 kHz mono mix, once per track and step count
+    (default: the steps of the 100 Hz series); the band levels and the series share it."""
     y = mono44(audio)
-    return {
-        f"rms_energy_{name}": band_rms_db(y, sr=SR, low=lo, high=hi)
-        for name, (lo, hi) in FREQUENCY_BANDS.items()
-    }
+    n_steps = n_steps or series_steps(y.size)
+    return audio.cached(
+        ("band_energies", n_steps), lambda: band_energies(y, sr=SR, n_steps=n_steps)
+    )
+
+
+def multiband_rms(audio: Audio, *, n_steps: int | None = None) -> dict[str, float]:
+    """`rms_energy_bass/body/mid/air` in dBFS (floor -60) of the 44.1 kHz mono mix, from
+    :func:`band_energies_of` (`n_steps`: the bins a time series of the same audio uses)."""
+    n = mono44(audio).size
+    out = {}
+    for name, sums in band_energies_of(audio, n_steps).items():
+        rms = float(np.sqrt(sums.sum() / n)) if n else 0.0
+        db = max(20.0 * np.log10(rms), RMS_FLOOR_DB) if rms > 0 else RMS_FLOOR_DB
+        out[f"rms_energy_{name}"] = round(float(db), 3)
+    return out

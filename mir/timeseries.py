@@ -22,25 +22,15 @@ from mir.intermediates import (
     stft_magnitude,
 )
 from mir.spectral import (
-    BLOCK_SAMPLES,
-    FREQUENCY_BANDS,
     RMS_FLOOR_DB,
-    band_sos,
+    band_energies,
+    band_energies_of,
     spectral_shape,
     spectral_shape_of,
+    step_starts,
 )
 
 SR = 44100
-
-
-def _step_starts(n_items: int, n_steps: int) -> np.ndarray:
-    """First item of each of `n_steps` equal bins of `n_items` (and `n_items` at the end).
-
-    Item i falls in bin floor(i * n_steps / n_items), so bin s starts at
-    ceil(s * n_items / n_steps); a bin is empty when there are fewer items than bins.
-    """
-    s = np.arange(n_steps + 1, dtype=np.int64)
-    return -(-s * n_items // n_steps)
 
 
 def _forward_fill(values: np.ndarray, filled: np.ndarray) -> np.ndarray:
@@ -61,7 +51,7 @@ def _per_step(values: np.ndarray, n_steps: int, reduce=np.median) -> np.ndarray:
     n = values.shape[0]
     if n == 0:
         return np.zeros((n_steps, *values.shape[1:]), dtype=np.float32)
-    starts = _step_starts(n, n_steps)
+    starts = step_starts(n, n_steps)
     sizes = np.diff(starts)
     offsets = np.arange(int(sizes.max()))
     gathered = values[np.minimum(starts[:-1, None] + offsets, n - 1)].astype(np.float64)
@@ -85,27 +75,20 @@ def _bumps(
     return (out / peak if peak > 0 else out).astype(np.float32)
 
 
-def band_rms_series(y: np.ndarray, *, sr: int, n_steps: int) -> dict[str, np.ndarray]:
-    """RMS level (dBFS, floor -60) of each frequency band per step (`n_steps` equal bins).
-
-    The band-pass runs over blocks of :data:`~mir.spectral.BLOCK_SAMPLES` with its state
-    carried across, and each block's squares are summed into their bins: time and
-    memory grow linearly with the signal, whatever `n_steps`."""
-    import scipy.signal
-
-    n = y.size
-    counts = np.diff(_step_starts(n, n_steps))
+def band_rms_series(
+    y: np.ndarray,
+    *,
+    sr: int,
+    n_steps: int,
+    energies: dict[str, np.ndarray] | None = None,
+) -> dict[str, np.ndarray]:
+    """RMS level (dBFS, floor -60) of each frequency band per step (`n_steps` equal bins),
+    from :func:`~mir.spectral.band_energies` (computed here unless given)."""
+    if energies is None:
+        energies = band_energies(y, sr=sr, n_steps=n_steps)
+    counts = np.diff(step_starts(y.size, n_steps))
     out = {}
-    for name, (lo, hi) in FREQUENCY_BANDS.items():
-        sos = band_sos(lo, hi, sr=sr)
-        state = np.zeros((sos.shape[0], 2))
-        sums = np.zeros(n_steps)
-        for a in range(0, n, BLOCK_SAMPLES):
-            block = np.asarray(y[a : a + BLOCK_SAMPLES], dtype=np.float64)
-            filtered, state = scipy.signal.sosfilt(sos, block, zi=state)
-            bins = np.arange(a, a + block.size, dtype=np.int64) * n_steps // n
-            first = int(bins[0])
-            sums[first : int(bins[-1]) + 1] += np.bincount(bins - first, weights=filtered**2)
+    for name, sums in energies.items():
         with np.errstate(divide="ignore", invalid="ignore"):
             ms = _forward_fill(sums / np.maximum(counts, 1), counts > 0)
             db = 10 * np.log10(np.maximum(ms, 1e-12))
@@ -130,7 +113,7 @@ def crop_timeseries(
     sr = SR
     y = mono44(audio)
     duration = y.size / sr
-    out = band_rms_series(y, sr=sr, n_steps=n_steps)
+    out = band_rms_series(y, sr=sr, n_steps=n_steps, energies=band_energies_of(audio, n_steps))
     for key, series in spectral_shape_of(audio).items():
         out[f"spectral_{key}_ts"] = _per_step(series[:, None], n_steps)[:, 0]
     beats = np.zeros(0) if beats is None else np.asarray(beats, float)
@@ -176,13 +159,15 @@ def track_timeseries(
     frame_rate: int = 100,
     beat_activation: np.ndarray | None = None,
     downbeat_activation: np.ndarray | None = None,
+    energies: dict[str, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """The whole-track series at `frame_rate` frames per second: madmom's raw beat and
     downbeat activations (when given), the onset envelope, band RMS, spectral shape and HPCP.
 
     One STFT (2048 samples, hop sr / frame_rate) taken block by block serves the spectral
     shape and the onset envelope's mel spectrum; time and memory grow linearly with the
-    track (about 1 MB per second of audio for the series themselves)."""
+    track (about 1 MB per second of audio for the series themselves). `energies`:
+    :func:`~mir.spectral.band_energies` of `y` over the frames, when already computed."""
     hop = sr // frame_rate
     n_frames = int(np.ceil(y.size / hop))
     out: dict[str, np.ndarray] = {}
@@ -202,7 +187,7 @@ def track_timeseries(
     out["onset_envelope_ts"] = _fit(
         onset_strength_of_mel(np.concatenate(mel_parts, axis=1), sr=sr, hop=hop), n_frames
     )
-    out.update(band_rms_series(y, sr=sr, n_steps=n_frames))
+    out.update(band_rms_series(y, sr=sr, n_steps=n_frames, energies=energies))
     for key in shape_parts[0]:
         series = np.concatenate([part[key] for part in shape_parts])
         out[f"spectral_{key}_ts"] = _fit(series, n_frames)

@@ -10,6 +10,7 @@ from mir.harmonic import harmonic_features
 from mir.info import info_path, read_info, read_times, safe_update, sidecar_path
 from mir.intermediates import SR
 from mir.separation import mp3_bitrate, write_stem
+from mir.spectral import band_energies_of
 from mir.stems import find_stems
 from mir.timeseries import crop_timeseries
 from mir_assets.runtime import decoded, feature_asset_args, for_each_track, full_mix_path
@@ -39,9 +40,10 @@ FEATURE_ASSETS = [
 ]  # fmt: skip
 
 
-def crop_features(mix: Audio, stems: dict[str, Audio]) -> dict:
-    """The per-crop features, with the family functions the track assets use."""
-    values = {**analysis.loudness(mix), **analysis.spectral(mix)}
+def crop_features(mix: Audio, stems: dict[str, Audio], *, n_steps: int) -> dict:
+    """The per-crop features, with the family functions the track assets use (band levels
+    over the `n_steps` bins of the crop's series, which reuse them)."""
+    values = {**analysis.loudness(mix), **analysis.spectral(mix, band_steps=n_steps)}
     values.update(
         {k: v for k, v in harmonic_features(mix.mono(SR)).items() if not k.startswith("chroma")}
     )
@@ -137,7 +139,7 @@ def training_crops(
             values = {**track_values, **bookkeeping}
             crop_audio = Audio(mix, audio.sr)  # its views and STFT serve features and series
             if cfg.features:
-                values.update(crop_features(crop_audio, stem_audio))
+                values.update(crop_features(crop_audio, stem_audio, n_steps=cfg.n_steps))
             safe_update(out_dir / f"{name}.INFO", values)
             rows.append({k: v for k, v in values.items() if not isinstance(v, dict)})
             if cfg.timeseries:
@@ -179,6 +181,7 @@ def track_timeseries(
             audio.mono(SR),
             beat_activation=stored.get("beat_activation_ts"),
             downbeat_activation=stored.get("downbeat_activation_ts"),
+            energies=band_energies_of(audio),  # shared with spectral_features' band levels
         )
         write_arrays(settings.tables, track_id, -1, series)
         n_frames = next(iter(series.values())).shape[0]

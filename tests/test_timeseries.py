@@ -60,7 +60,7 @@ def test_per_step_by_slices_equals_the_mask_definition(n_items, n_steps):
 @pytest.mark.parametrize("n_steps", [256, 1501])
 def test_band_rms_in_blocks_equals_the_whole_signal_filtered_at_once(song, monkeypatch, n_steps):
     y = song.mix.mean(axis=1).astype(np.float32)
-    monkeypatch.setattr(timeseries, "BLOCK_SAMPLES", 65536)  # many block edges
+    monkeypatch.setattr(spectral, "BLOCK_SAMPLES", 65536)  # many block edges
     ours = timeseries.band_rms_series(y, sr=SR, n_steps=n_steps)
     for key, expected in band_rms_by_masks(y, n_steps).items():
         np.testing.assert_allclose(ours[key], expected, atol=1e-4, err_msg=key)
@@ -104,3 +104,17 @@ def test_crop_onset_series_from_the_shared_stft_equals_librosa_on_the_signal(son
     assert {k: v.shape for k, v in series.items()} == {
         k: (256, 12) if k == "hpcp_ts" else (256,) for k in series
     }
+
+
+def test_band_levels_and_the_track_series_share_one_band_pass(song):
+    y = song.mix.mean(axis=1).astype(np.float32)
+    audio = Audio(y[:, None], SR)
+    levels = spectral.multiband_rms(audio)
+    for name, (lo, hi) in spectral.FREQUENCY_BANDS.items():
+        direct = spectral.band_rms_db(y, sr=SR, low=lo, high=hi)  # the whole signal at once
+        assert levels[f"rms_energy_{name}"] == pytest.approx(direct, abs=1e-3)
+    cached = audio.cached(("band_energies", spectral.series_steps(y.size)), lambda: None)
+    assert cached is not None  # the 100 Hz series will read these sums, not filter again
+    series = timeseries.track_timeseries(y, energies=spectral.band_energies_of(audio))
+    for key, expected in band_rms_by_masks(y, spectral.series_steps(y.size)).items():
+        np.testing.assert_allclose(series[key], expected, atol=1e-4, err_msg=key)
