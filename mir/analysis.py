@@ -77,15 +77,21 @@ def spectral(audio: Audio, *, band_steps: int | None = None) -> dict:
 
 
 def harmonic(audio: Audio, stems: dict[str, Audio] | None = None) -> dict:
-    from mir.harmonic import chroma_features, estimate_tuning, harmonic_features, harmonic_input
+    from mir.harmonic import (
+        chroma_features,
+        estimate_tuning,
+        harmonic_features,
+        harmonic_input,
+        hpcp_of,
+    )
     from mir.intermediates import stft_magnitude
 
     y, source = harmonic_input(audio, stems)
-    # the mix's tuning comes from its shared STFT; a stem sum estimates its own
-    tuning = estimate_tuning(stft_magnitude(audio)) if source == "full_mix" else None
+    # the mix's tuning and HPCP are its shared ones; a stem sum has its own
+    mix = source == "full_mix"
     return {
-        **chroma_features(y, tuning=tuning),
-        **harmonic_features(y),
+        **chroma_features(y, tuning=estimate_tuning(stft_magnitude(audio)) if mix else None),
+        **harmonic_features(y, frames=hpcp_of(audio) if mix else None),
         "harmonic_source": source,
     }
 

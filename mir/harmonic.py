@@ -81,6 +81,14 @@ def hpcp_frames(
     return np.array(frames, dtype=np.float64).reshape(-1, 12)
 
 
+def hpcp_of(audio: Audio, *, frame_size: int = 4096, hop_size: int = 2048) -> np.ndarray:
+    """:func:`hpcp_frames` of the 44.1 kHz mono view, once per track (or crop) and framing."""
+    return audio.cached(
+        ("hpcp", frame_size, hop_size),
+        lambda: hpcp_frames(audio.mono(SR), frame_size=frame_size, hop_size=hop_size),
+    )
+
+
 def to_c_based(hpcp_a: np.ndarray) -> np.ndarray:
     """Rotate A-based HPCP bins so that index 0 is C."""
     return np.roll(hpcp_a, -_A_TO_C_SHIFT, axis=-1)
@@ -98,9 +106,13 @@ def tonal_interval_vector(pcp_c: np.ndarray) -> np.ndarray:
     return tiv / norm if norm > 0 else tiv
 
 
-def harmonic_features(y: np.ndarray, *, sr: int = SR) -> dict[str, float | str]:
-    """`hpcp_0..11` (C = 0, max bin 1), `tiv_0..11`, `tonic` (0-11, C = 0), `tonic_strength` (0-1), `tonic_scale`."""
-    frames = hpcp_frames(y, sr=sr)
+def harmonic_features(
+    y: np.ndarray, *, sr: int = SR, frames: np.ndarray | None = None
+) -> dict[str, float | str]:
+    """`hpcp_0..11` (C = 0, max bin 1), `tiv_0..11`, `tonic` (0-11, C = 0), `tonic_strength` (0-1), `tonic_scale`.
+
+    `frames`: :func:`hpcp_frames` of `y` (4096 / 2048) when already computed."""
+    frames = hpcp_frames(y, sr=sr) if frames is None else frames
     out: dict[str, float | str] = {}
     mean_a = frames.mean(axis=0) if frames.size else np.zeros(12)
     if mean_a.max() <= 0:

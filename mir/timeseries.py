@@ -12,7 +12,7 @@ import numpy as np
 
 from mir._essentia import algorithm
 from mir.audio import Audio
-from mir.harmonic import hpcp_frames, pitch_class, to_c_based
+from mir.harmonic import hpcp_frames, hpcp_of, pitch_class, to_c_based
 from mir.intermediates import (
     HOP,
     magnitude_blocks,
@@ -132,7 +132,7 @@ def crop_timeseries(
         np.float32
     )
     hop = max(512, (y.size // n_steps) // 2 * 2)
-    frames = hpcp_frames(y, sr=sr, frame_size=max(4096, 2 * hop), hop_size=hop)
+    frames = hpcp_of(audio, frame_size=max(4096, 2 * hop), hop_size=hop)  # the crop's features' too
     hpcp = (
         _per_step(to_c_based(frames), n_steps, reduce=np.mean)
         if frames.size

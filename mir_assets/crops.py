@@ -6,7 +6,7 @@ from mir import analysis
 from mir import timeseries as timeseries_lib
 from mir.audio import Audio, extension
 from mir.crops import cut, is_silent, local_tempo, plan_crops, times_within
-from mir.harmonic import harmonic_features
+from mir.harmonic import harmonic_features, hpcp_of
 from mir.info import info_path, read_info, read_times, safe_update, sidecar_path
 from mir.intermediates import SR
 from mir.separation import mp3_bitrate, write_stem
@@ -45,7 +45,11 @@ def crop_features(mix: Audio, stems: dict[str, Audio], *, n_steps: int) -> dict:
     over the `n_steps` bins of the crop's series, which reuse them)."""
     values = {**analysis.loudness(mix), **analysis.spectral(mix, band_steps=n_steps)}
     values.update(
-        {k: v for k, v in harmonic_features(mix.mono(SR)).items() if not k.startswith("chroma")}
+        {
+            k: v
+            for k, v in harmonic_features(mix.mono(SR), frames=hpcp_of(mix)).items()
+            if not k.startswith("chroma")
+        }
     )
     for name, stem in stems.items():
         loud = analysis.loudness(stem)
