@@ -7,6 +7,7 @@ the rest reuse it. Nothing here re-reads or re-decodes a file.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 
 import numpy as np
@@ -90,9 +91,16 @@ def mel_power(mag: np.ndarray, *, sr: int = SR) -> np.ndarray:
     """librosa's default 128-band mel power spectrogram from a block of
     :func:`magnitude_spectrogram` (its window gain undone): what
     `librosa.feature.melspectrogram(y=...)` gives for the same frames."""
+    return _mel_basis(sr) @ ((mag / WINDOW_GAIN) ** 2)
+
+
+@functools.cache
+def _mel_basis(sr: int) -> np.ndarray:
+    """librosa's default mel filterbank (128 bands, Slaney), built once per rate: its
+    `melspectrogram` rebuilds it on every call and projects through `einsum`."""
     import librosa
 
-    return librosa.feature.melspectrogram(S=(mag / WINDOW_GAIN) ** 2, sr=sr, n_fft=N_FFT)
+    return librosa.filters.mel(sr=sr, n_fft=N_FFT)
 
 
 def onset_strength_of_mel(mel: np.ndarray, *, sr: int = SR, hop: int) -> np.ndarray:
@@ -120,7 +128,7 @@ def onset_envelope(audio: Audio) -> np.ndarray:
         mag = stft_magnitude(audio)
         mel = np.concatenate(  # by blocks: no squared copy of the whole STFT
             [
-                librosa.feature.melspectrogram(S=mag[:, a : a + STFT_BLOCK_FRAMES] ** 2, sr=SR)
+                _mel_basis(SR) @ (mag[:, a : a + STFT_BLOCK_FRAMES] ** 2)
                 for a in range(0, mag.shape[1], STFT_BLOCK_FRAMES)
             ],
             axis=1,

@@ -143,11 +143,10 @@ def crop_timeseries(
     out["hpcp_ts"] = hpcp.astype(np.float32)
     key = algorithm("Key", profileType="edmm", pcpSize=12)
     tonic, strength = np.zeros(n_steps, np.float32), np.zeros(n_steps, np.float32)
-    for i, row in enumerate(hpcp):
-        if row.max() > 0:
-            # Key's profiles start at A: rotate the C-based row back
-            name, _, s, _ = key(np.roll(row, 3).astype(np.float32))
-            tonic[i], strength[i] = pitch_class(name), s
+    for i in np.flatnonzero(peaks[:, 0] > 0):
+        # Key's profiles start at A: rotate the C-based row back
+        name, _, s, _ = key(np.roll(hpcp[i], 3).astype(np.float32))
+        tonic[i], strength[i] = pitch_class(name), s
     out["tonic_ts"], out["tonic_strength_ts"] = tonic, strength
     return out
 
