@@ -113,6 +113,23 @@ def load_audio(path: str | os.PathLike) -> Audio:
         Missing, empty, unreadable, truncated or non-audio file; the message says which.
     """
     path = Path(path)
+    ext = _check_file(path)
+    if ext in ESSENTIA_EXTENSIONS:
+        samples, sr = _load_with_essentia(path)
+    else:
+        samples, sr = _load_with_soundfile(path)
+    if samples.shape[0] == 0:
+        raise AudioError(path, "no audio samples could be decoded")
+    if not np.all(np.isfinite(samples)):
+        raise AudioError(path, "decoded samples contain NaN or infinity")
+    return Audio(samples=samples, sr=int(sr), path=path)
+
+
+#: seconds read at the start, the middle and the end of a file by :func:`probe_audio`
+PROBE_SECONDS = 1.0
+
+
+def _check_file(path: Path) -> str:
     if not path.exists():
         raise AudioError(path, "file does not exist")
     if not path.is_file():
@@ -120,19 +137,52 @@ def load_audio(path: str | os.PathLike) -> Audio:
     if path.stat().st_size == 0:
         raise AudioError(path, "file is empty (0 bytes)")
     ext = extension(path)
-    if ext in ESSENTIA_EXTENSIONS:
-        samples, sr = _load_with_essentia(path)
-    elif ext in SOUNDFILE_EXTENSIONS:
-        samples, sr = _load_with_soundfile(path)
-    else:
+    if ext not in AUDIO_EXTENSIONS:
         raise AudioError(
             path, f"unsupported extension .{ext}; supported: {sorted(AUDIO_EXTENSIONS)}"
         )
-    if samples.shape[0] == 0:
+    return ext
+
+
+def probe_audio(path: str | os.PathLike) -> float:
+    """Check, cheaply, that a file will decode: its header, and a read of
+    :data:`PROBE_SECONDS` of frames at its start, middle and end (the end read finds a
+    truncated file). Returns its duration in seconds.
+
+    m4a and aac have no cheap path (their decoder reads the whole file) and are decoded.
+
+    Raises
+    ------
+    AudioError
+        Naming the file and what is wrong with it.
+    """
+    path = Path(path)
+    ext = _check_file(path)
+    if ext in ESSENTIA_EXTENSIONS:
+        return load_audio(path).duration_s
+    try:
+        with sf.SoundFile(str(path)) as f:
+            frames, sr = f.frames, f.samplerate
+            if frames <= 0 or sr <= 0:
+                raise AudioError(path, "the header announces no audio frames")
+            chunk = max(1, int(PROBE_SECONDS * sr))
+            got = 0
+            for start in sorted({0, max(0, frames // 2 - chunk // 2), max(0, frames - chunk)}):
+                f.seek(start)
+                data = f.read(min(chunk, frames - start), dtype="float32", always_2d=True)
+                if not np.all(np.isfinite(data)):
+                    raise AudioError(path, "decoded samples contain NaN or infinity")
+                got = start + data.shape[0]
+    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+        raise AudioError(path, f"not a readable audio file ({exc})") from None
+    if got == 0:
         raise AudioError(path, "no audio samples could be decoded")
-    if not np.all(np.isfinite(samples)):
-        raise AudioError(path, "decoded samples contain NaN or infinity")
-    return Audio(samples=samples, sr=int(sr), path=path)
+    # mp3/ogg headers only estimate their length; the others announce it exactly
+    if ext not in ("mp3", "ogg") and got < frames:
+        raise AudioError(
+            path, f"truncated: the header announces {frames} frames, only {got} decode"
+        )
+    return frames / sr
 
 
 def _load_with_soundfile(path: Path) -> tuple[np.ndarray, int]:

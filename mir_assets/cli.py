@@ -94,7 +94,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from mir_assets.local_run import TrackResult, run_tracks, worker_count
     from mir_assets.partitions import TRACKS
     from mir_assets.runtime import NEEDS_STEMS_TAG
-    from resources.duckdb_tables import FeatureTables, register_files
+    from resources.duckdb_tables import FeatureTables, admit_files
 
     instance = DagsterInstance.get()
     tables = FeatureTables(cfg.paths.duckdb)
@@ -103,12 +103,33 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"no audio files in {cfg.paths.inbox}")
         return 0
     print(f"registering {len(files)} file(s) from {cfg.paths.inbox} ...", flush=True)
+    # files seen before with the same size and mtime are not probed or hashed again
+    seen = tables.sources()
+    reasons = {path: reason for path, (_, _, reason) in tables.rejected().items()}
     track_ids: list[str] = []
-    for track_id, path, is_new in register_files(tables, files):
+    rejected: list[tuple[Path, str]] = []
+    fresh: list[Path] = []
+    for path in files:
+        st = path.stat()
+        size, mtime, known_id = seen.get(str(path), (None, None, None))
+        if (size, mtime) != (st.st_size, st.st_mtime_ns):
+            fresh.append(path)
+        elif known_id is None:
+            rejected.append((path, reasons.get(str(path), "did not decode")))
+        elif known_id not in track_ids:
+            track_ids.append(known_id)
+    admission = admit_files(tables, fresh)
+    rejected += admission.rejected
+    for track_id, path, is_new in admission.tracks:
         if not is_new and track_id in track_ids:
             print(f"  {path.name}: same content as {track_id!r}, skipped")
         if track_id not in track_ids:
             track_ids.append(track_id)
+    for path, reason in rejected:
+        print(f"  rejected {path}: {reason}")
+    if not track_ids:
+        print("no track to run: every file was rejected")
+        return 1
     existing = set(instance.get_dynamic_partitions(TRACKS))
     missing = [t for t in track_ids if t not in existing]
     if missing:
@@ -199,11 +220,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         progress.finish()
 
     _print_summary(cfg, tables, track_ids, outcome, errors, home, progress, seconds)
+    if rejected:
+        print(
+            f"\n{len(rejected)} file(s) rejected (they do not decode; recorded in the "
+            "`rejected_files` table and tried again when they change):"
+        )
+        for path, reason in rejected:
+            print(f"  {path}: {reason}")
     if model_missing is not None:
         print(f"\nstems and the per-stem features were skipped: {model_missing}")
     for name, error in no_model.items():
         print(f"\n{name} was skipped: {error}")
-    return 1 if errors else 0
+    return 1 if errors or rejected else 0
 
 
 def _print_summary(cfg, tables, track_ids, outcome, errors, home, progress, seconds) -> None:

@@ -17,6 +17,7 @@ import os
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,8 @@ from filelock import FileLock
 
 TRACKS_TABLE = "tracks"
 SOURCES_TABLE = "track_sources"
+#: inbox files that did not decode: never tracks; tried again when their size or mtime changes
+REJECTED_TABLE = "rejected_files"
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -228,6 +231,11 @@ class FeatureTables:
             "source_path VARCHAR PRIMARY KEY, track_id VARCHAR, sha256 VARCHAR, "
             "size_bytes BIGINT, mtime_ns BIGINT, seen_at TIMESTAMP)"
         )
+        con.execute(
+            f"CREATE TABLE IF NOT EXISTS {REJECTED_TABLE} ("
+            "source_path VARCHAR PRIMARY KEY, size_bytes BIGINT, mtime_ns BIGINT, "
+            "reason VARCHAR, rejected_at TIMESTAMP)"
+        )
 
     def register(self, files: list[tuple[Path, str, str]]) -> list[tuple[str, Path, bool]]:
         """Register audio files as tracks; the same content twice is one track.
@@ -264,17 +272,57 @@ class FeatureTables:
                 out.append((track_id, path, is_new))
             _insert_rows(con, TRACKS_TABLE, new_tracks)
             _insert_rows(con, SOURCES_TABLE, sources, replace=True)
+            if sources:  # a file that decodes now is no longer rejected
+                con.execute(
+                    f"DELETE FROM {REJECTED_TABLE} WHERE source_path IN (SELECT unnest(?))",
+                    [[row[0] for row in sources]],
+                )
         return out
 
-    def known_sources(self) -> dict[str, tuple[int, int]]:
-        """Every file path seen so far: {path: (size, mtime_ns)}."""
+    def reject(self, files: list[tuple[Path, str]]) -> None:
+        """Record inbox files that do not decode, with the reason (replacing an older record)."""
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        rows = []
+        for path, reason in files:
+            try:
+                st = path.stat()
+                size, mtime = st.st_size, st.st_mtime_ns
+            except OSError:
+                size, mtime = -1, -1
+            rows.append([str(path), size, mtime, reason, now])
+        with self.connect() as con:
+            self._ensure_registry(con)
+            _insert_rows(con, REJECTED_TABLE, rows, replace=True)
+
+    def rejected(self) -> dict[str, tuple[int, int, str]]:
+        """Every rejected file: {path: (size, mtime_ns, reason)}."""
         with self.connect(read_only=True) as con:
-            if not self._columns(con, SOURCES_TABLE):
+            if not self._columns(con, REJECTED_TABLE):
                 return {}
             rows = con.execute(
-                f"SELECT source_path, size_bytes, mtime_ns FROM {SOURCES_TABLE}"
+                f"SELECT source_path, size_bytes, mtime_ns, reason FROM {REJECTED_TABLE}"
             ).fetchall()
-        return {p: (s, m) for p, s, m in rows}
+        return {p: (s, m, r) for p, s, m, r in rows}
+
+    def known_sources(self) -> dict[str, tuple[int, int]]:
+        """Every file path seen so far, registered or rejected: {path: (size, mtime_ns)}."""
+        return {p: (s, m) for p, (s, m, _) in self.sources().items()}
+
+    def sources(self) -> dict[str, tuple[int, int, str | None]]:
+        """Every file path seen so far: {path: (size, mtime_ns, track id or None if rejected)}."""
+        with self.connect(read_only=True) as con:
+            out: dict[str, tuple[int, int, str | None]] = {}
+            if self._columns(con, REJECTED_TABLE):
+                for p, s, m in con.execute(
+                    f"SELECT source_path, size_bytes, mtime_ns FROM {REJECTED_TABLE}"
+                ).fetchall():
+                    out[p] = (s, m, None)
+            if self._columns(con, SOURCES_TABLE):
+                for p, s, m, t in con.execute(
+                    f"SELECT source_path, size_bytes, mtime_ns, track_id FROM {SOURCES_TABLE}"
+                ).fetchall():
+                    out[p] = (s, m, t)
+        return out
 
     def track_ids(self) -> list[str]:
         with self.connect(read_only=True) as con:
@@ -334,6 +382,38 @@ def register_files(tables: FeatureTables, paths: list[Path]) -> list[tuple[str, 
     from mir.tracks import file_sha256, track_name
 
     return tables.register([(Path(p), file_sha256(p), track_name(p)) for p in paths])
+
+
+@dataclass
+class Admission:
+    """What :func:`admit_files` did: the tracks registered (track id, path, is_new) and the
+    files rejected (path, reason)."""
+
+    tracks: list[tuple[str, Path, bool]] = field(default_factory=list)
+    rejected: list[tuple[Path, str]] = field(default_factory=list)
+
+
+def admit_files(tables: FeatureTables, paths: list[Path]) -> Admission:
+    """Register the files that decode; record the others in `rejected_files` with the
+    reason. A file is probed cheaply (its header and a read at its start, middle and
+    end, :func:`mir.audio.probe_audio`) before it is hashed; one that does not decode
+    never becomes a track, and is tried again once its size or mtime changes."""
+    from mir.audio import probe_audio
+    from mir.errors import AudioError
+
+    good, admission = [], Admission()
+    for path in paths:
+        try:
+            probe_audio(path)
+        except AudioError as exc:
+            admission.rejected.append((Path(path), exc.reason))
+            continue
+        good.append(Path(path))
+    if admission.rejected:
+        tables.reject(admission.rejected)
+    if good:
+        admission.tracks = register_files(tables, good)
+    return admission
 
 
 # -- rows keyed by track and crop, and arrays ------------------------------------------

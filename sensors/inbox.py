@@ -4,7 +4,10 @@ Runs cover the enabled track assets (`features:`), without the model assets whos
 missing. A file is taken once its size and mtime are unchanged between two ticks and its mtime
 is at least `sensor.stable_seconds` old (so a file still being copied is left alone).
 Files already registered are recognised by path, size and mtime from the registry, so
-a tick over 10,000 known files stats them and hashes none. The cursor holds only the
+a tick over 10,000 known files stats them and hashes none. A new file is probed (header,
+and a read at its start, middle and end) before it is hashed: one that does not decode is
+logged and recorded in `rejected_files`, never becomes a partition, and is tried again
+once its size or mtime changes. The cursor holds only the
 files still waiting to settle. The same content under a second name is not a second
 track. At most `sensor.max_new_tracks_per_tick` tracks are registered per tick; they go out
 as runs of `processing.tracks_per_run` tracks each (a partition range per run).
@@ -30,7 +33,7 @@ from mir_assets import DEFINITION_CONFIG
 from mir_assets.jobs import track_job
 from mir_assets.partitions import TRACKS
 from mir_assets.selection import runnable_track_assets
-from resources.duckdb_tables import register_files
+from resources.duckdb_tables import Admission, admit_files
 from resources.settings import PipelineSettings
 
 #: the run tags that make a run cover a range of partitions (what backfills set)
@@ -99,17 +102,24 @@ def inbox_sensor(context: SensorEvaluationContext, settings: PipelineSettings):
     for path in later:  # stay stable-and-waiting for the next tick
         st = path.stat()
         scan.pending[str(path)] = [st.st_size, st.st_mtime_ns]
-    registered = register_files(tables, take) if take else []
-    for track_id, path, is_new in registered:
+    admission = admit_files(tables, take) if take else Admission()
+    for track_id, path, is_new in admission.tracks:
         if not is_new:
             context.log.info(f"{path}: same content as track {track_id!r}; not a new track")
+    for path, reason in admission.rejected:
+        context.log.warning(
+            f"rejected {path}: {reason} (recorded in `rejected_files`; tried again when it changes)"
+        )
     # every registered track needs a partition; repairs a tick that died half-way too
     existing = set(context.instance.get_dynamic_partitions(TRACKS))
     new_ids = [tid for tid in tables.track_ids() if tid not in existing]
     new_cursor = json.dumps({"pending": scan.pending}, separators=(",", ":"))
     if not new_ids:
         context.update_cursor(new_cursor)
-        return SkipReason(f"{scan.known} known file(s), {len(scan.pending)} settling, no new track")
+        rejected = f", {len(admission.rejected)} rejected" if admission.rejected else ""
+        return SkipReason(
+            f"{scan.known} known file(s), {len(scan.pending)} settling{rejected}, no new track"
+        )
     context.log.info(f"new tracks: {new_ids}")
     from mir_assets.definitions import all_assets  # the sensor is defined inside the location
 

@@ -79,9 +79,14 @@ def test_mir_run_registers_the_inbox_and_prints_a_summary(project, tmp_path):
     y = render_song(bpm=100, bars=4).mix
     sf.write(str(project.inbox / "01 - One.wav"), y, SR)
     sf.write(str(project.inbox / "02 - Two.flac"), np.ascontiguousarray(y[::-1]), SR)
+    broken = project.inbox / "03 - Broken.mp3"
+    broken.write_text("an error page saved as mp3\n" * 50)
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home")}
     proc = _mir("run", "--config", str(project.config_path), env=env)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.returncode == 1, proc.stdout + proc.stderr  # one file needs attention
+    assert f"rejected {broken}: not a readable audio file" in proc.stdout
+    assert "1 file(s) rejected" in proc.stdout
+    assert not any(line.startswith("Broken") for line in proc.stdout.splitlines())  # no track
     assert "[2/2 tracks]" in proc.stdout
     assert "One" in proc.stdout and "Two" in proc.stdout
     table = asset_table(proc.stdout)
@@ -92,5 +97,5 @@ def test_mir_run_registers_the_inbox_and_prints_a_summary(project, tmp_path):
         r"2 track\(s\), 0:\d\d of audio, in \d+:\d\d \(\d+\.\dx realtime\)", proc.stdout
     )
     again = _mir("run", "--config", str(project.config_path), env=env)
-    assert again.returncode == 0
+    assert again.returncode == 1 and f"rejected {broken}" in again.stdout  # still reported
     assert asset_table(again.stdout)["beat_grid"]["up_to_date"] == "2"

@@ -100,8 +100,9 @@ def test_hostile_inbox_names_become_safe_tracks_and_outside_links_are_ignored(
         )
         result = inbox_sensor(context)
         cursor = result.cursor if isinstance(result, SensorResult) else context.cursor
-    ids = sorted(r.partition_key for r in result.run_requests)
-    assert len(ids) == 3
+    (added,) = result.dynamic_partitions_requests
+    ids = sorted(added.partition_keys)
+    assert len(ids) == 3 and len(result.run_requests) == 1  # one batch of three
     for track_id in ids:
         assert (
             "/" not in track_id

@@ -5,6 +5,7 @@ import shutil
 import time
 
 import numpy as np
+import soundfile as sf
 from dagster import SensorResult, SkipReason, build_sensor_context
 
 from mir.synth import click_track
@@ -134,3 +135,36 @@ def test_a_tick_over_ten_thousand_known_files_hashes_nothing_and_stays_fast(proj
     os.utime(files[0], (time.time(), time.time() + 5))  # touched: looked at again
     result, _ = _tick(project, instance, cursor)
     assert "9999 known" in result.skip_message
+
+
+def test_a_corrupt_file_is_rejected_with_its_reason_and_tried_again_once_it_changes(
+    project, instance
+):
+    from mir_assets.partitions import TRACKS
+
+    good = _wav(project, "good.wav")
+    broken = project.inbox / "broken.flac"
+    broken.write_bytes(b"fLaC" + bytes(4000))
+    cut = project.inbox / "cut.flac"
+    y, _ = click_track(120, duration_s=3.0)
+    sf.write(str(cut), np.stack([y, y], axis=1), 44100)
+    cut.write_bytes(cut.read_bytes()[: cut.stat().st_size // 2])  # a truncated copy
+    _, cursor = _tick(project, instance)
+    result, cursor = _tick(project, instance, cursor)
+    assert [r.partition_key for r in result.run_requests] == ["good"]
+    assert instance.get_dynamic_partitions(TRACKS) == ["good"]
+    rejected = FeatureTables(project.duckdb).rejected()
+    assert set(rejected) == {str(broken), str(cut)}
+    assert "not a readable audio file" in rejected[str(broken)][2]
+    assert "lost sync" in rejected[str(cut)][2]  # its end does not decode
+    assert good.exists() and broken.read_bytes().startswith(b"fLaC")  # originals untouched
+    # unchanged, a rejected file is not probed again: the next tick has nothing to do
+    result, cursor = _tick(project, instance, cursor)
+    assert isinstance(result, SkipReason) and "3 known" in result.skip_message
+    # the user replaces it with a good copy: it settles and becomes a track
+    time.sleep(0.01)
+    sf.write(str(cut), np.stack([y, y], axis=1), 44100)
+    _, cursor = _tick(project, instance, cursor)
+    result, _ = _tick(project, instance, cursor)
+    assert [r.partition_key for r in result.run_requests] == ["cut"]
+    assert set(FeatureTables(project.duckdb).rejected()) == {str(broken)}
