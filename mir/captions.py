@@ -93,7 +93,8 @@ def template_caption(values: Mapping[str, Any]) -> str:
     instruments = _top_labels(values.get("essentia_instrument"), 3)
     head = ", ".join(genres) + " track" if genres else "Music"
     parts = []
-    if values.get("bpm"):
+    # a tempo is stated only where one was measured (an undefined tempo is stored as 120)
+    if values.get("bpm") and values.get("bpm_is_defined", 1):
         parts.append(f"{head} at {float(values['bpm']):.0f} BPM")
     else:
         parts.append(head)

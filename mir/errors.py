@@ -21,6 +21,19 @@ class AudioError(MirError):
         super().__init__(f"{self.path}: {reason}")
 
 
+class MissingInput(MirError):
+    """An input a feature needs (an upstream asset's values or the file it writes) is not
+    there: the feature is not computed, rather than computed from nothing."""
+
+    def __init__(self, what: str | Path, written_by: str):
+        self.what = str(what)
+        self.written_by = written_by
+        super().__init__(
+            f"missing input: {self.what} (written by the `{written_by}` asset; "
+            f"materialize `{written_by}` for this track first)"
+        )
+
+
 class ModelNotFound(MirError):
     """A model file that a feature needs is not where the configuration says."""
 

@@ -200,11 +200,23 @@ def write_times(path: str | os.PathLike, times: np.ndarray | list[float]) -> Pat
     return path
 
 
-def read_times(path: str | os.PathLike) -> np.ndarray:
-    """Read a `.BEATS_GRID` / `.DOWNBEATS` / `.ONSETS` file; missing reads as empty."""
+def read_times(path: str | os.PathLike, *, written_by: str | None = None) -> np.ndarray:
+    """Read a `.BEATS_GRID` / `.DOWNBEATS` / `.ONSETS` file.
+
+    Raises
+    ------
+    MissingInput
+        If the file does not exist and `written_by` names the asset that writes it (a
+        missing grid is never read as "no beats"); without `written_by`, missing reads as
+        empty.
+    """
+    from mir.errors import MissingInput
+
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
+        if written_by:
+            raise MissingInput(path, written_by) from None
         return np.zeros(0)
     return np.array([float(line) for line in text.split() if line.strip()], dtype=float)

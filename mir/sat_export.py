@@ -66,6 +66,8 @@ def sidecar(values: dict[str, Any], *, prompt: str, seconds_total: float) -> dic
     """The JSON a crop carries: prompt, seconds_start (the crop's start in its track),
     seconds_total (the track's duration) and every numeric feature."""
     out = numeric_features(values)
+    if not values.get("bpm_is_defined", 1):
+        out.pop("bpm", None)  # 120 stands for "no tempo found": not a value to train on
     out.update(
         {
             "prompt": prompt,

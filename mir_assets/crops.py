@@ -7,12 +7,13 @@ from mir import timeseries as timeseries_lib
 from mir.audio import Audio, extension
 from mir.crops import cut, is_silent, local_tempo, plan_crops, times_within
 from mir.harmonic import harmonic_features, hpcp_of
-from mir.info import info_path, read_info, read_times, safe_update, sidecar_path
+from mir.info import info_path, read_info, safe_update
 from mir.intermediates import SR
 from mir.separation import mp3_bitrate, write_stem
 from mir.spectral import band_energies_of
 from mir.stems import find_stems
 from mir.timeseries import crop_timeseries
+from mir_assets.rhythm import read_beat_grid
 from mir_assets.runtime import decoded, feature_asset_args, for_each_track, full_mix_path
 from resources.duckdb_tables import (
     read_arrays,
@@ -81,8 +82,7 @@ def training_crops(
         mix_path = full_mix_path(settings, track_id, source_audio[track_id])
         audio = decoded(mix_path)
         y = audio.mono()
-        beats = read_times(sidecar_path(track_dir, ".BEATS_GRID"))
-        downbeats = read_times(sidecar_path(track_dir, ".DOWNBEATS"))
+        beats, downbeats = read_beat_grid(settings, track_id, beat_grid)
         # crops are cut at the source's rate; the length is defined at 44.1 kHz
         length = int(round(cfg.length_samples * audio.sr / SR))
         plan = plan_crops(
@@ -134,7 +134,9 @@ def training_crops(
                 "duration": round(crop.samples / audio.sr, 6),
                 "samples": crop.samples,
                 "downbeats": crop.downbeats,
-                "bpm": bpm or track_values.get("bpm", 0.0),
+                # the crop's own tempo; else the track's, only where it was measured
+                "bpm": bpm
+                or (track_values.get("bpm", 0.0) if track_values.get("bpm_is_defined") else 0.0),
                 "beat_count": beat_count,
                 "source": mix_path.name,
                 "has_stems": bool(stem_audio),

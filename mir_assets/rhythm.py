@@ -1,8 +1,10 @@
 """Rhythm assets: the beat grid and tempo, onset rhythm of the mix, per-stem rhythm."""
 
+import numpy as np
 from dagster import AssetExecutionContext, asset
 
 from mir import analysis
+from mir.errors import MissingInput
 from mir.feature_table import RHYTHM_STEMS
 from mir.info import read_times, sidecar_path, write_times
 from mir.intermediates import onset_times
@@ -40,6 +42,37 @@ STEM_RHYTHM_KEYS = [
         "rhythmic_evenness",
     )
 ]
+
+
+def read_beat_grid(
+    settings: PipelineSettings, track_id: str, beat_grid: dict[str, dict]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The beats and downbeats (s) of a track, from the files its `beat_grid` values
+    describe; checked against those values, so a missing or stale grid fails the track
+    with a clear error instead of reading as "no beats".
+
+    Raises
+    ------
+    MissingInput
+        No `beat_grid` values for the track, a missing `.BEATS_GRID` (or `.DOWNBEATS`
+        where the tracker found bars), or a file that does not hold the recorded beats.
+    """
+    values = beat_grid.get(track_id)
+    if values is None:
+        raise MissingInput(f"the beat_grid values of {track_id!r}", "beat_grid")
+    track_dir = settings.track_dir(track_id)
+    beats_file = sidecar_path(track_dir, BEATS_GRID)
+    beats = read_times(beats_file, written_by="beat_grid")
+    if beats.size != int(values.get("beat_count", beats.size)):
+        raise MissingInput(
+            f"{beats_file} (it holds {beats.size} beats, beat_grid recorded "
+            f"{values['beat_count']}: the file is stale)",
+            "beat_grid",
+        )
+    downbeats = np.zeros(0)
+    if int(values.get("downbeat_count") or 0) > 0:
+        downbeats = read_times(sidecar_path(track_dir, DOWNBEATS), written_by="beat_grid")
+    return beats, downbeats
 
 
 def write_grid_files(track_dir, grid) -> None:
@@ -90,10 +123,11 @@ def rhythm_features(
     """Onsets of the mix (`<Track>.ONSETS`) and their rhythm against the beat grid."""
 
     def compute(track_id: str) -> dict:
+        beats, _ = read_beat_grid(settings, track_id, beat_grid)
         audio = decoded(full_mix_path(settings, track_id, source_audio[track_id]))
         track_dir = settings.track_dir(track_id)
         write_times(sidecar_path(track_dir, ONSETS), onset_times(audio))
-        return analysis.rhythm(audio, read_times(sidecar_path(track_dir, BEATS_GRID)))
+        return analysis.rhythm(audio, beats)
 
     return for_each_track(context, settings, compute)
 
@@ -109,8 +143,9 @@ def stem_rhythm(
     """Onset density, syncopation, complexity and evenness of the drums, bass and other stems."""
 
     def compute(track_id: str) -> dict:
+        beats, _ = read_beat_grid(settings, track_id, beat_grid)
         track_dir = settings.track_dir(track_id)
         stems = {n: decoded(p) for n, p in require_stems(track_dir, RHYTHM_STEMS).items()}
-        return analysis.stem_rhythm(stems, read_times(sidecar_path(track_dir, BEATS_GRID)))
+        return analysis.stem_rhythm(stems, beats)
 
     return for_each_track(context, settings, compute)

@@ -96,3 +96,47 @@ def test_a_batch_run_stores_its_good_tracks_and_names_the_bad_one(project, insta
     rows = FeatureTables(project.duckdb).read("source_audio")
     assert set(rows) == {"good0", "good1"}
     assert read_info(info_path(project.library / "good1"))["duration_s"] > 3.9
+
+
+def test_a_missing_beat_grid_file_fails_rhythm_features_naming_it_and_writes_nothing(
+    project, instance
+):
+    y, _ = click_track(120, duration_s=6)
+    path = project.add_audio("grid.wav", np.stack([y, y], 1))
+    (track_id,) = register(project, [path], instance)
+    assert run_track(project, instance, track_id, selection=["source_audio", "beat_grid"]).success
+    grid = project.library / track_id / f"{track_id}.BEATS_GRID"
+    grid.unlink()
+    result = run_track(
+        project, instance, track_id, selection=["rhythm_features"], raise_on_error=False
+    )
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    message = failure.step_failure_data.error.message
+    assert str(grid) in message and "`beat_grid` asset" in message, message
+    assert FeatureTables(project.duckdb).read("rhythm_features") == {}
+    assert "syncopation" not in read_info(info_path(project.library / track_id))
+    # a grid that no longer holds the beats beat_grid recorded is refused the same way
+    grid.write_text("0.500000\n")
+    result = run_track(
+        project, instance, track_id, selection=["rhythm_features"], raise_on_error=False
+    )
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    assert "stale" in failure.step_failure_data.error.message
+
+
+def test_an_undefined_tempo_is_not_stated_as_fact():
+    from mir.captions import template_caption
+    from mir.sat_export import sidecar
+
+    undefined = {
+        "bpm": 120.0,
+        "bpm_is_defined": 0,
+        "lufs": -14.0,
+        "tonic": 0,
+        "tonic_scale": "major",
+    }
+    assert "BPM" not in template_caption(undefined)
+    assert "bpm" not in sidecar(undefined, prompt="x", seconds_total=10.0)
+    measured = {**undefined, "bpm": 97.0, "bpm_is_defined": 1}
+    assert "at 97 BPM" in template_caption(measured)
+    assert sidecar(measured, prompt="x", seconds_total=10.0)["bpm"] == 97.0
