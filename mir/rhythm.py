@@ -39,7 +39,9 @@ def ioi_complexity(onsets: np.ndarray) -> dict[str, float]:
             "ioi_mean": float(iois.mean()) if iois.size else 0.0,
             "ioi_std": 0.0,
         }
-    hist, _ = np.histogram(iois, bins=50)
+    # perfectly even onsets (a click track) have IOIs equal to float rounding: one bin
+    spread = float(iois.max() - iois.min())
+    hist = np.histogram(iois, bins=50)[0] if spread > 1e-9 * iois.mean() else np.array([iois.size])
     entropy = float(scipy.stats.entropy(hist + 0.0)) if hist.sum() else 0.0
     cv = float(iois.std() / iois.mean())
     return {

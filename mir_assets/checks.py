@@ -1,8 +1,11 @@
-"""Asset checks: every stored feature value lies in the range the feature table declares.
+"""Asset checks: every track of the run was stored, and every stored feature value lies
+in the range the feature table declares.
 
-One partitioned check per feature asset. It reads the track's row back from the feature
-store (what `.INFO` and DuckDB really hold), so a failed check in the UI names the key,
-the value and the declared range.
+One partitioned check per track asset: `values_in_range` for the feature assets (it reads
+the track's row back from the feature store, what `.INFO` and DuckDB really hold, so a
+failed check in the UI names the key, the value and the declared range), `tracks_stored`
+for the others. Either first marks the tracks this run left out of the asset as failed
+(:mod:`mir_assets.track_failures`).
 """
 
 from dagster import (
@@ -16,6 +19,7 @@ from dagster import (
 
 from mir.feature_table import FEATURES
 from mir_assets.partitions import tracks_partitions
+from mir_assets.track_failures import mark_failed
 from resources.settings import PipelineSettings
 
 
@@ -62,20 +66,41 @@ def range_check(asset_def: AssetsDefinition) -> AssetChecksDefinition:
         asset=asset_def.key,
         name="values_in_range",
         partitions_def=tracks_partitions,
-        description=f"Every numeric value of `{table}` lies in its declared range (mir/feature_table.py).",
+        description=f"Every track of the run was stored, and every numeric value of `{table}` "
+        "lies in its declared range (mir/feature_table.py).",
     )
     def _check(context: AssetCheckExecutionContext, settings: PipelineSettings) -> AssetCheckResult:
+        mark_failed(context, asset_def.key)
         keys = _partition_keys(context)
         return evaluate_ranges(keys, settings.tables.read(table, keys))
 
     return _check
 
 
+def stored_check(asset_def: AssetsDefinition) -> AssetChecksDefinition:
+    """A `tracks_stored` check: every track of the run was stored (an asset without keys
+    in the feature table: files, crops, the dataset)."""
+
+    @asset_check(
+        asset=asset_def.key,
+        name="tracks_stored",
+        partitions_def=tracks_partitions,
+        description="Every track of the run was stored; a track left out is marked failed.",
+    )
+    def _check(context: AssetCheckExecutionContext) -> AssetCheckResult:
+        mark_failed(context, asset_def.key)
+        return AssetCheckResult(passed=True, description="every track of the run was stored")
+
+    return _check
+
+
 def range_checks(assets: list[AssetsDefinition]) -> list[AssetChecksDefinition]:
-    """One range check for each asset that has keys in the feature table."""
+    """One check for each track asset: the range check where the asset has keys in the
+    feature table, else the stored check."""
     out = []
     for asset_def in assets:
+        if asset_def.partitions_def is None:
+            continue
         comments = (asset_def.metadata_by_key.get(asset_def.key) or {}).get("column_comments") or {}
-        if comments:
-            out.append(range_check(asset_def))
+        out.append(range_check(asset_def) if comments else stored_check(asset_def))
     return out

@@ -94,6 +94,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from mir_assets.local_run import TrackResult, run_tracks, worker_count
     from mir_assets.partitions import TRACKS
     from mir_assets.runtime import NEEDS_STEMS_TAG
+    from mir_assets.track_failures import stored_partitions
     from resources.duckdb_tables import FeatureTables, admit_files
 
     instance = DagsterInstance.get()
@@ -143,7 +144,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     stems_enabled = "stems" in order and getattr(cfg.features, "stems", False)
     enabled = [name for name in order if getattr(cfg.features, name, True)]
     done_before = {
-        name: (set() if args.force else instance.get_materialized_partitions(AssetKey(name)))
+        name: (set() if args.force else stored_partitions(instance, AssetKey(name)))
         for name in enabled
     }
     from mir_assets.selection import missing_models, missing_separation_model

@@ -135,19 +135,28 @@ def for_each_track(
     settings: PipelineSettings,
     compute: Callable[[str], dict[str, Any]],
 ) -> dict[str, dict[str, Any]]:
-    """Run `compute(track_id)` for every partition of the run.
+    """Run `compute(track_id)` for every partition of the run, each track on its own.
+
+    A track that fails (any exception) is logged with its error and left out of the
+    result; so is a track for which an upstream asset failed earlier in this run (it is
+    not computed from a missing input). The other tracks are stored and go on to the
+    downstream assets. The tracks left out are listed, with why, in the output metadata
+    `failed_tracks`, from which this asset's check marks their partitions failed and fails
+    the run (see :mod:`mir_assets.track_failures`).
 
     Returns
     -------
     dict
-        `{track id: values}` for the feature store.
+        `{track id: values}` of the tracks that succeeded, for the feature store.
 
     Raises
     ------
     dagster.Failure
-        Naming every track that failed and why, after the tracks that succeeded have
-        been written to the feature store (their work is kept).
+        When no track of the run succeeded, naming each and why (a run of one track that
+        fails is therefore a plain step failure).
     """
+    from mir_assets.track_failures import FAILED_TRACKS, upstream_failures
+
     asset = context.asset_key.path[-1]
     keys = list(context.partition_keys)
     results: dict[str, dict[str, Any]] = {}
@@ -155,7 +164,14 @@ def for_each_track(
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     durations = _durations(settings, keys) if asset != "source_audio" else {}
+    blocked = upstream_failures(context, keys) if len(keys) > 1 else {}
     for i, track_id in enumerate(keys, 1):
+        if track_id in blocked:
+            failures[track_id] = blocked[track_id]
+            context.log.warning(
+                f"[{i}/{len(keys)}] {asset} not run for {track_id!r}: {blocked[track_id]}"
+            )
+            continue
         if progress_callback is not None:
             progress_callback(asset, track_id)
         t0 = time.perf_counter()
@@ -164,6 +180,15 @@ def for_each_track(
             # before its work, and alone (the batch's other tracks are still stored)
             require_writable(settings.track_dir(track_id))
             results[track_id] = compute(track_id)
+        except KeyError as exc:
+            if exc.args != (track_id,):
+                failures[track_id] = f"KeyError: {exc}"
+            else:  # an input mapping without this track: its upstream was never stored
+                failures[track_id] = "an upstream asset has no stored values for this track"
+            context.log.error(
+                f"[{i}/{len(keys)}] {asset} failed for {track_id!r}: {failures[track_id]}"
+            )
+            continue
         except Exception as exc:  # one bad track must not sink the batch
             failures[track_id] = f"{type(exc).__name__}: {exc}"
             context.log.error(
@@ -210,21 +235,22 @@ def for_each_track(
         metadata["seconds_per_track"] = MetadataValue.float(
             round(sum(seconds.values()) / len(seconds), 3)
         )
-    if failures:
-        if results:
-            settings.write_features(asset, results)
+    if failures and not results:
         if len(keys) == 1:
             ((tid, why),) = failures.items()
             description = f"{asset} failed for {tid!r}: {why}"
         else:
             lines = "\n".join(f"- {tid}: {why}" for tid, why in failures.items())
-            description = (
-                f"{asset} failed for {len(failures)} of {len(keys)} track(s); "
-                f"the other {len(results)} were stored:\n{lines}"
-            )
+            description = f"{asset} failed for all {len(keys)} tracks of the run:\n{lines}"
         raise Failure(
             description=description,
             metadata={"failed_tracks": MetadataValue.json(failures), **metadata},
+        )
+    if failures:
+        metadata[FAILED_TRACKS] = MetadataValue.json(failures)
+        context.log.warning(
+            f"{asset}: {len(results)} of {len(keys)} tracks stored; left out, and marked "
+            f"failed by the asset's check: {', '.join(failures)}"
         )
     context.add_output_metadata(metadata)
     return results

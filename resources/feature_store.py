@@ -57,9 +57,14 @@ class FeatureStore(ConfigurableIOManager):
         keys = list(context.asset_partition_keys) if context.has_asset_partitions else None
         rows = self.settings.tables.read(table, keys)
         missing = [k for k in (keys or []) if k not in rows]
-        if missing:
+        if missing and not rows:
             raise MissingUpstream(
                 f"asset `{table}` has no stored values for track(s) {missing}: materialize "
                 f"`{table}` for them first"
+            )
+        if missing:  # a batch goes on without them (for_each_track does not run them)
+            context.log.warning(
+                f"asset `{table}` has no stored values for {len(missing)} track(s) of this "
+                f"run: {missing}"
             )
         return rows

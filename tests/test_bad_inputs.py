@@ -10,7 +10,7 @@ from dagster._core.storage.tags import (
 
 from mir.info import info_path, read_info, safe_update
 from mir.synth import click_track
-from mir_assets.definitions import all_assets
+from mir_assets.definitions import all_assets, all_checks
 from resources.duckdb_tables import FeatureTables
 from tests.helpers import register, run_track
 
@@ -80,7 +80,7 @@ def test_a_batch_run_stores_its_good_tracks_and_names_the_bad_one(project, insta
     ids = register(project, [files[0], empty, files[1]], instance)
     assert ids == ["good0", "hole", "good1"]
     result = materialize(
-        all_assets,
+        [*all_assets, *all_checks],
         selection=["source_audio"],
         instance=instance,
         resources=project.resources(),
@@ -89,6 +89,7 @@ def test_a_batch_run_stores_its_good_tracks_and_names_the_bad_one(project, insta
     )
     assert not result.success
     (failure,) = [e for e in result.all_events if e.is_step_failure]
+    assert failure.step_key == "source_audio_tracks_stored"  # the asset step stored the rest
     message = failure.step_failure_data.error.message + str(
         failure.step_failure_data.user_failure_data
     )
