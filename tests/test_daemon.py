@@ -1,5 +1,6 @@
 """Driving the code location as users do: `dagster dev` with its daemon, on loopback."""
 
+import json
 import time
 
 import numpy as np
@@ -167,3 +168,105 @@ def test_a_backfill_of_a_new_feature_runs_only_that_asset_in_batches(
             "loud",
             "soft",
         )
+
+
+PARTITION_STATUS = """
+query($key: AssetKeyInput!) { assetNodeOrError(assetKey: $key) { ... on AssetNode {
+  assetPartitionStatuses { ... on DefaultPartitionStatuses {
+    materializedPartitions failedPartitions unmaterializedPartitions } } } } }
+"""
+ISOLATION_ASSETS = ["source_audio", "beat_grid", "loudness", "rhythm_features", "training_crops", "sat_dataset"]  # fmt: skip
+
+
+def test_a_backfill_in_batches_carries_every_good_track_to_the_dataset(light_project, tmp_path):
+    """6 tracks in runs of 3, launched as the UI launches a backfill: one file is corrupt
+    (it passed the door and broke later), one is too short for the beat tracker (a middle
+    asset fails). The 4 good tracks reach sat_dataset; the UI shows each failed partition
+    failed and the others materialized; a backfill of the failed partitions, once the
+    causes are removed, runs only them."""
+    project = light_project
+    write_config(
+        project.root,
+        features=LIGHT_FEATURES,
+        processing={"tracks_per_run": 3},
+        crops={"length_samples": 88200, "timeseries": False, "features": False},
+    )
+    home = tmp_path / "home"
+    paths = [project.add_audio(f"t{i}.wav", _song(i)) for i in range(6)]
+    corrupt, short = paths[1], paths[4]
+    corrupt_bytes, short_bytes = corrupt.read_bytes(), short.read_bytes()
+    home.mkdir()
+    from tests.dagster_dev import ROOT
+
+    (home / "dagster.yaml").write_text((ROOT / "config" / "dagster.yaml").read_text())
+    instance = DagsterInstance.from_config(str(home))
+    ids = register(project, paths, instance)
+    corrupt.write_bytes(b"RIFF" + bytes(300))  # broken after it was registered
+    sf.write(str(short), _song(4)[: SR // 4], SR)  # 0.25 s: too short to track beats
+    with dagster_dev(home, project.config_path) as url:
+
+        def backfill(partitions):
+            params = {
+                "partitionNames": partitions,
+                "assetSelection": [{"path": [a]} for a in ISOLATION_ASSETS],
+                "fromFailure": False,
+            }
+            launched = graphql(url, LAUNCH_BACKFILL, {"params": params})["launchPartitionBackfill"]
+            assert launched["__typename"] == "LaunchBackfillSuccess", launched
+            backfill_id = launched["backfillId"]
+
+            def finished():
+                b = instance.get_backfill(backfill_id)
+                done = ("COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED")
+                return b.status.value in done and b
+
+            assert wait_until(finished, timeout_s=400), (home / "dagster_dev.log").read_text()[
+                -3000:
+            ]
+            return [r for r in instance.get_runs() if r.tags.get("dagster/backfill") == backfill_id]
+
+        def statuses():
+            out = {}
+            for asset in ISOLATION_ASSETS:
+                node = graphql(url, PARTITION_STATUS, {"key": {"path": [asset]}})[
+                    "assetNodeOrError"
+                ]
+                s = node["assetPartitionStatuses"]
+                out[asset] = (set(s["materializedPartitions"]), set(s["failedPartitions"]))
+            return out
+
+        runs = backfill(ids)
+        assert len(runs) == 2  # 6 tracks, 3 per run
+        good = {"t0", "t2", "t3", "t5"}
+        shown = statuses()
+        (project.root / "partition_status.json").write_text(
+            json.dumps({a: {"materialized": sorted(m), "failed": sorted(f)} for a, (m, f) in shown.items()}, indent=1)
+        )  # fmt: skip
+        for asset, (materialized, failed) in shown.items():
+            expected_failed = {"t1"} if asset in ("source_audio", "loudness") else {"t1", "t4"}
+            assert failed == expected_failed, (asset, shown)
+            assert materialized == set(ids) - expected_failed, (asset, shown)
+        dataset = project.root / "data" / "sat_dataset"
+        assert {p.name for p in dataset.iterdir() if p.is_dir()} == good
+        touched = {t: info_path(project.library / t).stat().st_mtime_ns for t in good}
+
+        # the causes removed: a backfill of the failed partitions completes them alone
+        corrupt.write_bytes(corrupt_bytes)
+        short.write_bytes(short_bytes)
+        failed = sorted(shown["beat_grid"][1])
+        runs = backfill(failed)
+        assert all(r.status == DagsterRunStatus.SUCCESS for r in runs), runs
+        covered = set()
+        for r in runs:
+            start = r.tags.get("dagster/asset_partition_range_start")
+            covered |= (
+                {start, r.tags.get("dagster/asset_partition_range_end")}
+                if start
+                else {r.tags["dagster/partition"]}
+            )
+        assert covered == {"t1", "t4"}  # fmt: skip
+        for asset, (materialized, failed_now) in statuses().items():
+            assert failed_now == set() and materialized == set(ids), asset
+        assert {p.name for p in dataset.iterdir() if p.is_dir()} == set(ids)
+        for track in good:  # the good tracks were not touched
+            assert info_path(project.library / track).stat().st_mtime_ns == touched[track]
