@@ -5,6 +5,7 @@ import json
 from dagster import AssetExecutionContext, MetadataValue, asset
 
 from mir.captions import caption_for
+from mir.errors import MissingInput
 from mir.info import info_path, read_info
 from mir.sat_export import link_or_copy, sidecar, write_dataset_files
 from mir_assets.crops import CROPS_TABLE
@@ -32,7 +33,11 @@ def sat_dataset(
     def compute(track_id: str) -> dict:
         crops_dir = settings.config.paths.crops / track_id
         track_info = read_info(info_path(settings.track_dir(track_id)))
-        total = float(track_info.get("duration_s", 0.0))
+        if "duration_s" not in track_info:  # seconds_total is never made up
+            raise MissingInput(
+                f"duration_s in {info_path(settings.track_dir(track_id))}", "source_audio"
+            )
+        total = float(track_info["duration_s"])
         track_captions = {k: v for k, v in track_info.items() if k.startswith("music_flamingo_")}
         count = 0
         for row in all_rows.get(track_id, []):
