@@ -16,8 +16,10 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
 
-# timbral_models declares the retired `sklearn` package: installed without its
-# dependencies (they are all in pyproject.toml), see mir/timbral.py
+# timbral_models (the Audio Commons package, the reference mir/timbral.py is tested and
+# benchmarked against; the product does not import it) declares the retired `sklearn`
+# package: installed for the tests only, without its dependencies (they are all in
+# pyproject.toml), see tests/timbral_reference.py
 TIMBRAL := timbral_models==0.4.0
 
 # basic-pitch declares TensorFlow, which the project does not use (its bundled ONNX
@@ -69,7 +71,6 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(PIP) install $(TORCH)
 	$(PIP) install -e '.[separation,captions]' $(TORCH)
 	@$(NO_TORCHVISION)
-	$(PIP) install --no-deps $(TIMBRAL)
 	$(PIP) install --no-deps $(BASIC_PITCH)
 	$(PIP) install --no-deps $(AUDIOBOX)
 	@$(FPCALC)

@@ -96,16 +96,17 @@ def harmonic(audio: Audio, stems: dict[str, Audio] | None = None) -> dict:
     }
 
 
-def timbral(audio: Audio, *, max_seconds: float = 30.0) -> dict:
-    """Audio Commons ratings of at most `max_seconds` from the middle of the track."""
-    from mir.timbral import timbral_features
+def timbral(audio: Audio, *, max_seconds: float = 0.0) -> dict:
+    """The eight Audio Commons ratings (:mod:`mir.timbral`) of the whole track, or, if
+    `max_seconds` > 0, of that many seconds from its middle (an analysis window; the
+    excerpt is an `Audio` of its own, so what it caches stays with it)."""
+    from mir.timbral import timbral_of_audio
 
-    x = audio.samples
     n = int(max_seconds * audio.sr)
-    if x.shape[0] > n:
-        start = (x.shape[0] - n) // 2
-        x = x[start : start + n]
-    return timbral_features(np.ascontiguousarray(x), sr=audio.sr)
+    if max_seconds > 0 and audio.n_samples > n:
+        start = (audio.n_samples - n) // 2
+        audio = Audio(samples=audio.samples[start : start + n], sr=audio.sr, path=audio.path)
+    return timbral_of_audio(audio)
 
 
 def stem_loudness(stems: dict[str, Audio], *, lra_window_s: float = 3.0) -> dict:

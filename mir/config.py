@@ -151,7 +151,8 @@ class CropsConfig(_Section):
 
 
 class TimbralConfig(_Section):
-    max_seconds: float = Field(30.0, gt=0)
+    #: seconds from the middle of the track the timbral models analyse; 0 = all of it
+    max_seconds: float = Field(0.0, ge=0)
 
 
 class BeatsConfig(_Section):

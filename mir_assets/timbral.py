@@ -13,8 +13,9 @@ def timbral_features(
     context: AssetExecutionContext, settings: PipelineSettings, source_audio: dict[str, dict]
 ) -> dict[str, dict]:
     """brightness, roughness, hardness, depth, booming, sharpness, warmth (0-100) and
-    reverberation (%), from `timbral_models` on at most `timbral.max_seconds` of the
-    track's middle (the models run at about realtime)."""
+    reverberation (%), from our vectorised Audio Commons models (mir/timbral.py, after
+    `timbral_models` 0.4.0) on the whole track, or on `timbral.max_seconds` of its
+    middle if that is > 0; they run at about 25x realtime, linear in the duration."""
     max_s = settings.config.timbral.max_seconds
 
     def compute(track_id: str) -> dict:
