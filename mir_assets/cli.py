@@ -229,9 +229,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         for path, reason in rejected:
             print(f"  {path}: {reason}")
     if model_missing is not None:
-        print(f"\nstems and the per-stem features were skipped: {model_missing}")
+        print(
+            f"\nstems and the per-stem features were skipped: {model_missing}"
+            "; fetch it: mir models fetch --for stems"
+        )
     for name, error in no_model.items():
-        print(f"\n{name} was skipped: {error}")
+        print(f"\n{name} was skipped: {error}; fetch it: mir models fetch --for {name}")
     return 1 if errors or rejected else 0
 
 
@@ -567,6 +570,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--config")
     p.set_defaults(func=cmd_separate)
+    from mir.models import add_models_parser
+
+    add_models_parser(sub)  # mir models list | fetch | verify
     args = parser.parse_args(argv)
     try:
         return args.func(args)
