@@ -153,13 +153,14 @@ def main() -> None:
         seconds = step_seconds(root / "home")
     peer = None if args.no_peer else music_extractor_seconds(files)
 
-    assets = {k: v for k, v in seconds.items() if not k.endswith("values_in_range")}
-    checks = sum(v for k, v in seconds.items() if k.endswith("values_in_range"))
+    is_check = lambda step: step.endswith(("_values_in_range", "_tracks_stored"))  # noqa: E731
+    assets = {k: v for k, v in seconds.items() if not is_check(k)}
+    checks = sum(v for k, v in seconds.items() if is_check(k))
     total_steps = sum(seconds.values())
     print(f"\n{'asset':<22} {'seconds':>9} {'share':>7} {'x realtime':>11}")
     for name, s in sorted(assets.items(), key=lambda kv: -kv[1]):
         print(f"{name:<22} {s:9.1f} {s / total_steps:7.1%} {audio_s / s:11.1f}")
-    print(f"{'(range checks)':<22} {checks:9.1f} {checks / total_steps:7.1%}")
+    print(f"{'(asset checks)':<22} {checks:9.1f} {checks / total_steps:7.1%}")
     print(f"{'all steps':<22} {total_steps:9.1f}")
 
     pace = audio_s / wall
