@@ -186,7 +186,8 @@ def _run_direction(inputs, direction: _Direction, *, reverse: bool, shared: bool
         if shared:
             proj = (inputs[a:b] @ flat).reshape(b - a, nets, -1)
         else:
-            proj = np.einsum("tni,nio->tno", inputs[a:b], direction.weights)
+            # one batched product per network (einsum is several times slower here)
+            proj = np.matmul(inputs[a:b].transpose(1, 0, 2), direction.weights).transpose(1, 0, 2)
         proj += direction.bias
         recur(np.ascontiguousarray(proj, dtype=np.float32), direction.recurrent,
               direction.peepholes, h, c, out[a:b], reverse)  # fmt: skip
