@@ -137,13 +137,30 @@ def harmonic_features(
     return out
 
 
+#: frames of the STFT whose pitches are tracked at once by :func:`estimate_tuning`
+TUNING_BLOCK_FRAMES = 4096
+
+
 def estimate_tuning(mag: np.ndarray, *, sr: int = SR) -> float:
     """The deviation from A440 tuning, in fractions of a 36-per-octave bin, that librosa's
     `chroma_cqt` estimates for itself, from an existing |STFT| (n_fft 2048, hop 512; any
-    gain: the estimate only compares bins of a frame)."""
+    gain: the estimate only compares bins of a frame).
+
+    librosa's `estimate_tuning` runs `piptrack` (per frame) over the whole spectrogram,
+    which holds several float copies of it at once (about 8 GB for an hour); here the
+    frames go through `piptrack` in blocks, and only its peaks (pitch, magnitude) are kept
+    for the median threshold and the tuning histogram that follow: the same estimate."""
     import librosa
 
-    return float(librosa.estimate_tuning(S=mag, sr=sr, bins_per_octave=36))
+    pitches, mags = [], []
+    for a in range(0, mag.shape[1], TUNING_BLOCK_FRAMES):
+        pitch, strength = librosa.piptrack(S=mag[:, a : a + TUNING_BLOCK_FRAMES], sr=sr)
+        found = pitch > 0
+        pitches.append(pitch[found])
+        mags.append(strength[found])
+    pitch, strength = np.concatenate(pitches), np.concatenate(mags)
+    threshold = np.median(strength) if strength.size else 0.0
+    return float(librosa.pitch_tuning(pitch[strength >= threshold], bins_per_octave=36))
 
 
 def chroma_features(
