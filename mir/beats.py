@@ -188,8 +188,12 @@ def _downbeat_activation(rnn, y: np.ndarray, *, sr: int) -> np.ndarray:
         raise ValueError(f"the network needs {features.sample_rate} Hz input, got {sr}")
     n_frames = features.n_frames(y.size)
     block = int(FEATURE_BLOCK_S * sr / features.hop)
-    parts = [features(y, f0, min(f0 + block, n_frames)) for f0 in range(0, n_frames, block)]
-    return beat_and_downbeat(runner.activate(ensemble, np.concatenate(parts)))
+
+    def all_features() -> np.ndarray:  # no name keeps them once the network has read them
+        starts = range(0, n_frames, block)
+        return np.concatenate([features(y, f0, min(f0 + block, n_frames)) for f0 in starts])
+
+    return beat_and_downbeat(runner.activate(ensemble, all_features()))
 
 
 def _beats_of_path(hmm, path: np.ndarray, act: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

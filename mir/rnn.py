@@ -167,15 +167,18 @@ def _recurrence():
     return _kernel
 
 
-def _run_direction(inputs, direction: _Direction, *, reverse: bool, shared: bool) -> np.ndarray:
-    """One LSTM direction of every network over all frames: (frames, nets, units).
+def _run_direction(
+    inputs, direction: _Direction, *, reverse: bool, shared: bool, out: np.ndarray
+) -> None:
+    """One LSTM direction of every network over all frames, into `out` (frames, nets, units;
+    may be a view into the next layer's input).
 
     `inputs` is (frames, features) when every network reads the same input (`shared`),
     else (frames, nets, features)."""
     recur = _recurrence()
     frames = inputs.shape[0]
     nets, units = direction.bias.shape[0], direction.recurrent.shape[1]
-    out = np.empty((frames, nets, units), dtype=np.float32)
+    block = np.empty((min(BLOCK_FRAMES, frames), nets, units), dtype=np.float32)
     h = np.zeros((nets, units), dtype=np.float32)
     c = np.zeros((nets, units), dtype=np.float32)
     starts = list(range(0, frames, BLOCK_FRAMES))
@@ -190,21 +193,23 @@ def _run_direction(inputs, direction: _Direction, *, reverse: bool, shared: bool
             proj = np.matmul(inputs[a:b].transpose(1, 0, 2), direction.weights).transpose(1, 0, 2)
         proj += direction.bias
         recur(np.ascontiguousarray(proj, dtype=np.float32), direction.recurrent,
-              direction.peepholes, h, c, out[a:b], reverse)  # fmt: skip
-    return out
+              direction.peepholes, h, c, block[: b - a], reverse)  # fmt: skip
+        out[a:b] = block[: b - a]
 
 
 def activate(ensemble: Ensemble, features: np.ndarray) -> np.ndarray:
     """The ensemble's averaged output for `features` (frames, inputs): what madmom's
     `NeuralNetworkEnsemble` returns for them, (frames, outputs), float32."""
     x = np.ascontiguousarray(features, dtype=np.float32)
+    del features  # a long track's features go once the first layer has read them
     shared = True
     for forward, backward in ensemble.layers:
-        fwd = _run_direction(x, forward, reverse=False, shared=shared)
-        bwd = _run_direction(x, backward, reverse=True, shared=shared)
-        x = np.concatenate([fwd, bwd], axis=2)  # (frames, nets, 2 * units)
-        del fwd, bwd
-        shared = False
+        units = forward.recurrent.shape[1]
+        # both directions write into the next layer's input: no concatenated copy
+        nxt = np.empty((x.shape[0], forward.bias.shape[0], 2 * units), dtype=np.float32)
+        _run_direction(x, forward, reverse=False, shared=shared, out=nxt[:, :, :units])
+        _run_direction(x, backward, reverse=True, shared=shared, out=nxt[:, :, units:])
+        x, shared = nxt, False
     nets = ensemble.out_weights.shape[0]
     total = np.zeros((x.shape[0], ensemble.out_weights.shape[2]), dtype=np.float32)
     for n in range(nets):
