@@ -165,7 +165,7 @@ import json, sys
 from dagster import DagsterInstance, materialize
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from mir.info import InfoError, safe_update
-from mir_assets.definitions import all_assets, make_resources
+from mir_assets.definitions import all_assets, all_checks, make_resources
 from mir_assets.partitions import TRACKS
 
 config, locked_info, ids = sys.argv[1], sys.argv[2], sys.argv[3:]
@@ -194,8 +194,8 @@ instance = DagsterInstance.ephemeral()
 instance.add_dynamic_partitions(TRACKS, ids)
 resources = make_resources(config)
 quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
-batch = materialize(
-    all_assets, selection=["source_audio"], instance=instance, resources=resources,
+batch = materialize(  # with the checks: the asset's check marks the tracks it left out
+    [*all_assets, *all_checks], selection=["source_audio"], instance=instance, resources=resources,
     raise_on_error=False, run_config=quiet,
     tags={ASSET_PARTITION_RANGE_START_TAG: ids[0], ASSET_PARTITION_RANGE_END_TAG: ids[-1]},
 )
@@ -254,7 +254,7 @@ def test_a_read_only_library_folder_fails_its_track_alone_with_a_clear_error(
     assert f"library folder {locked} is not writable" in report["safe_update"]
     assert "locked.INFO" in report["safe_update"]
     # a batch of three: the two tracks that cannot be written fail, each with its folder
-    failed = report["batch"]["source_audio"]
+    failed = report["batch"]["source_audio_tracks_stored"]
     assert set(failed) == {"locked", "new"}
     assert f"library folder {locked} is not writable" in failed["locked"]
     assert f"library folder {library} is not writable" in failed["new"]
