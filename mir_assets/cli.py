@@ -515,12 +515,6 @@ def cmd_separate(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import warnings
-
-    # library deprecation notices are for their developers, not for our users
-    warnings.filterwarnings("ignore", category=DeprecationWarning)
-    warnings.filterwarnings("ignore", message=".*deprecated.*")
-    warnings.filterwarnings("ignore", module="madmom")
     parser = argparse.ArgumentParser(
         prog="mir", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -574,6 +568,11 @@ def main(argv: list[str] | None = None) -> int:
 
     add_models_parser(sub)  # mir models list | fetch | verify
     args = parser.parse_args(argv)
+    from mir.quiet import quiet_libraries
+
+    # library notices are for their developers, not for our users (`mir models` imports
+    # no audio library, so it has none of Essentia's to silence)
+    quiet_libraries(essentia=args.command != "models")
     try:
         return args.func(args)
     except KeyboardInterrupt:

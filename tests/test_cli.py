@@ -84,6 +84,12 @@ def test_mir_run_registers_the_inbox_and_prints_a_summary(project, tmp_path):
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home")}
     proc = _mir("run", "--config", str(project.config_path), env=env)
     assert proc.returncode == 1, proc.stdout + proc.stderr  # one file needs attention
+    # a quiet run: no Dagster beta/preview notices, no library chatter, in the parent or
+    # in the worker processes
+    chatter = ("BetaWarning", "PreviewWarning", "UserWarning", "DeprecationWarning", "[   INFO   ]")
+    assert not [
+        line for line in (proc.stdout + proc.stderr).splitlines() if any(c in line for c in chatter)
+    ]
     assert f"rejected {broken}: not a readable audio file" in proc.stdout
     assert "1 file(s) rejected" in proc.stdout
     assert not any(line.startswith("Broken") for line in proc.stdout.splitlines())  # no track
