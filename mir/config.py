@@ -249,9 +249,8 @@ def load_config(path: str | os.PathLike | None = None) -> MasterConfig:
     Returns
     -------
     MasterConfig
-        With every path absolute: relative ones are taken from the project root
-        (the folder above the config file's folder), and `MIR_INBOX`, `MIR_LIBRARY`,
-        `MIR_DUCKDB` override their keys.
+        With every path absolute: relative ones are taken from :func:`config_root`,
+        and `MIR_INBOX`, `MIR_LIBRARY`, `MIR_DUCKDB` override their keys.
     """
     path = config_path(path).resolve()
     try:
@@ -262,7 +261,16 @@ def load_config(path: str | os.PathLike | None = None) -> MasterConfig:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of sections")
-    return config_from_dict(raw, root=path.parent.parent, source=path)
+    return config_from_dict(raw, root=config_root(path), source=path)
+
+
+def config_root(path: Path) -> Path:
+    """The folder a config file's relative paths start from: for a file in a folder named
+    `config` (a project's, like this one's `config/master_pipeline.yaml`), the folder above
+    it, the project; for any other file, its own folder (`--config ~/music/mir.yaml` keeps
+    `models/` and `data/` beside that file)."""
+    path = Path(path).resolve()
+    return path.parent.parent if path.parent.name == "config" else path.parent
 
 
 def _yaml_friendly(raw: dict) -> dict:

@@ -6,7 +6,6 @@ import random
 from dagster import AssetExecutionContext, AssetKey, MetadataValue, asset
 
 from mir.captions import caption_for, template_caption
-from mir.classification import check_models
 from mir.errors import ModelNotFound
 from mir.flamingo import DEFAULT_MAX_TOKENS, DEFAULT_PROMPTS, fill_prompt, load_captioner
 from mir.info import info_path, read_info
@@ -17,25 +16,21 @@ from resources.gpu import GpuResource
 from resources.settings import PipelineSettings
 
 #: what the caption reads: tempo, meter, key, loudness, timbre and release metadata;
-#: the labels too when the classifier's models are installed (a run without them must
-#: not hold back the template captions)
+#: what a caption reads from the track's `.INFO`: the asset graph is the same whichever
+#: models are installed (a run that cannot classify simply does not select classification;
+#: once labels arrive, the captions are stale and a backfill refreshes them)
 _UPSTREAM = [
     "beat_grid",
     "loudness",
     "harmonic_features",
     "timbral_features",
     "track_metadata",
+    "classification",
 ]
 
 
 def _upstream() -> list[AssetKey]:
-    names = list(_UPSTREAM)
-    try:
-        check_models(DEFINITION_CONFIG.classification.model_dir)
-        names.append("classification")
-    except ModelNotFound:
-        pass
-    return [AssetKey(n) for n in names]
+    return [AssetKey(n) for n in _UPSTREAM]
 
 
 def prompts_of(cfg) -> dict[str, tuple[str, int]]:

@@ -28,3 +28,20 @@ def test_environment_overrides_paths(monkeypatch, tmp_path):
     cfg = config_from_dict({}, root=tmp_path)
     assert cfg.paths.library == tmp_path / "lib"
     assert cfg.paths.inbox == tmp_path / "data" / "inbox"
+
+
+def test_relative_paths_follow_the_project_of_a_config_folder_else_the_files_own_folder(
+    tmp_path,
+):
+    project = tmp_path / "project"
+    (project / "config").mkdir(parents=True)
+    (project / "config" / "master_pipeline.yaml").write_text("paths: {models: models}\n")
+    cfg = load_config(project / "config" / "master_pipeline.yaml")
+    assert cfg.paths.models == project / "models" and cfg.paths.inbox == project / "data" / "inbox"
+    elsewhere = tmp_path / "music"
+    elsewhere.mkdir()
+    (elsewhere / "mir.yaml").write_text("paths: {models: models}\n")
+    cfg = load_config(elsewhere / "mir.yaml")  # not the home folder above it
+    assert (
+        cfg.paths.models == elsewhere / "models" and cfg.paths.inbox == elsewhere / "data" / "inbox"
+    )
