@@ -17,7 +17,7 @@ SR = 44100
 
 def _mir(*args, env=None, cwd=None):
     return subprocess.run(
-        [sys.executable, "-m", "mir_assets.cli", *args],
+        [sys.executable, "-m", "mir.cli", *args],
         capture_output=True,
         text=True,
         env=env,
@@ -93,7 +93,7 @@ def test_mir_run_registers_the_inbox_and_prints_a_summary(project, tmp_path):
     assert f"rejected {broken}: not a readable audio file" in proc.stdout
     assert "1 file(s) rejected" in proc.stdout
     assert not any(line.startswith("Broken") for line in proc.stdout.splitlines())  # no track
-    assert "[2/2 tracks]" in proc.stdout
+    assert "mir run: 100%" in proc.stderr and "2/2 [" in proc.stderr  # the progress bar
     assert "One" in proc.stdout and "Two" in proc.stdout
     table = asset_table(proc.stdout)
     assert table["beat_grid"]["ok"] == "2"  # ok for both tracks
@@ -105,3 +105,24 @@ def test_mir_run_registers_the_inbox_and_prints_a_summary(project, tmp_path):
     again = _mir("run", "--config", str(project.config_path), env=env)
     assert again.returncode == 1 and f"rejected {broken}" in again.stdout  # still reported
     assert asset_table(again.stdout)["beat_grid"]["up_to_date"] == "2"
+
+
+def test_mir_run_takes_every_key_of_its_config_file_rocm_included(project, tmp_path):
+    import os
+
+    from tests.conftest import write_config
+
+    write_config(project.root, rocm={"HIP_FORCE_DEV_KERNARG": "7"}, features={"loudness": False})
+    env = {k: v for k, v in os.environ.items() if k not in ("HIP_FORCE_DEV_KERNARG", "MIR_CONFIG")}
+    env["DAGSTER_HOME"] = str(tmp_path / "home")
+    proc = _mir("run", "--config", str(project.config_path), "--dry-run", env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = dict(line.split(":", 1) for line in proc.stdout.splitlines() if ":" in line)
+    assert lines["config"].strip() == str(project.config_path)
+    assert lines["inbox"].strip() == str(project.inbox)
+    assert "HIP_FORCE_DEV_KERNARG=7" in lines["rocm"]  # the file's, not the default's 1
+    would_run = [a.strip() for a in lines["would run"].split(",")]
+    assert "beat_grid" in would_run and "loudness" not in would_run  # the file's switches
+    env["HIP_FORCE_DEV_KERNARG"] = "3"  # a shell export still wins
+    proc = _mir("run", "--config", str(project.config_path), "--dry-run", env=env)
+    assert "HIP_FORCE_DEV_KERNARG=3" in proc.stdout

@@ -1,0 +1,277 @@
+"""`mir run`: the whole pipeline over the inbox, through the Dagster definitions.
+
+The original pipeline's `master_pipeline.py`: register the inbox (probing new files),
+add the partitions, plan which assets each track needs, run them (one Dagster run per
+track, on worker processes side by side: :mod:`mir_assets.local_run`) and print a
+summary. `mir.cli` sets `MIR_CONFIG` and the ROCm environment from `--config` before this
+module (and with it the code location) is imported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+from mir.cli import DEMO_TRUTH, fmt_s
+from mir.config import PROJECT_ROOT, MasterConfig
+from mir.progress import Progress
+from mir.tracks import find_audio_files
+
+
+def ensure_dagster_home() -> Path:
+    home = Path(os.environ.get("DAGSTER_HOME") or PROJECT_ROOT / ".dagster_home").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    instance_yaml = home / "dagster.yaml"
+    if not instance_yaml.exists():
+        instance_yaml.write_text((PROJECT_ROOT / "config" / "dagster.yaml").read_text())
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def run_pipeline(args: argparse.Namespace, cfg: MasterConfig) -> int:
+    """`mir run` with the configuration `mir.cli` loaded (and exported as MIR_CONFIG)."""
+    home = ensure_dagster_home()
+    print(f"config:         {cfg.source}")
+    print(f"inbox:          {cfg.paths.inbox}")
+    print(f"library:        {cfg.paths.library}")
+    print(f"feature store:  {cfg.paths.duckdb}")
+    print(f"dagster home:   {home}")
+    if cfg.rocm:
+        print(
+            "rocm:           "
+            + " ".join(f"{k}={os.environ.get(k, v)}" for k, v in cfg.rocm.items())
+        )
+    from mir_assets import DEFINITION_CONFIG
+
+    if DEFINITION_CONFIG.source != cfg.source:  # the location must read the same file
+        raise RuntimeError(
+            f"the code location read {DEFINITION_CONFIG.source}, not {cfg.source}: "
+            "run `mir run` through mir.cli, which exports MIR_CONFIG first"
+        )
+    if getattr(args, "dry_run", False):
+        from mir_assets.definitions import all_assets
+        from mir_assets.selection import runnable_track_assets
+
+        files = find_audio_files(cfg.paths.inbox, cfg.processing.audio_extensions)
+        runnable = [k.path[-1] for k in runnable_track_assets(cfg, all_assets)]
+        print(f"would run:      {', '.join(runnable)}")
+        print(f"dry run: {len(files)} audio file(s) in the inbox; nothing registered or run")
+        return 0
+
+    from dagster import AssetKey, DagsterInstance, materialize
+
+    from mir.stems import find_stems
+    from mir_assets.definitions import all_assets, make_resources
+    from mir_assets.local_run import TrackResult, run_tracks, worker_count
+    from mir_assets.partitions import TRACKS
+    from mir_assets.runtime import NEEDS_STEMS_TAG
+    from mir_assets.track_failures import stored_partitions
+    from resources.duckdb_tables import FeatureTables, admit_files
+
+    instance = DagsterInstance.get()
+    tables = FeatureTables(cfg.paths.duckdb)
+    files = find_audio_files(cfg.paths.inbox, cfg.processing.audio_extensions)
+    if not files:
+        print(f"no audio files in {cfg.paths.inbox}")
+        return 0
+    print(f"registering {len(files)} file(s) from {cfg.paths.inbox} ...", flush=True)
+    # files seen before with the same size and mtime are not probed or hashed again
+    seen = tables.sources()
+    reasons = {path: reason for path, (_, _, reason) in tables.rejected().items()}
+    track_ids: list[str] = []
+    rejected: list[tuple[Path, str]] = []
+    fresh: list[Path] = []
+    for path in files:
+        st = path.stat()
+        size, mtime, known_id = seen.get(str(path), (None, None, None))
+        if (size, mtime) != (st.st_size, st.st_mtime_ns):
+            fresh.append(path)
+        elif known_id is None:
+            rejected.append((path, reasons.get(str(path), "did not decode")))
+        elif known_id not in track_ids:
+            track_ids.append(known_id)
+    admission = admit_files(tables, fresh)
+    rejected += admission.rejected
+    for track_id, path, is_new in admission.tracks:
+        if not is_new and track_id in track_ids:
+            print(f"  {path.name}: same content as {track_id!r}, skipped")
+        if track_id not in track_ids:
+            track_ids.append(track_id)
+    for path, reason in rejected:
+        print(f"  rejected {path}: {reason}")
+    if not track_ids:
+        print("no track to run: every file was rejected")
+        return 1
+    existing = set(instance.get_dynamic_partitions(TRACKS))
+    missing = [t for t in track_ids if t not in existing]
+    if missing:
+        instance.add_dynamic_partitions(TRACKS, missing)
+
+    order = [a.key.path[-1] for a in all_assets if a.partitions_def is not None]
+    library_wide = [a.key.path[-1] for a in all_assets if a.partitions_def is None]
+    needs_stems = {
+        a.key.path[-1] for a in all_assets if (a.tags_by_key.get(a.key) or {}).get(NEEDS_STEMS_TAG)
+    }
+    stems_enabled = "stems" in order and getattr(cfg.features, "stems", False)
+    enabled = [name for name in order if getattr(cfg.features, name, True)]
+    done_before = {
+        name: (set() if args.force else stored_partitions(instance, AssetKey(name)))
+        for name in enabled
+    }
+    from mir_assets.selection import missing_models, missing_separation_model
+
+    model_missing = missing_separation_model(cfg) if "stems" in enabled else None
+    # the other model assets whose model is not in place: reported, not run
+    no_model = missing_models(cfg, enabled)
+    outcome: dict[str, dict[str, str]] = {name: {} for name in enabled}
+    errors: dict[tuple[str, str], str] = {}
+    seconds: dict[str, float] = {name: 0.0 for name in enabled}
+    plan: dict[str, list[str]] = {}
+    for track_id in track_ids:
+        todo = [n for n in enabled if track_id not in done_before[n]]
+        on_disk = bool(find_stems(cfg.paths.library / track_id))
+        has_stems = on_disk or (stems_enabled and model_missing is None)
+        for name in enabled:
+            if name not in todo:
+                outcome[name][track_id] = "up to date"
+            elif name == "stems" and model_missing is not None:
+                outcome[name][track_id] = "no model"
+            elif name in no_model:
+                outcome[name][track_id] = "no model"
+            elif name in needs_stems and not has_stems:
+                outcome[name][track_id] = "no model" if model_missing is not None else "no stems"
+        plan[track_id] = [n for n in todo if n not in outcome or track_id not in outcome[n]]
+
+    progress = Progress(len(track_ids), unit="track", desc="mir run")
+    for todo in plan.values():
+        if not todo:
+            progress.done()
+    workers = worker_count(cfg.processing.workers, sum(1 for todo in plan.values() if todo))
+
+    def on_result(result: TrackResult) -> None:
+        for name, state in result.states.items():
+            outcome[name][result.track_id] = state
+            seconds[name] += result.seconds.get(name, 0.0)
+        for name, message in result.errors.items():
+            errors[(name, result.track_id)] = message
+        progress.done()
+
+    config_path = os.environ.get("MIR_CONFIG", "")
+    try:
+        if any(plan.values()):
+            print(
+                f"running {sum(1 for t in plan.values() if t)} track(s) on {workers} worker(s)",
+                flush=True,
+            )
+        run_tracks(
+            plan,
+            config_path=config_path,
+            workers=workers,
+            on_progress=progress.update,
+            on_result=on_result,
+        )
+        resources = make_resources(config_path)
+        quiet = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+        for name in library_wide:  # once, over every track
+            if getattr(cfg.features, name, True):
+                progress.update(name, "all tracks")
+                started = time.monotonic()
+                result = materialize(
+                    all_assets,
+                    selection=[name],
+                    instance=instance,
+                    resources=resources,
+                    raise_on_error=False,
+                    run_config=quiet,
+                )
+                seconds[name] = time.monotonic() - started
+                outcome[name] = {"(library)": "ok" if result.success else "failed"}
+                if not result.success:
+                    errors[(name, "(library)")] = "see the run in the UI"
+    finally:
+        progress.finish()
+
+    _print_summary(cfg, tables, track_ids, outcome, errors, home, progress, seconds)
+    if rejected:
+        print(
+            f"\n{len(rejected)} file(s) rejected (they do not decode; recorded in the "
+            "`rejected_files` table and tried again when they change):"
+        )
+        for path, reason in rejected:
+            print(f"  {path}: {reason}")
+    if model_missing is not None:
+        print(
+            f"\nstems and the per-stem features were skipped: {model_missing}"
+            "; fetch it: mir models fetch --for stems"
+        )
+    for name, error in no_model.items():
+        print(f"\n{name} was skipped: {error}; fetch it: mir models fetch --for {name}")
+    return 1 if errors or rejected else 0
+
+
+def _print_summary(cfg, tables, track_ids, outcome, errors, home, progress, seconds) -> None:
+    from mir.harmonic import PITCH_CLASSES
+
+    truth = {}
+    truth_file = cfg.paths.inbox / DEMO_TRUTH
+    if truth_file.exists():
+        truth = json.loads(truth_file.read_text())
+    loud = tables.read("loudness", track_ids) if "loudness" in outcome else {}
+    beats = tables.read("beat_grid", track_ids) if "beat_grid" in outcome else {}
+    src = tables.read("source_audio", track_ids)
+    harm = tables.read("harmonic_features", track_ids) if "harmonic_features" in outcome else {}
+    print()
+    header = f"{'track':<28} {'dur s':>6} {'bpm':>7} {'meter':>5} {'key':>9} {'lufs':>7} {'lra':>5}"
+    if truth:
+        header += f"  {'expected':<22}"
+    print(header)
+    print("-" * len(header))
+    for tid in track_ids:
+        s, b, lo, h = src.get(tid, {}), beats.get(tid, {}), loud.get(tid, {}), harm.get(tid, {})
+        meter = f"{b['beats_per_bar']}/4" if b.get("beats_per_bar") else "-"
+        key = f"{PITCH_CLASSES[h['tonic']]} {h['tonic_scale']}" if "tonic" in h else "-"
+        row = (
+            f"{tid[:28]:<28} {s.get('duration_s', float('nan')):>6.1f} {b.get('bpm', float('nan')):>7.2f} "
+            f"{meter:>5} {key:>9} {lo.get('lufs', float('nan')):>7.2f} {lo.get('lra', float('nan')):>5.2f}"
+        )
+        if truth:
+            t = truth.get(tid)
+            row += f"  {t['bpm']:.0f} BPM {t['meter']} {t['key']}" if t else ""
+        print(row)
+    print()
+    states = ("ok", "up_to_date", "failed", "skipped", "no_stems", "no_model")
+    durations = {tid: float(s.get("duration_s") or 0.0) for tid, s in src.items()}
+    print(
+        f"{'asset':<20} "
+        + " ".join(f"{s:>10}" for s in states)
+        + f" {'time s':>9} {'x realtime':>10}"
+    )
+    for name, per_track in outcome.items():
+        counts = [sum(1 for v in per_track.values() if v == k.replace("_", " ")) for k in states]
+        audio = (
+            sum(durations.values())
+            if "(library)" in per_track
+            else sum(durations.get(t, 0.0) for t, v in per_track.items() if v == "ok")
+        )
+        took = seconds.get(name, 0.0)
+        pace = f"{audio / took:10.1f}" if took > 0 and audio > 0 else f"{'-':>10}"
+        print(f"{name:<20} " + " ".join(f"{c:>10}" for c in counts) + f" {took:9.1f} {pace}")
+    if any("no stems" in per_track.values() for per_track in outcome.values()):
+        print("  no_stems: per-stem features wait for drums/bass/other/vocals in the track folder")
+    for (asset, tid), msg in errors.items():
+        print(f"  FAILED {asset} for {tid!r}: {msg}")
+    print()
+    wall = time.monotonic() - progress.started
+    audio = sum(durations.get(t, 0.0) for t in track_ids)
+    busy = sum(seconds.values())
+    print(
+        f"{len(track_ids)} track(s), {fmt_s(audio)} of audio, in {fmt_s(wall)}"
+        + (f" ({audio / wall:.1f}x realtime)" if wall > 0 and busy > 0 else "")
+        + (f"; the assets computed for {fmt_s(busy)}" if busy > 0 else "")
+    )
+    print(f"library:        {cfg.paths.library}")
+    print(f"feature store:  {cfg.paths.duckdb}")
+    print(f"dagster home:   {home}  (open the UI: make ui)")
