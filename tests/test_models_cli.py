@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 import yaml
 
+from mir.cli import main as mir
 from mir.config import PROJECT_ROOT, load_config
 from mir.models import (
     MANIFEST,
@@ -35,7 +36,6 @@ from mir.models import (
     rebase,
     selected_for,
 )
-from mir.cli import main as mir
 from tests.conftest import write_config
 
 SR = 44100
