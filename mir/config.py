@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from mir.errors import ConfigError
 
@@ -44,6 +44,7 @@ class PathsConfig(_Section):
 
 class FeaturesConfig(_Section):
     source_audio: bool = True
+    audio_quality: bool = True
     stems: bool = True
     beat_grid: bool = True
     loudness: bool = True
@@ -201,6 +202,26 @@ class SeparationConfig(_Section):
     quality_peak_dbfs: float = -20.0
 
 
+#: what `export.exclude` may name (the flags of the `audio_quality` asset, mir/quality.py)
+EXPORT_EXCLUSIONS = ("duplicate", "fake_lossless", "clipped", "silent", "too_short")
+
+
+class ExportConfig(_Section):
+    #: tracks whose `audio_quality` flags fall in one of these get no crops in `sat_dataset`
+    exclude: tuple[str, ...] = ("duplicate", "fake_lossless")
+
+    @field_validator("exclude")
+    @classmethod
+    def _known(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [v for v in value if v not in EXPORT_EXCLUSIONS]
+        if unknown:
+            raise ValueError(
+                f"unknown exclusion {', '.join(map(repr, unknown))}; "
+                f"allowed: {', '.join(EXPORT_EXCLUSIONS)}"
+            )
+        return value
+
+
 class ProcessingConfig(_Section):
     audio_extensions: tuple[str, ...] = ("flac", "wav", "aiff", "aif", "mp3", "ogg", "m4a", "aac")
     tracks_per_run: int = Field(25, ge=1)
@@ -219,6 +240,7 @@ class MasterConfig(_Section):
     timbral: TimbralConfig = TimbralConfig()
     separation: SeparationConfig = SeparationConfig()
     crops: CropsConfig = CropsConfig()
+    export: ExportConfig = ExportConfig()
     metadata: MetadataConfig = MetadataConfig()
     classification: ClassificationConfig = ClassificationConfig()
     transcription: TranscriptionConfig = TranscriptionConfig()

@@ -36,6 +36,24 @@ def _table() -> dict[str, Feature]:
         Feature("duration_s", 0, 86400, "s", "duration of the full mix"),
         Feature("sample_rate", 1000, 768000, "Hz", "sample rate of the original"),
         Feature("channels", 1, 32, "", "channel count of the original"),
+        # dataset hygiene (audio_quality)
+        Feature(
+            "lossy_cutoff_hz",
+            0,
+            24000,
+            "Hz",
+            "where a lossy encoder's low-pass ends the spectrum (null: none found)",
+        ),
+        Feature("clipped_runs", 0, 1e9, "", "runs of >= 3 consecutive full-scale samples"),
+        Feature("clipped_ratio", 0, 1, "", "share of the samples in clipped runs"),
+        Feature("silence_ratio", 0, 1, "", "share of the duration in >= 1 s of digital silence"),
+        Feature(
+            "duplicate_similarity",
+            0,
+            1,
+            "",
+            "fingerprint similarity to the copy kept (1 - bit error rate)",
+        ),
         # metadata
         Feature("track_metadata_year", 1000, 2100, "", "year from the file's tags"),
         Feature("release_year", 1000, 2100, "", "release year of the best lookup match"),
@@ -276,9 +294,24 @@ AESTHETICS_KEYS = frozenset(
 )
 #: keys of the transcription assets (drums need the ADTOF weights; all need stems)
 TRANSCRIPTION_KEYS = frozenset(k for k in FEATURES if k.startswith("transcription_"))
+#: keys of the audio_quality asset (fpcalc; some are null where nothing was found)
+QUALITY_KEYS = frozenset(
+    {
+        "lossy_cutoff_hz",
+        "clipped_runs",
+        "clipped_ratio",
+        "silence_ratio",
+        "duplicate_similarity",
+    }
+)
 #: keys every analysed track has
 AUDIO_FEATURES = (
-    frozenset(FEATURES) - METADATA_KEYS - MODEL_KEYS - AESTHETICS_KEYS - TRANSCRIPTION_KEYS
+    frozenset(FEATURES)
+    - METADATA_KEYS
+    - MODEL_KEYS
+    - AESTHETICS_KEYS
+    - TRANSCRIPTION_KEYS
+    - QUALITY_KEYS
 )
 
 

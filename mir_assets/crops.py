@@ -33,6 +33,18 @@ NOT_TRANSFERRED = {
     "stem_files",
     "channels",
     "sample_rate",
+    # audio_quality and sat_dataset: about the file and its place in the dataset
+    "fake_lossless",
+    "lossy_cutoff_hz",
+    "clipped",
+    "clipped_runs",
+    "clipped_ratio",
+    "silent",
+    "silence_ratio",
+    "too_short",
+    "duplicate_of",
+    "duplicate_similarity",
+    "dataset_excluded",
 }
 LOSSY_TO = {"m4a": "mp3", "aac": "mp3", "mp4": "mp3", "ogg": "flac", "aif": "aiff"}
 FEATURE_ASSETS = [

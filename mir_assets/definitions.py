@@ -21,6 +21,7 @@ from mir_assets import (
     harmonic,
     loudness,
     metadata,
+    quality,
     rhythm,
     source,
     spectral,
@@ -38,6 +39,7 @@ from sensors.inbox import inbox_sensor
 
 ASSET_MODULES = [
     source,
+    quality,
     metadata,
     stems,
     rhythm,

@@ -9,12 +9,13 @@ from mir.errors import MissingInput
 from mir.info import info_path, read_info
 from mir.sat_export import link_or_copy, sidecar, write_dataset_files
 from mir_assets.crops import CROPS_TABLE
+from mir_assets.quality import exclude_from_dataset
 from mir_assets.runtime import feature_asset_args, for_each_track
 from resources.duckdb_tables import read_crop_rows
 from resources.settings import PipelineSettings
 
 
-@asset(**feature_asset_args("export", [], deps=["captions"], kinds={"json"}))
+@asset(**feature_asset_args("export", [], deps=["captions", "audio_quality"], kinds={"json"}))
 def sat_dataset(
     context: AssetExecutionContext, settings: PipelineSettings, training_crops: dict[str, dict]
 ) -> dict[str, dict]:
@@ -24,13 +25,19 @@ def sat_dataset(
 
     The prompt is the crop's Music Flamingo caption when one exists, else the track's,
     else the template caption built from the crop's own features.
+
+    A track whose `audio_quality` flags fall in a category of `export.exclude` gets no
+    crops, and its folder is removed; `dataset_excluded` says why ("" when included).
     """
     root = settings.config.paths.dataset
     config_path = write_dataset_files(root)
     all_rows = read_crop_rows(settings.tables, CROPS_TABLE, list(context.partition_keys))
     prompts: list[str] = []
+    excluded = exclude_from_dataset(settings, root)  # removes their folders
 
     def compute(track_id: str) -> dict:
+        if track_id in excluded:
+            return {"dataset_crops": 0, "dataset_dir": "", "dataset_excluded": excluded[track_id]}
         crops_dir = settings.config.paths.crops / track_id
         track_info = read_info(info_path(settings.track_dir(track_id)))
         if "duration_s" not in track_info:  # seconds_total is never made up
@@ -55,13 +62,16 @@ def sat_dataset(
                 )
             )
             count += 1
-        return {"dataset_crops": count, "dataset_dir": str(root / track_id)}
+        return {"dataset_crops": count, "dataset_dir": str(root / track_id), "dataset_excluded": ""}
 
     result = for_each_track(context, settings, compute)
     context.add_output_metadata(
         {
             "dataset_config": MetadataValue.path(str(config_path)),
             "sample_prompt": MetadataValue.text(prompts[0] if prompts else ""),
+            "dataset_excluded": MetadataValue.json(
+                {t: excluded[t] for t in context.partition_keys if t in excluded}
+            ),
         }
     )
     return result
