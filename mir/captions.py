@@ -79,6 +79,12 @@ def _loudness_word(lufs: float) -> str:
     return "quiet"
 
 
+def _chord_symbol(label: str) -> str:
+    """A chord label as a lead sheet writes it: "A:min" -> "Am", "C:maj" -> "C"."""
+    root, _, quality = label.partition(":")
+    return root + ("m" if quality == "min" else "")
+
+
 def template_caption(values: Mapping[str, Any]) -> str:
     """A one-sentence caption from the values of `.INFO`.
 
@@ -87,6 +93,8 @@ def template_caption(values: Mapping[str, Any]) -> str:
     >>> template_caption({"bpm": 128.0, "tonic": 9, "tonic_scale": "minor", "beats_per_bar": 4,
     ...                   "lufs": -8.5, "brightness": 70.0, "warmth": 30.0})
     'Music at 128 BPM in A minor, 4/4 time, very loud, bright.'
+    >>> template_caption({"bpm": 96.0, "chord_progression": "A:min-F:maj-C:maj-G:maj"})
+    'Music at 96 BPM, chords Am-F-C-G.'
     """
     genres = _top_labels(values.get("essentia_genre"), 2)
     moods = _top_labels(values.get("essentia_mood"), 2)
@@ -102,6 +110,9 @@ def template_caption(values: Mapping[str, Any]) -> str:
         parts[-1] += f" in {PITCH_CLASSES[int(values['tonic']) % 12]} {values['tonic_scale']}"
     if values.get("beats_per_bar"):
         parts.append(f"{int(values['beats_per_bar'])}/4 time")
+    if values.get("chord_progression"):
+        chords = str(values["chord_progression"]).split("-")
+        parts.append("chords " + "-".join(_chord_symbol(c) for c in chords))
     if moods:
         parts.append(" and ".join(moods) + " mood")
     if instruments:

@@ -51,6 +51,7 @@ class FeaturesConfig(_Section):
     rhythm_features: bool = True
     spectral_features: bool = True
     harmonic_features: bool = True
+    chords: bool = True
     timbral_features: bool = True
     stem_loudness: bool = True
     stem_rhythm: bool = True
@@ -156,6 +157,11 @@ class TimbralConfig(_Section):
     max_seconds: float = Field(0.0, ge=0)
 
 
+class ChordsConfig(_Section):
+    #: madmom's chord recogniser: "cnn" (the more accurate) or "deepchroma" (the faster)
+    model: Literal["cnn", "deepchroma"] = "cnn"
+
+
 class BeatsConfig(_Section):
     tracker: Literal["madmom", "librosa"] = "madmom"
     beats_per_bar: tuple[int, ...] = (3, 4)
@@ -238,6 +244,7 @@ class MasterConfig(_Section):
     beats: BeatsConfig = BeatsConfig()
     loudness: LoudnessConfig = LoudnessConfig()
     timbral: TimbralConfig = TimbralConfig()
+    chords: ChordsConfig = ChordsConfig()
     separation: SeparationConfig = SeparationConfig()
     crops: CropsConfig = CropsConfig()
     export: ExportConfig = ExportConfig()

@@ -158,6 +158,15 @@ def _table() -> dict[str, Feature]:
         # harmonic
         Feature("tonic", 0, 11, "pitch class", "key tonic, C = 0 (Essentia Key, edmm profile)"),
         Feature("tonic_strength", 0, 1, "", "key strength"),
+        # chords (madmom chord recogniser + CRF, 10 frames per second)
+        Feature("chord_count", 0, 1_000_000, "", "chord segments (not 'N') in .CHORDS"),
+        Feature(
+            "chord_change_rate",
+            0,
+            600,
+            "1/min",
+            "changes to a different chord per minute (at most one per 0.1 s frame)",
+        ),
     ]
     names = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
     for i, name in enumerate(names):
@@ -304,6 +313,8 @@ QUALITY_KEYS = frozenset(
         "duplicate_similarity",
     }
 )
+#: keys of the chords asset (its own asset: `mir analyze` does not compute them)
+CHORD_KEYS = frozenset({"chord_count", "chord_change_rate"})
 #: keys every analysed track has
 AUDIO_FEATURES = (
     frozenset(FEATURES)
@@ -311,6 +322,7 @@ AUDIO_FEATURES = (
     - MODEL_KEYS
     - AESTHETICS_KEYS
     - TRANSCRIPTION_KEYS
+    - CHORD_KEYS
     - QUALITY_KEYS
 )
 

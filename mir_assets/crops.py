@@ -5,14 +5,16 @@ from dagster import AssetExecutionContext, MetadataValue, asset
 from mir import analysis
 from mir import timeseries as timeseries_lib
 from mir.audio import Audio, extension
+from mir.chords import crop_chords, read_chords
 from mir.crops import cut, is_silent, local_tempo, plan_crops, times_within
 from mir.harmonic import harmonic_features, hpcp_of
-from mir.info import info_path, read_info, safe_update
+from mir.info import info_path, read_info, safe_update, sidecar_path
 from mir.intermediates import SR
 from mir.separation import mp3_bitrate, write_stem
 from mir.spectral import band_energies_of
 from mir.stems import find_stems
 from mir.timeseries import crop_timeseries
+from mir_assets.chords import CHORDS
 from mir_assets.rhythm import read_beat_grid
 from mir_assets.runtime import decoded, feature_asset_args, for_each_track, full_mix_path
 from resources.duckdb_tables import (
@@ -49,7 +51,7 @@ NOT_TRANSFERRED = {
 LOSSY_TO = {"m4a": "mp3", "aac": "mp3", "mp4": "mp3", "ogg": "flac", "aif": "aiff"}
 FEATURE_ASSETS = [
     "track_metadata", "loudness", "rhythm_features", "spectral_features", "harmonic_features", "timbral_features",
-    "stem_loudness", "stem_rhythm", "stem_harmonic",
+    "stem_loudness", "stem_rhythm", "stem_harmonic", "chords",
 ]  # fmt: skip
 
 
@@ -118,6 +120,9 @@ def training_crops(
         ext = LOSSY_TO.get(extension(mix_path), extension(mix_path))
         bitrate = mp3_bitrate(mix_path)
         out_dir = settings.config.paths.crops / track_id
+        # each crop's own chords, from the track's segments (when the chords asset ran)
+        chords_file = sidecar_path(track_dir, CHORDS)
+        chord_segments = read_chords(chords_file) if chords_file.exists() else None
         rows, rejected, series_by_crop = [], 0, {}
         for crop in plan:
             mix = cut(audio.samples, crop)
@@ -158,6 +163,8 @@ def training_crops(
             crop_audio = Audio(mix, audio.sr)  # its views and STFT serve features and series
             if cfg.features:
                 values.update(crop_features(crop_audio, stem_audio, n_steps=cfg.n_steps))
+            if chord_segments is not None:
+                values.update(crop_chords(chord_segments, crop.start_time, crop.end_time))
             safe_update(out_dir / f"{name}.INFO", values)
             rows.append({k: v for k, v in values.items() if not isinstance(v, dict)})
             if cfg.timeseries:

@@ -15,6 +15,7 @@ from dagster import Definitions, in_process_executor, load_assets_from_modules
 from mir_assets import (
     aesthetics,
     captions,
+    chords,
     classification,
     crops,
     export,
@@ -46,6 +47,7 @@ ASSET_MODULES = [
     loudness,
     spectral,
     harmonic,
+    chords,
     timbral,
     classification,
     transcription,
