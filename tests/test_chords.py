@@ -122,8 +122,6 @@ def test_the_fast_deep_chroma_model_recognises_a_low_voicing():
 
 @pytest.mark.parametrize("model", ["cnn", "deepchroma"])
 def test_segments_cover_the_track_and_equal_madmoms_own_chain_across_blocks(model, monkeypatch):
-    from madmom.audio.signal import Signal
-
     from mir import chords as chords_module
 
     monkeypatch.setattr(chords_module, "BLOCK_S", 4.0)  # 12.33 s: four blocks
@@ -133,10 +131,37 @@ def test_segments_cover_the_track_and_equal_madmoms_own_chain_across_blocks(mode
     assert chords[0].start_s == 0.0 and chords[-1].end_s == pytest.approx(12.33, abs=1e-6)
     assert all(a.end_s == b.start_s for a, b in zip(chords, chords[1:], strict=False))
     assert all(a.label != b.label for a, b in zip(chords, chords[1:], strict=False))
-    features, decoder = chords_module._models(model)
+    features, decoder = chords_module._models(model)  # imports madmom (mir._madmom)
+    from madmom.audio.signal import Signal
+
     theirs = decoder(features(Signal(y, sample_rate=SR, num_channels=1)))  # in one piece
     assert [(round(float(s), 6), str(label)) for s, _, label in theirs] == [
         (c.start_s, c.label) for c in chords
+    ]
+
+
+def test_the_torch_cnn_equals_madmoms_layers_and_decodes_the_same_labels(monkeypatch):
+    from mir import chords as chords_module
+
+    monkeypatch.setattr(chords_module, "BLOCK_S", 8.0)  # 20 s: three blocks
+    y, _ = render_progression(MINOR, chord_s=1.6, seconds=20, seed=3)
+    features, decoder = chords_module._models("cnn")
+    spec = chords_module._spectrogram(features, y)
+    madmoms = features.processors[4:]
+    ours = chords_module._stages("cnn", features)
+    assert any(isinstance(stage, chords_module._TorchNetwork) for stage in ours)
+    # the feature maps of the network itself (10 s, padded as madmom pads)
+    pad, network = madmoms[0], madmoms[1]
+    maps = chords_module._TorchNetwork(network)(pad(spec[:100]))
+    assert maps.dtype == np.float32
+    np.testing.assert_allclose(maps, network(pad(spec[:100])), rtol=1e-4, atol=1e-5)
+    # the features of the whole chain, block by block, and the chords they decode to
+    expected = chords_module._network(spec, madmoms)
+    actual = chords_module._network(spec, ours)
+    assert actual.shape == expected.shape == (len(spec), 128)
+    np.testing.assert_allclose(actual, expected, rtol=1e-4, atol=1e-5)
+    assert [(s, e, str(label)) for s, e, label in decoder(actual)] == [
+        (s, e, str(label)) for s, e, label in decoder(expected)
     ]
 
 
