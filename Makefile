@@ -67,6 +67,12 @@ POSTGRES := ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { [ "$$(id -u
 	 (apt-get update -qq && apt-get install -y -qq postgresql >/dev/null)); } || \
 	echo "PostgreSQL not found: install Debian's postgresql package for the Postgres test"
 
+# the Celery test starts its own Redis server (broker and result backend) on loopback
+REDIS := command -v redis-server >/dev/null || { [ "$$(id -u)" = 0 ] && \
+	(apt-get install -y -qq redis-server >/dev/null 2>&1 || \
+	 (apt-get update -qq && apt-get install -y -qq redis-server >/dev/null)); } || \
+	echo "redis-server not found: install Debian's redis-server package for the Celery test"
+
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(PIP) install $(TORCH)
 	$(PIP) install -e '.[separation,captions]' $(TORCH)
@@ -86,6 +92,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	@$(FPCALC)
 	@$(CHROMIUM)
 	@$(POSTGRES)
+	@$(REDIS)
 	touch $@ $(VENV)/.installed
 
 setup: $(VENV)/.installed

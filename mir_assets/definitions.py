@@ -3,14 +3,15 @@
 Deployments: `local` (the default) keeps Dagster's own storage in SQLite under
 DAGSTER_HOME and the features in a DuckDB file, both set by config/master_pipeline.yaml.
 A Postgres-backed instance and another run launcher are chosen in DAGSTER_HOME's
-dagster.yaml without touching this file (see README, "Scaling out").
+dagster.yaml, and Celery workers by MIR_EXECUTOR, without touching this file (see
+README, "Scaling out").
 """
 
 from __future__ import annotations
 
 import os
 
-from dagster import Definitions, in_process_executor, load_assets_from_modules
+from dagster import Definitions, load_assets_from_modules
 
 from mir_assets import (
     aesthetics,
@@ -32,6 +33,7 @@ from mir_assets import (
     transcription,
 )
 from mir_assets.checks import range_checks
+from mir_assets.executors import executor_from_env
 from mir_assets.jobs import track_job
 from resources.feature_store import FeatureStore
 from resources.gpu import GpuResource
@@ -82,6 +84,7 @@ defs = Definitions(
     sensors=[inbox_sensor],
     resources=RESOURCES_BY_DEPLOYMENT[os.environ.get("MIR_DEPLOYMENT", "local")],
     # one process per run: models, decoded audio and intermediates are shared by the
-    # steps of a run; parallelism comes from concurrent runs
-    executor=in_process_executor,
+    # steps of a run; parallelism comes from concurrent runs. MIR_EXECUTOR=celery sends
+    # the steps to Celery workers instead (mir_assets/executors.py, README "Scaling out")
+    executor=executor_from_env(),
 )

@@ -113,3 +113,64 @@ def wait_until(predicate, timeout_s: float, interval_s: float = 2.0):
             return value
         time.sleep(interval_s)
     return predicate()
+
+
+@contextmanager
+def dagster_dev_on_instance(
+    home: Path,
+    env: dict[str, str],
+    module: str = "mir_assets.definitions",
+    timeout_s: float = 180.0,
+):
+    """:func:`dagster_dev` on the instance that `home/dagster.yaml` (written by the caller)
+    describes, with `env` added to the environment; yield the base URL, stop the whole
+    process group after."""
+    workspace = home / "workspace.yaml"
+    workspace.write_text(
+        f"load_from:\n  - python_module:\n      module_name: {module}\n      location_name: mir\n"
+        f"      working_directory: {ROOT}\n"
+    )
+    port = free_port()
+    env = {**os.environ, **env, "DAGSTER_HOME": str(home), "PYTHONPATH": str(ROOT)}
+    log_path = home / "dagster_dev.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "dagster"), "dev", "-w", str(workspace), "-h", "127.0.0.1", "-p", str(port)],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + timeout_s
+            while not _serves(url):
+                if proc.poll() is not None:
+                    raise RuntimeError(f"dagster dev exited: {log_path.read_text()[-2000:]}")
+                if time.monotonic() > deadline:
+                    raise TimeoutError("dagster dev did not answer /server_info")
+                time.sleep(1)
+            wait_for_location(url, deadline)
+            yield url
+        finally:
+            stop_process_group(proc)
+
+
+def _serves(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/server_info", timeout=2) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+def stop_process_group(proc: subprocess.Popen, timeout_s: float = 30.0) -> None:
+    """SIGTERM the process group `proc` leads, then SIGKILL what is left of the group
+    (children that outlive their leader too)."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout_s)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
