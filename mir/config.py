@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from mir.errors import ConfigError
+from mir.sat_export import DEFAULT_CONDITIONING_KEYS
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "master_pipeline.yaml"
@@ -225,6 +226,26 @@ class ExportConfig(_Section):
                 f"unknown exclusion {', '.join(map(repr, unknown))}; "
                 f"allowed: {', '.join(EXPORT_EXCLUSIONS)}"
             )
+        return value
+
+    #: the numeric keys each sidecar carries, one `number` conditioner each in the
+    #: model-config fragment (ranges from mir/feature_table.py)
+    conditioning_keys: tuple[str, ...] = DEFAULT_CONDITIONING_KEYS
+    #: the prompt's text encoder (stable-audio-tools' `t5` conditioner) and token limit
+    prompt_model: str = "t5-base"
+    prompt_max_length: int = Field(128, ge=1)
+    #: max_val of the seconds_start and seconds_total conditioners
+    seconds_max: float = Field(512.0, gt=0)
+
+    @field_validator("conditioning_keys")
+    @classmethod
+    def _numeric(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from mir.sat_export import conditioning_feature
+
+        for key in value:
+            conditioning_feature(key)  # a ValueError that names the key
+        if len(set(value)) != len(value):
+            raise ValueError("a key is listed twice")
         return value
 
 

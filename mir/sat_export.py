@@ -1,28 +1,70 @@
-"""The Stable Audio Tools dataset: crop audio, one JSON sidecar per crop, a dataset config
-and a custom metadata module that stable-audio-tools loads as it is.
+"""The Stable Audio Tools dataset: crop audio, one JSON sidecar per crop, a dataset config,
+a custom metadata module that stable-audio-tools loads as it is, and a model-config
+fragment with a conditioner for every sidecar key.
 
 stable-audio-tools' `audio_dir` dataset walks the folder for audio, and for each sample
 calls `get_custom_metadata(info, audio)` from the module named in the dataset config; the
-module below reads every sidecar once, on its first call, and answers from memory.
+module below reads every sidecar once, on its first call, and answers from memory. Each
+sidecar key is a conditioner input: `prompt` (text), `seconds_start`, `seconds_total` and
+the numeric keys chosen in `export.conditioning_keys`, nothing else.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from mir.feature_table import FEATURES, Feature
+
 CONFIG_NAME = "dataset_config.json"
 MODULE_NAME = "custom_metadata.py"
+#: the conditioning part of a stable-audio-tools model config, merged by the user
+CONDITIONING_NAME = "model_config_conditioning.json"
+#: what every sidecar holds besides the numeric keys (get_custom_metadata's contract)
+BASE_KEYS = ("prompt", "seconds_start", "seconds_total")
+
+#: keys a sidecar can carry that the feature table does not list: numbers made from a
+#: track's strings
+DERIVED_FEATURES = {
+    "tonic_scale_minor": Feature(
+        "tonic_scale_minor", 0, 1, "", "1 when the key (tonic_scale) is minor, 0 when major"
+    ),
+}
+
+#: the default numeric conditioners: tempo, loudness, key, density, timbre, and two
+#: model scores (left out of the fragment until every crop has them)
+DEFAULT_CONDITIONING_KEYS = (
+    "bpm",
+    "lufs",
+    "lra",
+    "tonic",
+    "tonic_scale_minor",
+    "onset_density",
+    "spectral_flatness",
+    "rms_energy_bass",
+    "brightness",
+    "warmth",
+    "danceability",
+    "production_quality",
+)
 
 CUSTOM_METADATA_MODULE = '''"""Custom metadata for stable-audio-tools, written by mir-platform's sat_dataset asset.
 
 stable-audio-tools calls get_custom_metadata(info, audio) for every sample; info holds
 "path" (the audio file), "relpath", "seconds_start" and "seconds_total". Each audio file
 has a JSON sidecar beside it (same name, .json); all sidecars are read once, on the first
-call, and kept in memory.
+call, and kept in memory. A sidecar holds exactly:
+
+- "prompt": the text prompt (str)
+- "seconds_start": where the crop starts in its track (s)
+- "seconds_total": the duration of the track (s)
+- one number per key of the dataset's conditioning (model_config_conditioning.json at
+  the dataset root, one `number` conditioner per key, with its min_val and max_val)
 """
 
 import json
@@ -36,8 +78,10 @@ def _load():
     global _SIDECARS
     sidecars = {}
     for folder, _, files in os.walk(_ROOT):
+        if folder == _ROOT:
+            continue  # the dataset config and the conditioning fragment
         for name in files:
-            if name.endswith(".json") and name != "dataset_config.json":
+            if name.endswith(".json"):
                 path = os.path.join(folder, name)
                 with open(path, encoding="utf-8") as f:
                     sidecars[os.path.splitext(path)[0]] = json.load(f)
@@ -52,48 +96,162 @@ def get_custom_metadata(info, audio):
     if meta is None:
         return {"prompt": ""}
     return dict(meta)
+
 '''
 
 
-def numeric_features(values: dict[str, Any]) -> dict[str, float]:
-    """The numeric values of a crop's `.INFO` (no bookkeeping strings, lists or dicts)."""
-    return {
-        k: v for k, v in values.items() if isinstance(v, int | float) and not isinstance(v, bool)
-    }
+def conditioning_feature(key: str) -> Feature:
+    """The range of a conditioning key (the feature table, or a derived key)."""
+    feature = FEATURES.get(key) or DERIVED_FEATURES.get(key)
+    if feature is None:
+        raise ValueError(
+            f"{key!r} is not a numeric key of the feature table (mir/feature_table.py) "
+            f"nor one of {', '.join(DERIVED_FEATURES)}"
+        )
+    return feature
 
 
-def sidecar(values: dict[str, Any], *, prompt: str, seconds_total: float) -> dict[str, Any]:
-    """The JSON a crop carries: prompt, seconds_start (the crop's start in its track),
-    seconds_total (the track's duration) and every numeric feature."""
-    out = numeric_features(values)
-    if not values.get("bpm_is_defined", 1):
-        out.pop("bpm", None)  # 120 stands for "no tempo found": not a value to train on
-    out.update(
-        {
-            "prompt": prompt,
-            "seconds_start": float(values.get("start_time", 0.0)),
-            "seconds_total": float(seconds_total),
-        }
-    )
+def conditioning_values(values: dict[str, Any], keys: Iterable[str]) -> dict[str, float]:
+    """The numbers `values` (a crop's `.INFO`) holds for `keys`; keys without a value are
+    left out, never made up: a bpm that is not defined (no steady beat), a key of unknown
+    mode, a model score of a track the model has not seen."""
+    out: dict[str, float] = {}
+    for key in keys:
+        if key == "tonic_scale_minor":
+            scale = values.get("tonic_scale")
+            if scale in ("major", "minor"):
+                out[key] = float(scale == "minor")
+            continue
+        if key == "tonic" and values.get("tonic_scale") not in ("major", "minor"):
+            continue  # tonic 0 stands for "no key found"
+        if key == "bpm" and (not values.get("bpm_is_defined", 1) or not values.get("bpm")):
+            continue  # 120 or 0 stand for "no tempo found": not values to train on
+        value = values.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        if math.isfinite(value):
+            out[key] = float(value)
     return out
 
 
-def link_or_copy(source: Path, target: Path) -> None:
-    """Hard-link `source` to `target` when they share a file system, else copy."""
+def sidecar(
+    values: dict[str, Any], *, prompt: str, seconds_total: float, keys: Iterable[str]
+) -> dict[str, Any]:
+    """The JSON a crop carries: prompt, seconds_start (the crop's start in its track),
+    seconds_total (the track's duration) and the crop's value of each of `keys`."""
+    return {
+        "prompt": prompt,
+        "seconds_start": float(values.get("start_time", 0.0)),
+        "seconds_total": float(seconds_total),
+        **conditioning_values(values, keys),
+    }
+
+
+def conditioning_fragment(
+    keys: Iterable[str],
+    *,
+    prompt_model: str = "t5-base",
+    prompt_max_length: int = 128,
+    seconds_max: float = 512,
+    cond_dim: int = 768,
+) -> dict[str, Any]:
+    """The `model.conditioning` and `model.diffusion` conditioner ids of a stable-audio-tools
+    `diffusion_cond` model config, written as its own configs write them: a `t5` prompt,
+    `number` conditioners for `seconds_start` and `seconds_total` (0..`seconds_max`) and one
+    `number` conditioner per key with `min_val`/`max_val` from the feature table.
+
+    The numeric keys go to cross attention only: `global_cond_ids` stays the model's
+    seconds pair, since each global id widens the model's `global_cond_dim`."""
+    configs: list[dict[str, Any]] = [
+        {
+            "id": "prompt",
+            "type": "t5",
+            "config": {"t5_model_name": prompt_model, "max_length": int(prompt_max_length)},
+        },
+        *(
+            {"id": name, "type": "number", "config": {"min_val": 0, "max_val": seconds_max}}
+            for name in ("seconds_start", "seconds_total")
+        ),
+    ]
+    keys = list(keys)
+    for key in keys:
+        feature = conditioning_feature(key)
+        configs.append(
+            {
+                "id": key,
+                "type": "number",
+                "config": {"min_val": feature.min, "max_val": feature.max},
+            }
+        )
+    return {
+        "model": {
+            "conditioning": {"configs": configs, "cond_dim": cond_dim},
+            "diffusion": {
+                "cross_attention_cond_ids": [*BASE_KEYS, *keys],
+                "global_cond_ids": ["seconds_start", "seconds_total"],
+            },
+        }
+    }
+
+
+def _partial(target: Path) -> Path:
+    """A temporary name beside `target` that no reader takes for a sample or a sidecar."""
+    return target.with_name(f".{target.name}.{os.getpid()}.partial")
+
+
+def publish(target: Path, write: Callable[[Path], None]) -> None:
+    """`write(tmp)` to a temporary name beside `target`, then rename it onto `target`:
+    a killed run leaves the old file or the new one, never half of one."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists():
-        target.unlink()
+    tmp = _partial(target)
     try:
-        os.link(source, target)
-    except OSError:
-        shutil.copy2(source, target)
+        write(tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def link_or_copy(source: Path, target: Path) -> None:
+    """Hard-link `source` to `target` when they share a file system, else copy; the
+    target is replaced in one rename."""
+
+    def write(tmp: Path) -> None:
+        try:
+            os.link(source, tmp)
+        except OSError:
+            shutil.copy2(source, tmp)
+
+    publish(target, write)
+
+
+def write_text(target: Path, text: str) -> None:
+    """Write `text` (UTF-8) to `target` through :func:`publish`."""
+    publish(target, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def write_json(target: Path, value: Any, *, indent: int = 1) -> None:
+    """Write `value` as JSON to `target` through :func:`publish`."""
+    write_text(target, json.dumps(value, indent=indent, ensure_ascii=False))
+
+
+def remove_other_files(folder: Path, keep: Iterable[str]) -> list[str]:
+    """Delete the files of `folder` whose names are not in `keep` (the crops that no longer
+    exist, and anything a killed run left half-written); returns their names."""
+    keep = set(keep)
+    removed = []
+    if folder.is_dir():
+        for path in sorted(folder.iterdir()):
+            if path.is_file() and path.name not in keep:
+                path.unlink(missing_ok=True)
+                removed.append(path.name)
+    return removed
 
 
 def write_dataset_files(root: Path) -> Path:
     """Write the dataset config and the custom metadata module; returns the config's path."""
     root.mkdir(parents=True, exist_ok=True)
     module = root / MODULE_NAME
-    module.write_text(CUSTOM_METADATA_MODULE, encoding="utf-8")
+    write_text(module, CUSTOM_METADATA_MODULE)
     config = {
         "dataset_type": "audio_dir",
         "datasets": [
@@ -102,5 +260,18 @@ def write_dataset_files(root: Path) -> Path:
         "random_crop": False,
     }
     path = root / CONFIG_NAME
-    path.write_text(json.dumps(config, indent=2), encoding="utf-8")
+    write_json(path, config, indent=2)
     return path
+
+
+def sidecar_keys(root: Path) -> tuple[set[str], int]:
+    """(the numeric keys every sidecar under `root` holds, the number of sidecars)."""
+    common: set[str] | None = None
+    count = 0
+    for path in root.glob("*/*.json"):
+        if path.name.startswith("."):
+            continue
+        keys = set(json.loads(path.read_text(encoding="utf-8"))) - set(BASE_KEYS)
+        common = keys if common is None else common & keys
+        count += 1
+    return common or set(), count

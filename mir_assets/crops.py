@@ -1,6 +1,6 @@
 """Crops and time series: the training crops of each track, and the 100 Hz track series."""
 
-from dagster import AssetExecutionContext, MetadataValue, asset
+from dagster import AssetExecutionContext, AssetsDefinition, MetadataValue, asset
 
 from mir import analysis
 from mir import timeseries as timeseries_lib
@@ -10,10 +10,27 @@ from mir.crops import cut, is_silent, local_tempo, plan_crops, times_within
 from mir.harmonic import harmonic_features, hpcp_of
 from mir.info import info_path, read_info, safe_update, sidecar_path
 from mir.intermediates import SR
+from mir.sat_export import remove_other_files
 from mir.separation import mp3_bitrate, write_stem
 from mir.spectral import band_energies_of
 from mir.stems import find_stems
 from mir.timeseries import crop_timeseries
+from mir_assets import (
+    aesthetics,
+    captions,
+    chords,
+    classification,
+    harmonic,
+    loudness,
+    metadata,
+    quality,
+    rhythm,
+    source,
+    spectral,
+    stems,
+    timbral,
+    transcription,
+)
 from mir_assets.chords import CHORDS
 from mir_assets.rhythm import read_beat_grid
 from mir_assets.runtime import decoded, feature_asset_args, for_each_track, full_mix_path
@@ -47,12 +64,53 @@ NOT_TRANSFERRED = {
     "duplicate_of",
     "duplicate_similarity",
     "dataset_excluded",
+    # what the crops, track_timeseries and sat_dataset assets record about the track:
+    # bookkeeping of the dataset, not music
+    "crop_count",
+    "crops_rejected_silent",
+    "crops_dir",
+    "crop_seconds",
+    "crops_removed",
+    "timeseries_frames",
+    "timeseries_frame_rate",
+    "timeseries_fields",
+    "dataset_crops",
+    "dataset_dir",
+    "dataset_removed",
 }
 LOSSY_TO = {"m4a": "mp3", "aac": "mp3", "mp4": "mp3", "ogg": "flac", "aif": "aiff"}
-FEATURE_ASSETS = [
-    "track_metadata", "loudness", "rhythm_features", "spectral_features", "harmonic_features", "timbral_features",
-    "stem_loudness", "stem_rhythm", "stem_harmonic", "chords",
-]  # fmt: skip
+#: the modules of the track assets that come before the crops (definitions.ASSET_MODULES)
+TRACK_ASSET_MODULES = (
+    source, quality, metadata, stems, rhythm, loudness, spectral, harmonic, chords, timbral,
+    classification, transcription, aesthetics, captions,
+)  # fmt: skip
+#: what training_crops reads as inputs (so not again as deps)
+CROP_INPUTS = ("source_audio", "beat_grid")
+
+
+def crop_sources(modules=TRACK_ASSET_MODULES) -> list[str]:
+    """The track assets the crops are made of: every track asset of `modules` (their keys
+    reach each crop's `.INFO`; `stems` is cut with the mix), less the crops' inputs and
+    the assets whose every declared key describes the file, not the music
+    (:data:`NOT_TRANSFERRED`: `audio_quality`).
+
+    Assets switched off in `features:` stay in the list: the asset graph does not change
+    with the config, a dependency that was never materialized does not hold the crops
+    back, and runs select enabled assets only."""
+    names: set[str] = set()
+    for module in modules:
+        for value in vars(module).values():
+            if not isinstance(value, AssetsDefinition) or value.partitions_def is None:
+                continue
+            for key in value.keys:
+                declared = set(value.metadata_by_key[key].get("column_comments") or {})
+                if declared and declared <= NOT_TRANSFERRED:
+                    continue
+                names.add(key.path[-1])
+    return sorted(names - set(CROP_INPUTS))
+
+
+FEATURE_ASSETS = crop_sources()
 
 
 def crop_features(mix: Audio, stems: dict[str, Audio], *, n_steps: int) -> dict:
@@ -88,7 +146,13 @@ def training_crops(
     `duration`, `samples`, `downbeats`, local `bpm` and `beat_count`), every track feature
     transferred, and per-crop loudness, spectral and harmonic features. Silent crops are
     rejected. Rows of the `crops` table (track, crop index); 256-step series of each crop in
-    the `timeseries` table."""
+    the `timeseries` table.
+
+    Depends on every track asset whose values the crops carry (:func:`crop_sources`): a
+    model asset that arrives later is upstream of the crops, so materializing it with its
+    downstream assets, or a backfill of the crops and `sat_dataset`, brings its values in
+    without running anything else upstream. Re-cropping replaces the track's crops: files
+    of crops that no longer exist are removed."""
     cfg = settings.config.crops
 
     def compute(track_id: str) -> dict:
@@ -123,7 +187,7 @@ def training_crops(
         # each crop's own chords, from the track's segments (when the chords asset ran)
         chords_file = sidecar_path(track_dir, CHORDS)
         chord_segments = read_chords(chords_file) if chords_file.exists() else None
-        rows, rejected, series_by_crop = [], 0, {}
+        rows, rejected, series_by_crop, written = [], 0, {}, set()
         for crop in plan:
             mix = cut(audio.samples, crop)
             if is_silent(mix, threshold_dbfs=cfg.silence_dbfs):
@@ -131,13 +195,21 @@ def training_crops(
                 continue
             index = len(rows)
             name = f"{track_id}_{index}"
+            # every file is written under a temporary name and renamed into place
             write_stem(out_dir / f"{name}.{ext}", mix, audio.sr, bitrate=bitrate)
+            written.add(f"{name}.{ext}")
             stem_audio = {}
             for stem_name, stem in stems.items():
                 if stem.sr != audio.sr:
+                    if index == 0:
+                        context.log.warning(
+                            f"{track_id}: stem {stem_name} is at {stem.sr} Hz, the mix at "
+                            f"{audio.sr} Hz: no {stem_name} crops"
+                        )
                     continue  # a stem at another rate cannot share the crop's sample positions
                 part = cut(stem.samples, crop)
                 write_stem(out_dir / f"{name}_{stem_name}.{ext}", part, stem.sr, bitrate=bitrate)
+                written.add(f"{name}_{stem_name}.{ext}")
                 stem_audio[stem_name] = Audio(part, stem.sr)
             bpm, beat_count = local_tempo(beats, crop)
             bookkeeping = {
@@ -165,7 +237,10 @@ def training_crops(
                 values.update(crop_features(crop_audio, stem_audio, n_steps=cfg.n_steps))
             if chord_segments is not None:
                 values.update(crop_chords(chord_segments, crop.start_time, crop.end_time))
+            # a crop's .INFO is its own, not merged into what an earlier cropping left
+            (out_dir / f"{name}.INFO").unlink(missing_ok=True)
             safe_update(out_dir / f"{name}.INFO", values)
+            written |= {f"{name}.INFO", f"{name}.INFO.lock"}
             rows.append({k: v for k, v in values.items() if not isinstance(v, dict)})
             if cfg.timeseries:
                 lo, hi = crop.start_time, crop.end_time
@@ -177,8 +252,12 @@ def training_crops(
                 )
         replace_crop_rows(settings.tables, CROPS_TABLE, track_id, rows)
         replace_crop_arrays(settings.tables, track_id, series_by_crop)
+        # the crops of an earlier cropping that this one did not write again (a new
+        # length, new beats): gone, so the folder, the table and the dataset agree
+        removed = remove_other_files(out_dir, written)
         return {
             "crop_count": len(rows),
+            "crops_removed": len(removed),
             "crops_rejected_silent": rejected,
             "crops_dir": str(out_dir),
             "crop_seconds": round(sum(r["duration"] for r in rows), 3),

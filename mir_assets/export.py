@@ -1,34 +1,59 @@
 """sat_dataset: the Stable Audio Tools dataset folder, built from the training crops."""
 
-import json
-
 from dagster import AssetExecutionContext, MetadataValue, asset
 
 from mir.captions import caption_for
 from mir.errors import MissingInput
 from mir.info import info_path, read_info
-from mir.sat_export import link_or_copy, sidecar, write_dataset_files
-from mir_assets.crops import CROPS_TABLE
+from mir.sat_export import (
+    CONDITIONING_NAME,
+    conditioning_fragment,
+    link_or_copy,
+    remove_other_files,
+    sidecar,
+    sidecar_keys,
+    write_dataset_files,
+    write_json,
+)
+from mir_assets.crops import CROPS_TABLE, FEATURE_ASSETS
 from mir_assets.quality import exclude_from_dataset
 from mir_assets.runtime import feature_asset_args, for_each_track
 from resources.duckdb_tables import read_crop_rows
 from resources.settings import PipelineSettings
 
 
-@asset(**feature_asset_args("export", [], deps=["captions", "audio_quality"], kinds={"json"}))
+@asset(
+    **feature_asset_args(
+        "export",
+        [],
+        # the crops' own sources too: a model asset materialized later marks the dataset
+        # stale as well as the crops
+        deps=sorted({*FEATURE_ASSETS, "captions", "audio_quality"}),
+        kinds={"json"},
+    )
+)
 def sat_dataset(
     context: AssetExecutionContext, settings: PipelineSettings, training_crops: dict[str, dict]
 ) -> dict[str, dict]:
-    """`<dataset>/<Track>/<crop audio>` + `<crop>.json` (prompt, seconds_start, seconds_total,
-    numeric features) for every crop, and at the root `dataset_config.json`
-    (`dataset_type: audio_dir`) with `custom_metadata.py` for stable-audio-tools.
+    """`<dataset>/<Track>/<crop audio>` + `<crop>.json` for every crop, and at the root
+    `dataset_config.json` (`dataset_type: audio_dir`) with
+    `custom_metadata.py` for stable-audio-tools, and `model_config_conditioning.json`, the
+    conditioners to merge into a model config.
 
-    The prompt is the crop's Music Flamingo caption when one exists, else the track's,
-    else the template caption built from the crop's own features.
+    A sidecar holds `prompt`, `seconds_start`, `seconds_total` and the crop's value of each
+    of `export.conditioning_keys` that it has. The prompt is the crop's Music Flamingo
+    caption when one exists, else the track's, else the template caption built from the
+    crop's own features. The fragment has a `number` conditioner for each configured key
+    that every sidecar of the dataset holds (ranges from the feature table).
+
+    A track's folder holds exactly its crops of the `crops` table: files of crops that no
+    longer exist are removed, and each file is written under a temporary name and renamed
+    into place, so a killed run leaves no half-written sample.
 
     A track whose `audio_quality` flags fall in a category of `export.exclude` gets no
     crops, and its folder is removed; `dataset_excluded` says why ("" when included).
     """
+    cfg = settings.config.export
     root = settings.config.paths.dataset
     config_path = write_dataset_files(root)
     all_rows = read_crop_rows(settings.tables, CROPS_TABLE, list(context.partition_keys))
@@ -46,28 +71,53 @@ def sat_dataset(
             )
         total = float(track_info["duration_s"])
         track_captions = {k: v for k, v in track_info.items() if k.startswith("music_flamingo_")}
-        count = 0
+        out_dir = root / track_id
+        keep: set[str] = set()
         for row in all_rows.get(track_id, []):
             audio = crops_dir / row["file"]
             values = read_info(crops_dir / f"{audio.stem}.INFO")
-            target = root / track_id / audio.name
-            link_or_copy(audio, target)
+            target = out_dir / audio.name
             prompt = caption_for({**track_captions, **values})
             prompts.append(prompt)
-            target.with_suffix(".json").write_text(
-                json.dumps(
-                    sidecar(values, prompt=prompt, seconds_total=total),
-                    indent=1,
-                    ensure_ascii=False,
-                )
+            # the sidecar first: the audio, which makes the sample, comes last
+            write_json(
+                target.with_suffix(".json"),
+                sidecar(values, prompt=prompt, seconds_total=total, keys=cfg.conditioning_keys),
             )
-            count += 1
-        return {"dataset_crops": count, "dataset_dir": str(root / track_id), "dataset_excluded": ""}
+            keep.add(target.with_suffix(".json").name)
+            link_or_copy(audio, target)
+            keep.add(target.name)
+        removed = remove_other_files(out_dir, keep)
+        return {
+            "dataset_crops": len(all_rows.get(track_id, [])),
+            "dataset_dir": str(out_dir),
+            "dataset_excluded": "",
+            "dataset_removed": len(removed),
+        }
 
     result = for_each_track(context, settings, compute)
+    # the conditioners: the configured keys that every sample of the dataset carries
+    present, n_sidecars = sidecar_keys(root)
+    keys = [k for k in cfg.conditioning_keys if k in present]
+    left_out = [k for k in cfg.conditioning_keys if k not in present]
+    fragment = conditioning_fragment(
+        keys,
+        prompt_model=cfg.prompt_model,
+        prompt_max_length=cfg.prompt_max_length,
+        seconds_max=cfg.seconds_max,
+    )
+    write_json(root / CONDITIONING_NAME, fragment, indent=2)
+    if left_out and n_sidecars:
+        context.log.warning(
+            f"conditioning keys not held by every crop, left out of {CONDITIONING_NAME}: "
+            f"{', '.join(left_out)}"
+        )
     context.add_output_metadata(
         {
             "dataset_config": MetadataValue.path(str(config_path)),
+            "conditioning": MetadataValue.path(str(root / CONDITIONING_NAME)),
+            "conditioning_keys": MetadataValue.json(keys),
+            "conditioning_keys_left_out": MetadataValue.json(left_out),
             "sample_prompt": MetadataValue.text(prompts[0] if prompts else ""),
             "dataset_excluded": MetadataValue.json(
                 {t: excluded[t] for t in context.partition_keys if t in excluded}

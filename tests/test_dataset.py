@@ -1,0 +1,159 @@
+"""The Stable Audio Tools dataset through Dagster: crops that carry every value, a dataset
+folder equal to the crops table, the conditioning fragment, the time series beside the
+audio."""
+
+import json
+
+import pytest
+from dagster import AssetSelection
+
+from mir.info import info_path, read_info
+from mir.synth import render_song
+from mir_assets.definitions import all_assets
+from resources.duckdb_tables import FeatureTables, read_crop_rows
+from tests.conftest import write_config
+from tests.helpers import register, run_track
+
+SR = 44100
+LENGTH = 4 * SR  # short crops keep the tests quick
+PIPELINE = [
+    "source_audio",
+    "beat_grid",
+    "loudness",
+    "harmonic_features",
+    "track_timeseries",
+    "training_crops",
+    "sat_dataset",
+]
+SIDECAR_BASE = {"prompt", "seconds_start", "seconds_total"}
+#: the default conditioning keys the pipeline above gives every crop
+PIPELINE_KEYS = {
+    "bpm",
+    "lufs",
+    "lra",
+    "tonic",
+    "tonic_scale_minor",
+    "spectral_flatness",
+    "rms_energy_bass",
+}
+
+
+def _configure(project, models, *, length=LENGTH):
+    write_config(
+        project.root,
+        crops={"length_samples": length, "include_stems": False},
+        classification={"model_dir": str(models)},
+        paths={
+            "inbox": str(project.inbox), "library": str(project.library),
+            "duckdb": str(project.duckdb), "crops": str(project.root / "crops"),
+            "dataset": str(project.root / "dataset"), "reports": str(project.root / "reports"),
+        },
+    )  # fmt: skip
+
+
+@pytest.fixture
+def track(project, instance, tmp_path):
+    _configure(project, tmp_path / "no-models")
+    song = render_song(bpm=120, bars=10, tonic="E", scale="minor")
+    path = project.add_audio("02 - Dataset Song.wav", song.mix)
+    (track_id,) = register(project, [path], instance)
+    assert run_track(project, instance, track_id, selection=PIPELINE).success
+    return track_id
+
+
+def _sidecars(project, track_id) -> dict[str, dict]:
+    folder = project.root / "dataset" / track_id
+    return {p.name: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}
+
+
+def _fragment(project) -> dict:
+    return json.loads((project.root / "dataset" / "model_config_conditioning.json").read_text())
+
+
+def _materialized(result) -> set[str]:
+    return {e.asset_key.path[-1] for e in result.get_asset_materialization_events()}
+
+
+def test_crops_and_dataset_depend_on_every_asset_whose_values_they_carry():
+    deps = {
+        a.key.path[-1]: {d.path[-1] for d in a.asset_deps[a.key]}
+        for a in all_assets
+        if a.key.path[-1] in ("training_crops", "sat_dataset")
+    }
+    carried = {
+        "classification", "aesthetics", "captions", "chords", "drum_transcription",
+        "pitch_transcription", "timbral_features", "track_metadata", "stems", "stem_loudness",
+    }  # fmt: skip
+    assert carried <= deps["training_crops"] and carried <= deps["sat_dataset"]
+    # file keys only: the crops do not inherit them, the dataset filters on them
+    assert "audio_quality" not in deps["training_crops"] and "audio_quality" in deps["sat_dataset"]
+
+
+def test_a_classifier_added_later_reaches_the_sidecars_without_running_anything_upstream(
+    project, instance, track, tmp_path
+):
+    from tests.test_classification import make_tiny_essentia_models
+
+    sidecars = _sidecars(project, track)
+    assert sidecars
+    for values in sidecars.values():
+        # exactly what get_custom_metadata documents, plus the configured keys each crop has
+        assert set(values) == SIDECAR_BASE | PIPELINE_KEYS
+        assert values["tonic_scale_minor"] in (0.0, 1.0)
+    fragment = _fragment(project)
+    ids = [c["id"] for c in fragment["model"]["conditioning"]["configs"]]
+    assert "danceability" not in ids
+
+    # the model arrives; classification and what is made of it run, nothing else
+    _configure(project, make_tiny_essentia_models(tmp_path / "essentia"))
+    result = run_track(
+        project, instance, track, selection=AssetSelection.assets("classification").downstream()
+    )
+    assert result.success
+    assert _materialized(result) == {"classification", "captions", "training_crops", "sat_dataset"}
+
+    track_info = read_info(info_path(project.library / track))
+    for name, values in _sidecars(project, track).items():
+        assert set(values) == SIDECAR_BASE | PIPELINE_KEYS | {"danceability"}
+        assert values["danceability"] == pytest.approx(track_info["danceability"])
+        crop_info = read_info(project.root / "crops" / track / name.replace(".json", ".INFO"))
+        assert crop_info["essentia_genre"] == track_info["essentia_genre"]
+        # bookkeeping of the track stays out of the crops
+        assert not {"crop_count", "timeseries_frames", "dataset_crops"} & set(crop_info)
+    configs = {c["id"]: c for c in _fragment(project)["model"]["conditioning"]["configs"]}
+    assert configs["danceability"] == {
+        "id": "danceability",
+        "type": "number",
+        "config": {"min_val": 0, "max_val": 1},
+    }
+
+
+def _dataset_matches_crops_table(project, track_id) -> list[dict]:
+    rows = read_crop_rows(FeatureTables(project.duckdb), "crops", [track_id])[track_id]
+    stems = [row["file"].rsplit(".", 1)[0] for row in rows]
+    assert [row["crop_index"] for row in rows] == list(range(len(rows)))
+    expected = {f"{s}{ext}" for s in stems for ext in (".wav", ".json")}
+    assert {p.name for p in (project.root / "dataset" / track_id).iterdir()} == expected
+    crops = {p.name for p in (project.root / "crops" / track_id).iterdir()}
+    assert {n for n in crops if not n.endswith(".lock")} == {
+        f"{s}{ext}" for s in stems for ext in (".wav", ".INFO")
+    }
+    return rows
+
+
+def test_recropping_replaces_the_crops_in_the_folder_and_the_dataset(project, instance, track):
+    first = _dataset_matches_crops_table(project, track)
+    counts = [len(first)]
+    # a run killed while writing left a partial file behind: never a sample, then removed
+    leftover = project.root / "dataset" / track / f".{track}_0.wav.999.partial"
+    leftover.write_bytes(b"RIFF")
+    for seconds in (2, 8):  # shorter crops, then longer ones: fewer than before
+        _configure(project, project.root / "no-models", length=seconds * SR)
+        result = run_track(project, instance, track, selection=["training_crops", "sat_dataset"])
+        assert _materialized(result) == {"training_crops", "sat_dataset"}
+        rows = _dataset_matches_crops_table(project, track)
+        # a start snapped back to a zero crossing may add up to 50 ms
+        assert all(r["samples"] <= (seconds + 0.05) * SR for r in rows)
+        counts.append(len(rows))
+    assert counts[1] > counts[0] > counts[2] >= 1
+    assert not leftover.exists()
