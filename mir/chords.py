@@ -8,13 +8,14 @@ into segments `(start_s, end_s, label)`:
 - ``"cnn"`` (the default): a fully convolutional network (Korzeniowski & Widmer, MLSP
   2016) and its CRF. The more accurate on our rendered progressions (weighted root
   accuracy 0.97 on average over 12 voicings, never below 0.92) and the more robust to
-  the register of the chords. About 13-18 s per minute of audio on one core: without
-  OpenCV, madmom's convolutional layers call ``scipy.ndimage`` once per pair of input and
-  output feature maps (17,440 calls per block, 88 % of the time; not a per-frame loop).
-  With ``opencv-python-headless`` installed madmom uses ``cv2.filter2D`` instead, same
-  labels, about 3.7 s per minute.
+  the register of the chords. madmom's own layers call ``scipy.ndimage`` once per pair of
+  input and output feature maps (17,440 calls per block, about 19 s per minute of audio
+  on one core); we run the same network in PyTorch (:class:`_TorchNetwork`): the same
+  features within float32 rounding, the same chords, about 0.35 s per minute on one
+  busy core (spectrogram 0.07, network 0.27, CRF 0.01; 0.24 s of CPU), 55 times madmom's
+  chain on two 5-6 minute tracks (``bench/chords.py``), the cost linear in the duration.
 - ``"deepchroma"``: a deep chroma network (15 spectrogram frames in, 12 chroma bins
-  out) and its CRF (ISMIR 2016). About 0.15 s per minute, but it reads some voicings
+  out) and its CRF (ISMIR 2016). About 0.1 s per minute, but it reads some voicings
   wrongly (0.92 on average, 0.70 at worst: with the triads around C4 and the bass around
   C3 it hears A minor as F major).
 
@@ -216,7 +217,7 @@ def _set_torch_threads() -> None:
 
 def _stages(model: str, features) -> list:
     """What runs after the spectrogram: madmom's processors, except the CNN's network,
-    which runs in torch (same outputs, about 60 times faster)."""
+    which runs in torch (the same outputs, about 55 times faster)."""
     from madmom.ml.nn import NeuralNetwork
 
     stages = list(features.processors[4:])
@@ -254,7 +255,7 @@ def recognize_chords(audio: Audio, *, model: str = "cnn") -> list[Chord]:
         what the model reads.
     model : {"cnn", "deepchroma"}
         CNN features + CRF (the default, the more accurate) or deep chroma + CRF (about
-        100 times faster); see the module docstring.
+        three times faster); see the module docstring.
 
     Returns
     -------
