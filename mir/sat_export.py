@@ -1,6 +1,6 @@
-"""The Stable Audio Tools dataset: crop audio, one JSON sidecar per crop, a dataset config,
-a custom metadata module that stable-audio-tools loads as it is, and a model-config
-fragment with a conditioner for every sidecar key.
+"""The Stable Audio Tools dataset: crop audio, one JSON sidecar per crop, the crop's time
+series, a dataset config, a custom metadata module that stable-audio-tools loads as it
+is, and a model-config fragment with a conditioner for every sidecar key.
 
 stable-audio-tools' `audio_dir` dataset walks the folder for audio, and for each sample
 calls `get_custom_metadata(info, audio)` from the module named in the dataset config; the
@@ -27,6 +27,8 @@ MODULE_NAME = "custom_metadata.py"
 CONDITIONING_NAME = "model_config_conditioning.json"
 #: what every sidecar holds besides the numeric keys (get_custom_metadata's contract)
 BASE_KEYS = ("prompt", "seconds_start", "seconds_total")
+#: the suffix of the crop's time series beside its audio (see mir.timeseries.NPZ_SUFFIX)
+TIMESERIES_SUFFIX = ".TIMESERIES.npz"
 
 #: keys a sidecar can carry that the feature table does not list: numbers made from a
 #: track's strings
@@ -65,6 +67,16 @@ call, and kept in memory. A sidecar holds exactly:
 - "seconds_total": the duration of the track (s)
 - one number per key of the dataset's conditioning (model_config_conditioning.json at
   the dataset root, one `number` conditioner per key, with its min_val and max_val)
+
+Beside each audio file lies <crop>.TIMESERIES.npz: float32 arrays of n steps (256 for
+crops of 524288 samples: the latent length of Stable Audio Open small), one row per
+step of equal length over the crop: rms_energy_{bass,body,mid,air}_ts (dBFS, floor
+-60), spectral_{flatness,flux,skewness,kurtosis}_ts, beat_activations_ts,
+downbeat_activations_ts, onsets_activations_ts (0..1), hpcp_ts (n, 12; C = 0, each step's
+maximum 1), tonic_ts (pitch class, C = 0), tonic_strength_ts; and "__meta__", a JSON
+string (n_steps, start_time, end_time, duration, sample_rate, fields). get_custom_metadata
+does not return them (a conditioner on a series is the user's own); load_timeseries(info)
+reads them for one sample.
 """
 
 import json
@@ -97,6 +109,16 @@ def get_custom_metadata(info, audio):
         return {"prompt": ""}
     return dict(meta)
 
+
+def load_timeseries(info):
+    """{field: array} of the sample's .TIMESERIES.npz, plus "__meta__" as a dict."""
+    import numpy as np
+
+    path = os.path.splitext(os.path.abspath(info["path"]))[0] + ".TIMESERIES.npz"
+    with np.load(path, allow_pickle=False) as data:
+        out = {k: data[k] for k in data.files if k != "__meta__"}
+        out["__meta__"] = json.loads(str(data["__meta__"]))
+    return out
 '''
 
 

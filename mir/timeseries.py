@@ -6,7 +6,10 @@ All pitch-class series use the same reference as the track features: C = bin 0.
 
 from __future__ import annotations
 
+import json
+import os
 import warnings
+from pathlib import Path
 
 import numpy as np
 
@@ -202,3 +205,40 @@ def _fit(values: np.ndarray, n: int) -> np.ndarray:
         return values[:n]
     pad = np.zeros((n - values.shape[0], *values.shape[1:]), dtype=np.float32)
     return np.concatenate([values, pad])
+
+
+# -- .npz files beside the audio ---------------------------------------------------------
+
+#: the suffix of a series file: `<Track>.TIMESERIES.npz` (100 Hz) and
+#: `<Track>_<N>.TIMESERIES.npz` (a crop, n steps)
+NPZ_SUFFIX = ".TIMESERIES.npz"
+META_FIELD = "__meta__"
+
+
+def write_npz(path: str | os.PathLike, arrays: dict[str, np.ndarray], meta: dict) -> None:
+    """Write float32 `arrays` and a `__meta__` JSON string as one compressed `.npz`,
+    atomically (a temporary name, then a rename): a reader never sees half a file.
+
+    `meta` gets `fields` (the array names, sorted) added."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = {**meta, "fields": sorted(arrays)}
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        with open(tmp, "wb") as f:
+            np.savez_compressed(
+                f,
+                **{k: np.asarray(v, dtype=np.float32) for k, v in arrays.items()},
+                **{META_FIELD: np.array(json.dumps(meta))},
+            )
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def read_npz(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict]:
+    """The arrays and the `__meta__` dict of a file written by :func:`write_npz`."""
+    with np.load(path, allow_pickle=False) as data:
+        meta = json.loads(str(data[META_FIELD])) if META_FIELD in data.files else {}
+        arrays = {k: data[k] for k in data.files if k != META_FIELD}
+    return arrays, meta

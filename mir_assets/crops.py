@@ -14,7 +14,7 @@ from mir.sat_export import remove_other_files
 from mir.separation import mp3_bitrate, write_stem
 from mir.spectral import band_energies_of
 from mir.stems import find_stems
-from mir.timeseries import crop_timeseries
+from mir.timeseries import NPZ_SUFFIX, crop_timeseries, write_npz
 from mir_assets import (
     aesthetics,
     captions,
@@ -74,6 +74,7 @@ NOT_TRANSFERRED = {
     "timeseries_frames",
     "timeseries_frame_rate",
     "timeseries_fields",
+    "timeseries_file",
     "dataset_crops",
     "dataset_dir",
     "dataset_removed",
@@ -146,7 +147,7 @@ def training_crops(
     `duration`, `samples`, `downbeats`, local `bpm` and `beat_count`), every track feature
     transferred, and per-crop loudness, spectral and harmonic features. Silent crops are
     rejected. Rows of the `crops` table (track, crop index); 256-step series of each crop in
-    the `timeseries` table.
+    the `timeseries` table and beside it as `<Track>_<N>.TIMESERIES.npz`.
 
     Depends on every track asset whose values the crops carry (:func:`crop_sources`): a
     model asset that arrives later is upstream of the crops, so materializing it with its
@@ -244,12 +245,25 @@ def training_crops(
             rows.append({k: v for k, v in values.items() if not isinstance(v, dict)})
             if cfg.timeseries:
                 lo, hi = crop.start_time, crop.end_time
-                series_by_crop[index] = crop_timeseries(
+                series_by_crop[index] = series = crop_timeseries(
                     crop_audio,
                     n_steps=cfg.n_steps,
                     beats=times_within(beats, lo, hi) - lo,
                     downbeats=times_within(downbeats, lo, hi) - lo,
                 )
+                write_npz(
+                    out_dir / f"{name}{NPZ_SUFFIX}",
+                    series,
+                    {
+                        "n_steps": cfg.n_steps,
+                        "start_time": bookkeeping["start_time"],
+                        "end_time": bookkeeping["end_time"],
+                        "duration": bookkeeping["duration"],
+                        "sample_rate": audio.sr,
+                        "source": mix_path.name,
+                    },
+                )
+                written.add(f"{name}{NPZ_SUFFIX}")
         replace_crop_rows(settings.tables, CROPS_TABLE, track_id, rows)
         replace_crop_arrays(settings.tables, track_id, series_by_crop)
         # the crops of an earlier cropping that this one did not write again (a new
@@ -275,11 +289,15 @@ def track_timeseries(
     source_audio: dict[str, dict],
     beat_grid: dict[str, dict],
 ) -> dict[str, dict]:
-    """The whole track at 100 frames per second, in the `timeseries` table (crop index -1):
-    madmom's beat and downbeat activations, onset envelope, band RMS, spectral shape, HPCP."""
+    """The whole track at 100 frames per second, in the `timeseries` table (crop index -1)
+    and in `<Track>.TIMESERIES.npz` beside the `.INFO` (the spec's whole-track sidecar:
+    float32 arrays and a `__meta__` JSON string with `frame_rate`, `n_frames`, `duration`,
+    `sample_rate`, `hop`, `stems_present`, `source`, `fields`): madmom's beat and downbeat
+    activations, onset envelope, band RMS, spectral shape, HPCP."""
 
     def compute(track_id: str) -> dict:
-        audio = decoded(full_mix_path(settings, track_id, source_audio[track_id]))
+        mix_path = full_mix_path(settings, track_id, source_audio[track_id])
+        audio = decoded(mix_path)
         stored = read_arrays(settings.tables, track_id, -1)
         series = timeseries_lib.track_timeseries(
             audio.mono(SR),
@@ -289,10 +307,25 @@ def track_timeseries(
         )
         write_arrays(settings.tables, track_id, -1, series)
         n_frames = next(iter(series.values())).shape[0]
+        npz = sidecar_path(settings.track_dir(track_id), NPZ_SUFFIX)
+        write_npz(
+            npz,
+            series,
+            {
+                "frame_rate": 100,
+                "n_frames": n_frames,
+                "duration": round(audio.n_samples / audio.sr, 6),
+                "sample_rate": SR,
+                "hop": SR // 100,
+                "stems_present": [],  # the per-stem series of the spec are not computed
+                "source": mix_path.name,
+            },
+        )
         return {
             "timeseries_frames": n_frames,
             "timeseries_frame_rate": 100,
             "timeseries_fields": sorted(series),
+            "timeseries_file": npz.name,
         }
 
     return for_each_track(context, settings, compute)

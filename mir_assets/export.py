@@ -7,6 +7,7 @@ from mir.errors import MissingInput
 from mir.info import info_path, read_info
 from mir.sat_export import (
     CONDITIONING_NAME,
+    TIMESERIES_SUFFIX,
     conditioning_fragment,
     link_or_copy,
     remove_other_files,
@@ -35,8 +36,8 @@ from resources.settings import PipelineSettings
 def sat_dataset(
     context: AssetExecutionContext, settings: PipelineSettings, training_crops: dict[str, dict]
 ) -> dict[str, dict]:
-    """`<dataset>/<Track>/<crop audio>` + `<crop>.json` for every crop, and at the root
-    `dataset_config.json` (`dataset_type: audio_dir`) with
+    """`<dataset>/<Track>/<crop audio>` + `<crop>.json` + `<crop>.TIMESERIES.npz` for every
+    crop, and at the root `dataset_config.json` (`dataset_type: audio_dir`) with
     `custom_metadata.py` for stable-audio-tools, and `model_config_conditioning.json`, the
     conditioners to merge into a model config.
 
@@ -79,12 +80,16 @@ def sat_dataset(
             target = out_dir / audio.name
             prompt = caption_for({**track_captions, **values})
             prompts.append(prompt)
-            # the sidecar first: the audio, which makes the sample, comes last
+            # sidecar and series first: the audio, which makes the sample, comes last
             write_json(
                 target.with_suffix(".json"),
                 sidecar(values, prompt=prompt, seconds_total=total, keys=cfg.conditioning_keys),
             )
             keep.add(target.with_suffix(".json").name)
+            series = crops_dir / f"{audio.stem}{TIMESERIES_SUFFIX}"
+            if series.exists():
+                link_or_copy(series, out_dir / series.name)
+                keep.add(series.name)
             link_or_copy(audio, target)
             keep.add(target.name)
         removed = remove_other_files(out_dir, keep)

@@ -2,15 +2,18 @@
 folder equal to the crops table, the conditioning fragment, the time series beside the
 audio."""
 
+import importlib.util
 import json
 
+import numpy as np
 import pytest
 from dagster import AssetSelection
 
 from mir.info import info_path, read_info
 from mir.synth import render_song
+from mir.timeseries import read_npz
 from mir_assets.definitions import all_assets
-from resources.duckdb_tables import FeatureTables, read_crop_rows
+from resources.duckdb_tables import FeatureTables, read_arrays, read_crop_rows
 from tests.conftest import write_config
 from tests.helpers import register, run_track
 
@@ -132,11 +135,11 @@ def _dataset_matches_crops_table(project, track_id) -> list[dict]:
     rows = read_crop_rows(FeatureTables(project.duckdb), "crops", [track_id])[track_id]
     stems = [row["file"].rsplit(".", 1)[0] for row in rows]
     assert [row["crop_index"] for row in rows] == list(range(len(rows)))
-    expected = {f"{s}{ext}" for s in stems for ext in (".wav", ".json")}
+    expected = {f"{s}{ext}" for s in stems for ext in (".wav", ".json", ".TIMESERIES.npz")}
     assert {p.name for p in (project.root / "dataset" / track_id).iterdir()} == expected
     crops = {p.name for p in (project.root / "crops" / track_id).iterdir()}
     assert {n for n in crops if not n.endswith(".lock")} == {
-        f"{s}{ext}" for s in stems for ext in (".wav", ".INFO")
+        f"{s}{ext}" for s in stems for ext in (".wav", ".INFO", ".TIMESERIES.npz")
     }
     return rows
 
@@ -157,3 +160,36 @@ def test_recropping_replaces_the_crops_in_the_folder_and_the_dataset(project, in
         counts.append(len(rows))
     assert counts[1] > counts[0] > counts[2] >= 1
     assert not leftover.exists()
+
+
+def test_time_series_beside_the_audio_equal_the_feature_store(project, track):
+    tables = FeatureTables(project.duckdb)
+    rows = read_crop_rows(tables, "crops", [track])[track]
+    dataset = project.root / "dataset" / track
+    for row in rows:
+        stem = row["file"].rsplit(".", 1)[0]
+        arrays, meta = read_npz(dataset / f"{stem}.TIMESERIES.npz")
+        stored = read_arrays(tables, track, row["crop_index"])
+        assert set(arrays) == set(stored) and meta["fields"] == sorted(stored)
+        for field, values in stored.items():
+            np.testing.assert_array_equal(arrays[field], values)
+        assert arrays["hpcp_ts"].shape == (256, 12) and meta["n_steps"] == 256
+        assert meta["start_time"] == pytest.approx(row["start_time"])
+    # the dataset's module reads them for one sample, as a training script would
+    config = json.loads((project.root / "dataset" / "dataset_config.json").read_text())
+    spec = importlib.util.spec_from_file_location(
+        "custom_metadata", config["datasets"][0]["custom_metadata_module"]
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    sample = module.load_timeseries({"path": str(dataset / rows[0]["file"])})
+    assert sample["beat_activations_ts"].shape == (256,) and sample["__meta__"]["n_steps"] == 256
+
+    whole, meta = read_npz(project.library / track / f"{track}.TIMESERIES.npz")
+    stored = read_arrays(tables, track, -1)
+    assert set(whole) == set(stored)
+    for field, values in stored.items():
+        np.testing.assert_array_equal(whole[field], values)
+    n = whole["onset_envelope_ts"].shape[0]
+    assert meta["frame_rate"] == 100 and meta["n_frames"] == n and meta["hop"] == 441
+    assert meta["duration"] == pytest.approx(n / 100, abs=0.011)
