@@ -8,7 +8,6 @@ the others) and returns flat `{key: value}`.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,9 +22,24 @@ from mir.loudness import measure_loudness
 
 
 def beat_grid(audio: Audio, cfg: BeatsConfig) -> tuple[dict, BeatGrid]:
-    """Beats, downbeats and tempo: `bpm`, `bpm_madmom`, `bpm_essentia`, `beat_count`,
-    `beat_regularity`, `bpm_is_defined`, `beats_per_bar`, `downbeat_count`, `beat_tracker`."""
-    from mir.rhythm import bpm_essentia, bpm_madmom, resolve_tempo_octave
+    """Beats, downbeats and tempo: `bpm`, `bpm_source`, `bpm_confidence`, `bpm_madmom`,
+    `bpm_essentia`, `beat_count`, `beat_regularity`, `bpm_is_defined`, `beats_per_bar`,
+    `downbeat_count`, `beat_tracker`.
+
+    `bpm` is :func:`mir.rhythm.choose_tempo` over the grid's tempo, `bpm_madmom` and
+    `bpm_essentia`, its octave checked against the onsets below 4 kHz at the grid's beats
+    and half-beats. When the chosen tempo is not the grid's (the grid lost or gained beats,
+    or tracked the other octave), the grid is decoded again at that tempo from the same
+    network activations, and its statistics are those of the new grid."""
+    from mir.rhythm import (
+        TEMPO_TOLERANCE,
+        backbeat_envelope,
+        bpm_essentia,
+        bpm_madmom,
+        choose_tempo,
+        half_beat_ratio,
+        retrack_at_tempo,
+    )
 
     sr = MADMOM_SR if cfg.tracker == "madmom" else audio.sr
     grid = track_beats(
@@ -41,9 +55,39 @@ def beat_grid(audio: Audio, cfg: BeatsConfig) -> tuple[dict, BeatGrid]:
     madmom_bpm = bpm_madmom(grid.activation, fps=grid.fps) if grid.activation.size else 0.0
     essentia_bpm = bpm_essentia(audio)
     grid_bpm = stats["bpm"] if stats["bpm_is_defined"] else 0.0
-    stats["bpm"] = resolve_tempo_octave(grid_bpm, [madmom_bpm, essentia_bpm]) or stats["bpm"]
+    half_beats = None
+    if grid_bpm > 0:
+        envelope = backbeat_envelope(audio)
+        level_bpm = 60.0 / float(np.median(np.diff(grid.beats)))
+
+        def half_beats(bpm: float) -> float | None:
+            for level in (1.0, 0.5, 2.0):
+                if abs(bpm / (level_bpm * level) - 1.0) < TEMPO_TOLERANCE:
+                    return half_beat_ratio(
+                        envelope, grid.beats, level=level, positions=grid.positions
+                    )
+            return None
+
+    choice = choose_tempo(
+        {"grid": grid_bpm, "madmom": madmom_bpm, "essentia": essentia_bpm},
+        half_beats=half_beats,
+        min_bpm=cfg.min_bpm,
+        max_bpm=cfg.max_bpm,
+    )
+    off_grid = grid_bpm <= 0 or abs(choice.bpm / grid_bpm - 1) > TEMPO_TOLERANCE
+    if choice.bpm > 0 and off_grid:
+        retracked = retrack_at_tempo(grid, choice.bpm, beats_per_bar=cfg.beats_per_bar)
+        new_stats = beat_statistics(retracked.beats, duration_s=audio.duration_s)
+        if new_stats["bpm_is_defined"] and abs(new_stats["bpm"] / choice.bpm - 1) < TEMPO_TOLERANCE:
+            grid, stats = retracked, new_stats
+    if choice.bpm > 0 and not (
+        stats["bpm_is_defined"] and abs(stats["bpm"] / choice.bpm - 1) < TEMPO_TOLERANCE
+    ):
+        stats["bpm"] = choice.bpm  # no grid at this tempo: the estimators' number
     values = {
         **stats,
+        "bpm_source": choice.source,
+        "bpm_confidence": choice.confidence,
         "bpm_madmom": madmom_bpm,
         "bpm_essentia": essentia_bpm,
         "beats_per_bar": grid.beats_per_bar,
@@ -183,17 +227,3 @@ def analyze_track(
     if all(n in stems for n in HARMONIC_STEMS):
         step("stem_harmonic", lambda: stem_harmonic(stems))
     return result
-
-
-def stderr_progress(total_s: float) -> Callable[[str], None]:
-    """A progress printer for long files: the family being computed and the time so far."""
-    started = time.perf_counter()
-
-    def report(name: str) -> None:
-        print(
-            f"  [{time.perf_counter() - started:6.1f} s] {name} ({total_s:.0f} s of audio)",
-            file=sys.stderr,
-            flush=True,
-        )
-
-    return report

@@ -79,7 +79,17 @@ def _table() -> dict[str, Feature]:
             30,
             300,
             "BPM",
-            "track tempo: beat-grid tempo with its octave chosen from every estimator",
+            "track tempo: the consensus of the beat grid, madmom and Essentia, its octave "
+            "chosen from the onsets at the beats and half-beats (bpm_source names the "
+            "agreeing sources)",
+        ),
+        Feature(
+            "bpm_confidence",
+            0,
+            1,
+            "",
+            "share of the tempo sources that agree with bpm up to an octave, halved when "
+            "nothing but the prior chose the octave",
         ),
         Feature(
             "bpm_madmom",
@@ -156,8 +166,22 @@ def _table() -> dict[str, Feature]:
         Feature("rms_energy_mid", -60, 0, "dBFS", "RMS of the 600-2500 Hz band"),
         Feature("rms_energy_air", -60, 0, "dBFS", "RMS of the 2500-22000 Hz band"),
         # harmonic
-        Feature("tonic", 0, 11, "pitch class", "key tonic, C = 0 (Essentia Key, edmm profile)"),
-        Feature("tonic_strength", 0, 1, "", "key strength"),
+        Feature(
+            "tonic",
+            0,
+            11,
+            "pitch class",
+            "key tonic, C = 0: the consensus of Essentia Key (edmm, edma) and madmom's key "
+            "CNN, the tonic chord naming it among close keys (key_source names the opinions)",
+        ),
+        Feature("tonic_strength", 0, 1, "", "strength of the edmm profile's key (Essentia Key)"),
+        Feature(
+            "key_confidence",
+            0,
+            1,
+            "",
+            "mean mir_eval weighted score of the key against each key opinion",
+        ),
         # chords (madmom chord recogniser + CRF, 10 frames per second)
         Feature("chord_count", 0, 1_000_000, "", "chord segments (not 'N') in .CHORDS"),
         Feature(

@@ -10,7 +10,8 @@ from resources.settings import PipelineSettings
 
 HARMONIC_KEYS = [
     *(f"chroma_{i}" for i in range(12)), *(f"hpcp_{i}" for i in range(12)),
-    *(f"tiv_{i}" for i in range(12)), "tonic", "tonic_strength",
+    *(f"tiv_{i}" for i in range(12)), "tonic", "tonic_strength", "key_confidence",
+    "key_source",
 ]  # fmt: skip
 STEM_HARMONIC_KEYS = [f"harmonic_{k}_{s}" for s in HARMONIC_STEMS for k in ("movement", "variance")]
 
@@ -20,8 +21,10 @@ def harmonic_features(
     context: AssetExecutionContext, settings: PipelineSettings, source_audio: dict[str, dict]
 ) -> dict[str, dict]:
     """`chroma_0..11`, `hpcp_0..11` (bin 0 = C), `tiv_0..11`, `tonic` (C = 0),
-    `tonic_strength`, `tonic_scale`, read from bass + other stems when present, else the mix
-    (`harmonic_source` says which)."""
+    `tonic_strength`, `tonic_scale`, `key_confidence` (0-1), `key_source`, read from bass +
+    other stems when present, else the mix (`harmonic_source` says which). The key is the
+    consensus of Essentia's edmm and edma profiles and madmom's key CNN, with the tonic
+    chord naming it among close keys (mir.harmonic.combine_key_opinions)."""
 
     def compute(track_id: str) -> dict:
         mix = decoded(full_mix_path(settings, track_id, source_audio[track_id]))

@@ -19,6 +19,8 @@ ONSETS = ".ONSETS"
 
 BEAT_GRID_KEYS = [
     "bpm",
+    "bpm_source",
+    "bpm_confidence",
     "bpm_madmom",
     "bpm_essentia",
     "beat_count",
@@ -94,8 +96,11 @@ def beat_grid(
 
     madmom's downbeat network + bar-pointer DBN (3/4 and 4/4), or librosa when
     `beats.tracker: librosa` (no downbeats). `bpm_madmom` comes from the same network's
-    beat activation, `bpm_essentia` from RhythmExtractor2013; `bpm` is the grid's tempo
-    with its octave chosen by all three.
+    beat activation, `bpm_essentia` from RhythmExtractor2013; `bpm` is their consensus
+    with the grid's tempo (two agreeing estimators outvote the grid), its octave checked
+    against the onsets at the beats and half-beats (`bpm_source`: the agreeing sources;
+    `bpm_confidence`: 0-1). A grid at another tempo than the chosen one is decoded again
+    at that tempo from the same activations.
     """
 
     def compute(track_id: str) -> dict:
