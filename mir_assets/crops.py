@@ -6,7 +6,8 @@ from mir import analysis
 from mir import timeseries as timeseries_lib
 from mir.audio import Audio, extension
 from mir.chords import crop_chords, read_chords
-from mir.crops import cut, is_silent, local_tempo, plan_crops, times_within
+from mir.crops import Crop, cut, is_silent, local_tempo, plan_crops, times_within
+from mir.errors import ModelNotFound
 from mir.harmonic import harmonic_features, hpcp_of
 from mir.info import info_path, read_info, safe_update, sidecar_path
 from mir.intermediates import SR
@@ -16,6 +17,7 @@ from mir.spectral import band_energies_of
 from mir.stems import find_stems
 from mir.timeseries import NPZ_SUFFIX, crop_timeseries, write_npz
 from mir_assets import (
+    DEFINITION_CONFIG,
     aesthetics,
     captions,
     chords,
@@ -40,6 +42,7 @@ from resources.duckdb_tables import (
     replace_crop_rows,
     write_arrays,
 )
+from resources.gpu import GpuResource
 from resources.settings import PipelineSettings
 
 CROPS_TABLE = "crops"
@@ -131,14 +134,92 @@ def crop_features(mix: Audio, stems: dict[str, Audio], *, n_steps: int) -> dict:
     return values
 
 
+def at_rate(crop: Crop, sr: int) -> Crop:
+    """The same crop in samples of another rate (a stem at 48 kHz beside a 44.1 kHz mix)."""
+    if sr == crop.sr:
+        return crop
+    scale = sr / crop.sr
+    return Crop(crop.index, round(crop.start * scale), round(crop.end * scale), sr, crop.downbeats)
+
+
+class CropModels:
+    """The models `crops.model_values` runs on each crop, loaded once per run on the GPU
+    resource: classification and aesthetics, each when its model is in place (a missing
+    one leaves the crops the track's values, with a warning)."""
+
+    def __init__(self, settings: PipelineSettings, gpu: GpuResource, log):
+        from mir.aesthetics import load_aesthetics
+        from mir.classification import load_classifier
+
+        self.gpu, self.classifier, self.aesthetics = gpu, None, None
+        cfg = settings.config
+        path = cfg.aesthetics.model_dir / cfg.aesthetics.checkpoint
+        self.windows_per_pass = cfg.aesthetics.windows_per_pass
+        self.vocals_gate = cfg.classification
+        try:
+            self.classifier = gpu.model(
+                ("essentia", str(cfg.classification.model_dir)),
+                lambda: load_classifier(cfg.classification.model_dir),
+            )
+        except ModelNotFound as exc:
+            log.warning(f"crops.model_values: the crops keep the track's labels: {exc}")
+        try:
+            self.aesthetics = gpu.model(
+                ("audiobox_aesthetics", str(path)), lambda: load_aesthetics(path)
+            )
+        except ModelNotFound as exc:
+            log.warning(f"crops.model_values: the crops keep the track's aesthetics: {exc}")
+
+    def values(self, mix: Audio, stems: dict[str, Audio]) -> dict:
+        """The models' values of one crop (mix and stem crops), as the track assets name them."""
+        from mir import aesthetics as aesthetics_model
+        from mir import classification as classifier_model
+        from mir_assets.classification import vocals_present
+
+        out: dict = {}
+        if self.classifier is not None:
+            vocals = stems.get("vocals")
+            gate = self.vocals_gate
+            if vocals is not None and not vocals_present(
+                vocals.samples,
+                crest_db=gate.vocal_crest_db,
+                rms_dbfs=gate.vocal_rms_dbfs,
+                peak_dbfs=gate.vocal_peak_dbfs,
+            ):
+                vocals = None
+            values, _ = classifier_model.classify(
+                self.classifier,
+                mix.mono(classifier_model.SR),
+                vocals16=None if vocals is None else vocals.mono(classifier_model.SR),
+            )
+            out.update(values)
+        if self.aesthetics is not None:
+            (scores,) = aesthetics_model.score(
+                self.aesthetics,
+                [mix.mono(aesthetics_model.SR)],
+                device=self.gpu.device,
+                windows_per_pass=self.windows_per_pass,
+            )
+            out.update(scores)
+        return out
+
+
 @asset(
     **feature_asset_args(
-        "crops", ["beat_count", "downbeat_count"], deps=FEATURE_ASSETS, kinds={"audio", "duckdb"}
+        "crops",
+        ["beat_count", "downbeat_count"],
+        deps=FEATURE_ASSETS,
+        kinds={"audio", "duckdb"},
+        # the GPU pool only when the crops run models
+        pool=DEFINITION_CONFIG.processing.gpu_pool
+        if DEFINITION_CONFIG.crops.model_values
+        else None,
     )
 )
 def training_crops(
     context: AssetExecutionContext,
     settings: PipelineSettings,
+    gpu: GpuResource,
     source_audio: dict[str, dict],
     beat_grid: dict[str, dict],
 ) -> dict[str, dict]:
@@ -155,6 +236,7 @@ def training_crops(
     without running anything else upstream. Re-cropping replaces the track's crops: files
     of crops that no longer exist are removed."""
     cfg = settings.config.crops
+    models = CropModels(settings, gpu, context.log) if cfg.model_values else None
 
     def compute(track_id: str) -> dict:
         track_dir = settings.track_dir(track_id)
@@ -201,14 +283,8 @@ def training_crops(
             written.add(f"{name}.{ext}")
             stem_audio = {}
             for stem_name, stem in stems.items():
-                if stem.sr != audio.sr:
-                    if index == 0:
-                        context.log.warning(
-                            f"{track_id}: stem {stem_name} is at {stem.sr} Hz, the mix at "
-                            f"{audio.sr} Hz: no {stem_name} crops"
-                        )
-                    continue  # a stem at another rate cannot share the crop's sample positions
-                part = cut(stem.samples, crop)
+                # a stem at another rate than the mix is cut at its own rate, same times
+                part = cut(stem.samples, at_rate(crop, stem.sr))
                 write_stem(out_dir / f"{name}_{stem_name}.{ext}", part, stem.sr, bitrate=bitrate)
                 written.add(f"{name}_{stem_name}.{ext}")
                 stem_audio[stem_name] = Audio(part, stem.sr)
@@ -238,6 +314,8 @@ def training_crops(
                 values.update(crop_features(crop_audio, stem_audio, n_steps=cfg.n_steps))
             if chord_segments is not None:
                 values.update(crop_chords(chord_segments, crop.start_time, crop.end_time))
+            if models is not None:
+                values.update(models.values(crop_audio, stem_audio))
             # a crop's .INFO is its own, not merged into what an earlier cropping left
             (out_dir / f"{name}.INFO").unlink(missing_ok=True)
             safe_update(out_dir / f"{name}.INFO", values)

@@ -41,10 +41,10 @@ PIPELINE_KEYS = {
 }
 
 
-def _configure(project, models, *, length=LENGTH):
+def _configure(project, models, *, length=LENGTH, **crops):
     write_config(
         project.root,
-        crops={"length_samples": length, "include_stems": False},
+        crops={"length_samples": length, "include_stems": False, **crops},
         classification={"model_dir": str(models)},
         paths={
             "inbox": str(project.inbox), "library": str(project.library),
@@ -193,3 +193,39 @@ def test_time_series_beside_the_audio_equal_the_feature_store(project, track):
     n = whole["onset_envelope_ts"].shape[0]
     assert meta["frame_rate"] == 100 and meta["n_frames"] == n and meta["hop"] == 441
     assert meta["duration"] == pytest.approx(n / 100, abs=0.011)
+
+
+def test_model_values_per_crop_and_stems_cut_at_their_own_rate(project, instance, tmp_path):
+    import soundfile as sf
+
+    from mir.audio import load_audio
+    from mir.classification import SR as SR16
+    from mir.classification import classify, load_classifier
+    from tests.test_classification import make_tiny_essentia_models
+
+    models = make_tiny_essentia_models(tmp_path / "essentia")
+    _configure(project, models, include_stems=True, model_values=True)
+    song = render_song(bpm=120, bars=6)
+    (track_id,) = register(project, [project.add_audio("Per Crop.wav", song.mix)], instance)
+    assert run_track(project, instance, track_id, selection=["source_audio", "beat_grid"]).success
+    # a drums stem at 48 kHz beside the 44.1 kHz mix
+    n48 = int(round(song.mix.shape[0] * 48000 / SR))
+    sf.write(project.library / track_id / "drums.flac", np.zeros((n48, 2)) + 0.1, 48000)
+    assert run_track(project, instance, track_id, selection=["training_crops"]).success
+
+    classifier = load_classifier(models)
+    folder = project.root / "crops" / track_id
+    rows = read_crop_rows(FeatureTables(project.duckdb), "crops", [track_id])[track_id]
+    assert len(rows) >= 2
+    track_info = read_info(info_path(project.library / track_id))
+    assert "danceability" not in track_info  # the track was never classified
+    for row in rows:
+        stem = row["file"].rsplit(".", 1)[0]
+        info = read_info(folder / f"{stem}.INFO")
+        crop_audio = load_audio(folder / row["file"])
+        expected, _ = classify(classifier, crop_audio.mono(SR16))
+        assert info["danceability"] == pytest.approx(expected["danceability"], abs=1e-3)
+        assert info["essentia_genre"].keys() == expected["essentia_genre"].keys()
+        drums = sf.info(str(folder / f"{stem}_drums.wav"))
+        assert drums.samplerate == 48000 and info["stem_names"] == ["drums"]
+        assert drums.frames == pytest.approx(row["samples"] * 48000 / SR, abs=1)
