@@ -1,9 +1,5 @@
 """Dagster's storage on a real PostgreSQL server on loopback (the multi-machine deployment)."""
 
-import os
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,50 +8,14 @@ from dagster import DagsterInstance, materialize
 
 from mir.info import info_path, read_info
 from mir.synth import render_song
-from tests.dagster_dev import free_port
 from tests.helpers import register
-
-
-def _pg_bin() -> Path:
-    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))
-    if not versions:
-        raise RuntimeError(
-            "PostgreSQL server binaries not found: install Debian's postgresql (make setup-dev does)"
-        )
-    return versions[-1]
-
-
-def _as_server_user(args: list[str]) -> list[str]:
-    # the server refuses to run as root
-    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
+from tests.servers import postgres_server
 
 
 @pytest.fixture
 def postgres():
-    bin_dir, port = _pg_bin(), free_port()
-    # not under pytest's tmp_path: its parents are closed to the server's own user
-    base = Path(tempfile.mkdtemp(prefix="mir-pg-"))
-    data, sockets = base / "pgdata", base / "pgsock"
-    data.mkdir()
-    sockets.mkdir()
-    if os.geteuid() == 0:
-        for p in (base, data, sockets):
-            shutil.chown(p, "postgres")
-    tmp_path = base
-    subprocess.run(_as_server_user([str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"]),
-                   check=True, capture_output=True)  # fmt: skip
-    options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1"
-    subprocess.run(_as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-w", "-l", str(tmp_path / "pg.log"), "start"]),
-                   check=True, capture_output=True)  # fmt: skip
-    try:
-        subprocess.run([str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "dagster"],
-                       check=True, capture_output=True)  # fmt: skip
+    with postgres_server() as port:
         yield port
-    finally:
-        subprocess.run(
-            _as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
-            capture_output=True,
-        )
 
 
 def test_a_partition_runs_with_dagster_storage_on_postgres(project, postgres, tmp_path):
