@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from mir.errors import ConfigError
 from mir.sat_export import DEFAULT_CONDITIONING_KEYS
@@ -43,30 +50,33 @@ class PathsConfig(_Section):
     reports: Path = Path("data/reports")
 
 
-class FeaturesConfig(_Section):
-    source_audio: bool = True
-    audio_quality: bool = True
-    stems: bool = True
-    beat_grid: bool = True
-    loudness: bool = True
-    rhythm_features: bool = True
-    spectral_features: bool = True
-    harmonic_features: bool = True
-    chords: bool = True
-    timbral_features: bool = True
-    stem_loudness: bool = True
-    stem_rhythm: bool = True
-    stem_harmonic: bool = True
-    track_metadata: bool = True
-    classification: bool = True
-    drum_transcription: bool = True
-    pitch_transcription: bool = True
-    captions: bool = True
-    aesthetics: bool = True
-    track_timeseries: bool = True
-    training_crops: bool = True
-    sat_dataset: bool = True
-    feature_statistics: bool = True
+class FeaturesConfig(BaseModel):
+    """`features:`, one switch per asset (`timbral_features: false`); an asset without a
+    switch is on, so a new feature runs without one. Which names exist is known once the
+    code location has loaded its assets: it rejects a switch that names none
+    (mir_assets/definitions.py, `check_switches`)."""
+
+    model_config = ConfigDict(extra="allow", strict=True, frozen=True)
+    #: every switch is a boolean (pydantic validates the extra keys with this type)
+    __pydantic_extra__: dict[str, bool] = Field(init=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _booleans(cls, raw: object) -> object:
+        # YAML's true/false only: configs are validated leniently (ints for floats), and a
+        # lenient bool would take "yes" or 1
+        for name, value in (raw or {}).items() if isinstance(raw, dict) else ():
+            if not isinstance(value, bool):
+                raise ValueError(f"features.{name}: expected true or false, got {value!r}")
+        return raw
+
+    def switches(self) -> dict[str, bool]:
+        """The switches the file sets, by asset name."""
+        return dict(self.model_extra or {})
+
+    def enabled(self, asset: str) -> bool:
+        """Whether `asset` runs: its switch, or on without one."""
+        return bool(self.switches().get(asset, True))
 
 
 class MetadataConfig(_Section):
@@ -280,6 +290,9 @@ class MasterConfig(_Section):
     sensor: SensorConfig = SensorConfig()
     processing: ProcessingConfig = ProcessingConfig()
     rocm: dict[str, str] = Field(default_factory=dict)
+    #: feature modules outside the project: module names or `.py` files (relative to the
+    #: config's root), loaded with the built-in asset modules (README, "Adding a feature")
+    feature_modules: tuple[str, ...] = ()
     #: the file this configuration was read from (not a YAML key)
     source: Path | None = Field(default=None, exclude=True)
 

@@ -351,6 +351,19 @@ AUDIO_FEATURES = (
 )
 
 
+def declare(features) -> None:
+    """Add a feature module's keys to the table (:func:`mir_assets.runtime.feature_asset_args`
+    calls it with the module's declarations). A key the table already holds must be
+    declared the same way: one key, one meaning."""
+    for feature in features:
+        known = FEATURES.get(feature.key)
+        if known is not None and known != feature:
+            raise ValueError(
+                f"feature {feature.key!r} is declared twice, differently: {known} and {feature}"
+            )
+        FEATURES[feature.key] = feature
+
+
 def out_of_range(values: dict) -> dict[str, float]:
     """The numeric values of `values` outside their declared range (key -> value)."""
     bad = {}

@@ -203,7 +203,7 @@ def selected_for(entries: Iterable[ModelEntry], cfg: MasterConfig, asset: str) -
 
 def enabled(cfg: MasterConfig, asset: str) -> bool:
     """The asset's `features:` switch."""
-    return bool(getattr(cfg.features, asset, False))
+    return cfg.features.enabled(asset)
 
 
 @dataclass(frozen=True)
@@ -859,9 +859,11 @@ def _choose(
         return None
     chosen += [by_name[n] for n in args.names]
     for asset in args.for_assets or []:
-        if asset not in cfg.features.model_fields:
+        with_models = sorted({a for e in entries for a in e.assets})
+        if asset not in with_models:
             print(
-                f"error: no asset {asset!r}; assets are: {', '.join(cfg.features.model_fields)}",
+                f"error: no model of the manifest is for {asset!r} (an asset that needs none, "
+                f"or not an asset); the assets with models: {', '.join(with_models)}",
                 file=sys.stderr,
             )
             return None

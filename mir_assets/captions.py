@@ -3,7 +3,7 @@ the LLM revision's short summaries."""
 
 import random
 
-from dagster import AssetExecutionContext, AssetKey, MetadataValue, asset
+from dagster import AssetExecutionContext, MetadataValue, asset
 
 from mir.captions import caption_for, template_caption
 from mir.errors import ModelNotFound
@@ -14,23 +14,6 @@ from mir_assets import DEFINITION_CONFIG
 from mir_assets.runtime import feature_asset_args, for_each_track, full_mix_path, model_failure
 from resources.gpu import GpuResource
 from resources.settings import PipelineSettings
-
-#: what the caption reads: tempo, meter, key, loudness, timbre and release metadata;
-#: what a caption reads from the track's `.INFO`: the asset graph is the same whichever
-#: models are installed (a run that cannot classify simply does not select classification;
-#: once labels arrive, the captions are stale and a backfill refreshes them)
-_UPSTREAM = [
-    "beat_grid",
-    "loudness",
-    "harmonic_features",
-    "timbral_features",
-    "track_metadata",
-    "classification",
-]
-
-
-def _upstream() -> list[AssetKey]:
-    return [AssetKey(n) for n in _UPSTREAM]
 
 
 def prompts_of(cfg) -> dict[str, tuple[str, int]]:
@@ -51,7 +34,7 @@ def prompts_of(cfg) -> dict[str, tuple[str, int]]:
         if DEFINITION_CONFIG.music_flamingo.backend != "template"
         or DEFINITION_CONFIG.music_flamingo.revision.enabled
         else None,
-        deps=_upstream(),
+        # its upstream (what the caption reads) is every asset declared with captions=True
         kinds={"llama.cpp", "duckdb"},
     )
 )

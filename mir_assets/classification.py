@@ -36,7 +36,11 @@ def vocals_present(stem: np.ndarray, *, crest_db: float, rms_dbfs: float, peak_d
 
 @asset(
     **feature_asset_args(
-        "classification", KEYS, pool=DEFINITION_CONFIG.processing.gpu_pool, kinds={"onnx", "duckdb"}
+        "classification",
+        KEYS,
+        captions=True,
+        pool=DEFINITION_CONFIG.processing.gpu_pool,
+        kinds={"onnx", "duckdb"},
     )
 )
 def classification(

@@ -1,6 +1,6 @@
 """Crops and time series: the training crops of each track, and the 100 Hz track series."""
 
-from dagster import AssetExecutionContext, AssetsDefinition, MetadataValue, asset
+from dagster import AssetExecutionContext, MetadataValue, asset
 
 from mir import analysis
 from mir import timeseries as timeseries_lib
@@ -16,23 +16,7 @@ from mir.separation import mp3_bitrate, write_stem
 from mir.spectral import band_energies_of
 from mir.stems import find_stems
 from mir.timeseries import NPZ_SUFFIX, crop_timeseries, write_npz
-from mir_assets import (
-    DEFINITION_CONFIG,
-    aesthetics,
-    captions,
-    chords,
-    classification,
-    harmonic,
-    loudness,
-    metadata,
-    quality,
-    rhythm,
-    source,
-    spectral,
-    stems,
-    timbral,
-    transcription,
-)
+from mir_assets import DEFINITION_CONFIG
 from mir_assets.chords import CHORDS
 from mir_assets.rhythm import read_beat_grid
 from mir_assets.runtime import decoded, feature_asset_args, for_each_track, full_mix_path
@@ -83,38 +67,6 @@ NOT_TRANSFERRED = {
     "dataset_removed",
 }
 LOSSY_TO = {"m4a": "mp3", "aac": "mp3", "mp4": "mp3", "ogg": "flac", "aif": "aiff"}
-#: the modules of the track assets that come before the crops (definitions.ASSET_MODULES)
-TRACK_ASSET_MODULES = (
-    source, quality, metadata, stems, rhythm, loudness, spectral, harmonic, chords, timbral,
-    classification, transcription, aesthetics, captions,
-)  # fmt: skip
-#: what training_crops reads as inputs (so not again as deps)
-CROP_INPUTS = ("source_audio", "beat_grid")
-
-
-def crop_sources(modules=TRACK_ASSET_MODULES) -> list[str]:
-    """The track assets the crops are made of: every track asset of `modules` (their keys
-    reach each crop's `.INFO`; `stems` is cut with the mix), less the crops' inputs and
-    the assets whose every declared key describes the file, not the music
-    (:data:`NOT_TRANSFERRED`: `audio_quality`).
-
-    Assets switched off in `features:` stay in the list: the asset graph does not change
-    with the config, a dependency that was never materialized does not hold the crops
-    back, and runs select enabled assets only."""
-    names: set[str] = set()
-    for module in modules:
-        for value in vars(module).values():
-            if not isinstance(value, AssetsDefinition) or value.partitions_def is None:
-                continue
-            for key in value.keys:
-                declared = set(value.metadata_by_key[key].get("column_comments") or {})
-                if declared and declared <= NOT_TRANSFERRED:
-                    continue
-                names.add(key.path[-1])
-    return sorted(names - set(CROP_INPUTS))
-
-
-FEATURE_ASSETS = crop_sources()
 
 
 def crop_features(mix: Audio, stems: dict[str, Audio], *, n_steps: int) -> dict:
@@ -208,7 +160,10 @@ class CropModels:
     **feature_asset_args(
         "crops",
         ["beat_count", "downbeat_count"],
-        deps=FEATURE_ASSETS,
+        # made of the others' values: its deps are every track asset declared with
+        # crops=True (wired in mir_assets/definitions.py), and it is no one's source
+        crops=False,
+        statistics=False,
         kinds={"audio", "duckdb"},
         # the GPU pool only when the crops run models
         pool=DEFINITION_CONFIG.processing.gpu_pool
@@ -230,7 +185,7 @@ def training_crops(
     rejected. Rows of the `crops` table (track, crop index); 256-step series of each crop in
     the `timeseries` table and beside it as `<Track>_<N>.TIMESERIES.npz`.
 
-    Depends on every track asset whose values the crops carry (:func:`crop_sources`): a
+    Depends on every track asset whose values the crops carry (`crops=True`): a
     model asset that arrives later is upstream of the crops, so materializing it with its
     downstream assets, or a backfill of the crops and `sat_dataset`, brings its values in
     without running anything else upstream. Re-cropping replaces the track's crops: files

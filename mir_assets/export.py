@@ -16,7 +16,7 @@ from mir.sat_export import (
     write_dataset_files,
     write_json,
 )
-from mir_assets.crops import CROPS_TABLE, FEATURE_ASSETS
+from mir_assets.crops import CROPS_TABLE
 from mir_assets.quality import exclude_from_dataset
 from mir_assets.runtime import feature_asset_args, for_each_track
 from resources.duckdb_tables import read_crop_rows
@@ -27,9 +27,11 @@ from resources.settings import PipelineSettings
     **feature_asset_args(
         "export",
         [],
-        # the crops' own sources too: a model asset materialized later marks the dataset
-        # stale as well as the crops
-        deps=sorted({*FEATURE_ASSETS, "captions", "audio_quality"}),
+        # the crops' own sources too (wired in mir_assets/definitions.py): a model asset
+        # materialized later marks the dataset stale as well as the crops
+        deps=["audio_quality"],
+        crops=False,
+        statistics=False,
         kinds={"json"},
     )
 )

@@ -16,7 +16,7 @@ HARMONIC_KEYS = [
 STEM_HARMONIC_KEYS = [f"harmonic_{k}_{s}" for s in HARMONIC_STEMS for k in ("movement", "variance")]
 
 
-@asset(**feature_asset_args("harmonic", HARMONIC_KEYS, kinds={"essentia", "duckdb"}))
+@asset(**feature_asset_args("harmonic", HARMONIC_KEYS, captions=True, kinds={"essentia", "duckdb"}))
 def harmonic_features(
     context: AssetExecutionContext, settings: PipelineSettings, source_audio: dict[str, dict]
 ) -> dict[str, dict]:

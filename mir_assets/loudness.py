@@ -11,7 +11,7 @@ from resources.settings import PipelineSettings
 STEM_LOUDNESS_KEYS = [f"{k}_{s}" for s in STEMS for k in ("lufs", "lra")]
 
 
-@asset(**feature_asset_args("loudness", ["lufs", "lra"], kinds={"duckdb"}))
+@asset(**feature_asset_args("loudness", ["lufs", "lra"], captions=True, kinds={"duckdb"}))
 def loudness(
     context: AssetExecutionContext, settings: PipelineSettings, source_audio: dict[str, dict]
 ) -> dict[str, dict]:

@@ -24,7 +24,9 @@ METADATA_KEYS = [
 ]
 
 
-@asset(**feature_asset_args("metadata", METADATA_KEYS, kinds={"musicbrainz", "duckdb"}))
+@asset(
+    **feature_asset_args("metadata", METADATA_KEYS, captions=True, kinds={"musicbrainz", "duckdb"})
+)
 def track_metadata(
     context: AssetExecutionContext, settings: PipelineSettings, source_audio: dict[str, dict]
 ) -> dict[str, dict]:

@@ -174,7 +174,8 @@ def _duplicate_values(decision: Decision | None) -> dict[str, Any]:
 
 # numeric keys in the feature table; `fake_lossless`, `clipped`, `silent` and `too_short`
 # are booleans, `duplicate_of` a track id ("" for none)
-@asset(**feature_asset_args("source", sorted(QUALITY_KEYS), kinds={"numpy", "duckdb"}))
+# its keys describe the file, not the music: the crops do not inherit them
+@asset(**feature_asset_args("source", sorted(QUALITY_KEYS), crops=False, kinds={"numpy", "duckdb"}))
 def audio_quality(
     context: AssetExecutionContext, settings: PipelineSettings, source_audio: dict[str, dict]
 ) -> dict[str, dict]:

@@ -88,7 +88,11 @@ def write_grid_files(track_dir, grid) -> None:
         downbeats_file.unlink()
 
 
-@asset(**feature_asset_args("rhythm", BEAT_GRID_KEYS, kinds={"madmom", "essentia", "duckdb"}))
+@asset(
+    **feature_asset_args(
+        "rhythm", BEAT_GRID_KEYS, captions=True, kinds={"madmom", "essentia", "duckdb"}
+    )
+)
 def beat_grid(
     context: AssetExecutionContext, settings: PipelineSettings, source_audio: dict[str, dict]
 ) -> dict[str, dict]:

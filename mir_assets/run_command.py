@@ -111,12 +111,16 @@ def run_pipeline(args: argparse.Namespace, cfg: MasterConfig) -> int:
         instance.add_dynamic_partitions(TRACKS, missing)
 
     order = [a.key.path[-1] for a in all_assets if a.partitions_def is not None]
+    parents = {
+        a.key.path[-1]: {dep.asset_key.path[-1] for spec in a.specs for dep in spec.deps}
+        for a in all_assets
+    }
     library_wide = [a.key.path[-1] for a in all_assets if a.partitions_def is None]
     needs_stems = {
         a.key.path[-1] for a in all_assets if (a.tags_by_key.get(a.key) or {}).get(NEEDS_STEMS_TAG)
     }
-    stems_enabled = "stems" in order and getattr(cfg.features, "stems", False)
-    enabled = [name for name in order if getattr(cfg.features, name, True)]
+    stems_enabled = "stems" in order and cfg.features.enabled("stems")
+    enabled = [name for name in order if cfg.features.enabled(name)]
     done_before = {
         name: (set() if args.force else stored_partitions(instance, AssetKey(name)))
         for name in enabled
@@ -143,7 +147,20 @@ def run_pipeline(args: argparse.Namespace, cfg: MasterConfig) -> int:
                 outcome[name][track_id] = "no model"
             elif name in needs_stems and not has_stems:
                 outcome[name][track_id] = "no model" if model_missing is not None else "no stems"
-        plan[track_id] = [n for n in todo if n not in outcome or track_id not in outcome[n]]
+        runnable = {n for n in todo if n not in outcome or track_id not in outcome[n]}
+        # an asset whose upstream runs again for this track is stale: it runs after it
+        # (a feature added later reaches the statistics, the crops and the dataset)
+        grew = True
+        while grew:
+            grew = False
+            for name in enabled:
+                skipped = track_id in outcome[name] and outcome[name][track_id] != "up to date"
+                if name not in runnable and not skipped and parents[name] & runnable:
+                    runnable.add(name)
+                    grew = True
+        for name in runnable:
+            outcome[name].pop(track_id, None)
+        plan[track_id] = [n for n in enabled if n in runnable]
 
     progress = Progress(len(track_ids), unit="track", desc="mir run")
     for todo in plan.values():
@@ -176,7 +193,7 @@ def run_pipeline(args: argparse.Namespace, cfg: MasterConfig) -> int:
         resources = make_resources(config_path)
         quiet = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
         for name in library_wide:  # once, over every track
-            if getattr(cfg.features, name, True):
+            if cfg.features.enabled(name):
                 progress.update(name, "all tracks")
                 started = time.monotonic()
                 result = materialize(

@@ -21,6 +21,7 @@ from dagster import AssetExecutionContext, BackfillPolicy, Failure, MetadataValu
 
 from mir.audio import Audio, load_audio
 from mir.errors import ModelNotFound
+from mir.feature_table import Feature
 from mir.info import require_writable
 from mir_assets import DEFINITION_CONFIG
 from mir_assets.partitions import tracks_partitions
@@ -78,15 +79,44 @@ NEEDS_STEMS_TAG = "mir/needs_stems"
 GPU_POOL_OP_TAGS = {"dagster/priority": "1"}
 
 
-def feature_asset_args(
-    group: str, keys: list[str] | tuple[str, ...] = (), *, needs_stems: bool = False, **extra
-) -> dict[str, Any]:
-    """The @asset arguments every track feature shares, with its keys' descriptions and
-    DuckDB column comments taken from the feature table."""
-    from mir.feature_table import FEATURES, comments
+#: the assets that read other track assets' values: a feature asset names the ones that
+#: read its keys (:func:`feature_asset_args`), and the definitions add it to their deps
+CONSUMERS = ("crops", "statistics", "captions")
+#: the metadata entry of a track asset that lists its consumers
+CONSUMERS_METADATA = "consumers"
 
+
+def feature_asset_args(
+    group: str,
+    keys: list[str] | tuple[str, ...] = (),
+    *,
+    needs_stems: bool = False,
+    features: tuple[Feature, ...] | list[Feature] = (),
+    crops: bool = True,
+    statistics: bool = True,
+    captions: bool = False,
+    **extra,
+) -> dict[str, Any]:
+    """The @asset arguments of a track feature: partitions, the feature store, batch
+    backfills, its keys' descriptions and DuckDB column comments, and its consumers.
+
+    This is a feature's one declaration. Its keys come from the feature table
+    (mir/feature_table.py), or from `features` (:class:`mir.feature_table.Feature` rows,
+    added to the table: a feature module outside the project declares its keys here,
+    with their ranges, units and meanings). `crops` (each crop's `.INFO` and the dataset
+    sidecars inherit its keys), `statistics` (`feature_statistics` reads its table) and
+    `captions` (the caption reads its keys) make those assets depend on it; the
+    definitions derive their dependencies from these flags (mir_assets/definitions.py).
+    """
+    from mir.feature_table import FEATURES, comments, declare
+
+    declare(features)
+    keys = list(keys) or [f.key for f in features]
     described = {k: FEATURES[k].comment() for k in keys if k in FEATURES}
-    metadata = {"column_comments": comments(keys)}
+    consumers = [
+        name for name, on in zip(CONSUMERS, (crops, statistics, captions), strict=True) if on
+    ]
+    metadata = {"column_comments": comments(keys), CONSUMERS_METADATA: ", ".join(consumers)}
     if described:
         metadata["keys"] = MetadataValue.md(
             "\n".join(f"- `{k}`: {v}" for k, v in described.items())
@@ -104,6 +134,13 @@ def feature_asset_args(
         args["op_tags"] = GPU_POOL_OP_TAGS
     args.update(extra)
     return args
+
+
+def consumers_of(asset_def) -> set[str]:
+    """The consumers a track asset declared (:func:`feature_asset_args`)."""
+    value = (asset_def.metadata_by_key.get(asset_def.key) or {}).get(CONSUMERS_METADATA)
+    text = getattr(value, "value", value) or ""
+    return {name.strip() for name in str(text).split(",") if name.strip()}
 
 
 def model_failure(exc: ModelNotFound) -> Failure:

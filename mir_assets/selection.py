@@ -17,7 +17,7 @@ def _missing(check, *args) -> ModelNotFound | None:
 
 def missing_separation_model(cfg: MasterConfig) -> ModelNotFound | None:
     """The separation model error, or None when `stems` can run (or is switched off)."""
-    return _missing(check_model, cfg.separation) if cfg.features.stems else None
+    return _missing(check_model, cfg.separation) if cfg.features.enabled("stems") else None
 
 
 def missing_classification_model(cfg: MasterConfig) -> ModelNotFound | None:
@@ -74,12 +74,12 @@ def runnable_track_assets(cfg: MasterConfig, assets) -> list[AssetKey]:
     from mir_assets.runtime import NEEDS_STEMS_TAG
 
     # without a separation model (or with `stems` switched off) a new track has no stems
-    no_stems = not cfg.features.stems or missing_separation_model(cfg) is not None
+    no_stems = not cfg.features.enabled("stems") or missing_separation_model(cfg) is not None
     missing = missing_models(cfg, MODEL_CHECKS)
     keys = []
     for a in assets:
         name = a.key.path[-1]
-        if a.partitions_def is None or not getattr(cfg.features, name, True):
+        if a.partitions_def is None or not cfg.features.enabled(name):
             continue
         needs_stems = bool((a.tags_by_key.get(a.key) or {}).get(NEEDS_STEMS_TAG))
         if no_stems and (name == "stems" or needs_stems):

@@ -14,10 +14,6 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 from mir.feature_table import FEATURES
 from resources.settings import PipelineSettings
 
-FEATURE_TABLES = [
-    "beat_grid", "rhythm_features", "loudness", "spectral_features", "harmonic_features",
-    "timbral_features", "stem_loudness", "stem_rhythm", "stem_harmonic",
-]  # fmt: skip
 CORRELATION_FLAG = 0.7
 
 
@@ -116,18 +112,20 @@ def plot_heatmap(features: list[str], pairs: list[tuple[str, str, float]]):
     return data
 
 
-@asset(
-    group_name="statistics", deps=FEATURE_TABLES, kinds={"duckdb", "matplotlib"}, code_version="1"
-)
+# its deps, the tables it reads, are every track asset declared with statistics=True
+# (mir_assets/runtime.py, feature_asset_args; wired in mir_assets/definitions.py)
+@asset(group_name="statistics", kinds={"duckdb", "matplotlib"}, code_version="1")
 def feature_statistics(
     context: AssetExecutionContext, settings: PipelineSettings
 ) -> MaterializeResult:
-    """Statistics, outliers and correlations of every numeric feature over the whole library."""
+    """Statistics, outliers and correlations of every numeric feature over the whole library:
+    the numeric keys of the feature table in the tables of the assets it depends on."""
+    tables = sorted(key.path[-1] for key in context.assets_def.asset_deps[context.asset_key])
     reports = settings.config.paths.reports
     reports.mkdir(parents=True, exist_ok=True)
     with settings.tables.connect() as con:
         existing = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-        view = long_view_sql(con, [t for t in FEATURE_TABLES if t in existing])
+        view = long_view_sql(con, [t for t in tables if t in existing])
         if view is None:
             return MaterializeResult(metadata={"features": 0, "note": "no features stored yet"})
         con.execute(f"CREATE OR REPLACE TEMP VIEW long AS {view}")

@@ -20,6 +20,7 @@ from mir_assets import DEFINITION_CONFIG
 from mir_assets.partitions import tracks_partitions
 from mir_assets.runtime import (
     CODE_VERSION,
+    CONSUMERS_METADATA,
     GPU_POOL_OP_TAGS,
     batch_backfill_policy,
     decoded,
@@ -35,6 +36,8 @@ from resources.settings import PipelineSettings
     partitions_def=tracks_partitions,
     io_manager_key="feature_store",
     group_name="stems",
+    # the crops cut each stem with the mix
+    metadata={CONSUMERS_METADATA: "crops"},
     code_version=CODE_VERSION,
     backfill_policy=batch_backfill_policy(),
     pool=DEFINITION_CONFIG.processing.gpu_pool,

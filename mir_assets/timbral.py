@@ -8,7 +8,7 @@ from mir_assets.runtime import decoded, feature_asset_args, for_each_track, full
 from resources.settings import PipelineSettings
 
 
-@asset(**feature_asset_args("timbral", list(TIMBRAL_KEYS), kinds={"duckdb"}))
+@asset(**feature_asset_args("timbral", list(TIMBRAL_KEYS), captions=True, kinds={"duckdb"}))
 def timbral_features(
     context: AssetExecutionContext, settings: PipelineSettings, source_audio: dict[str, dict]
 ) -> dict[str, dict]:
