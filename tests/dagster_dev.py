@@ -27,55 +27,13 @@ def free_port() -> int:
 def dagster_dev(
     home: Path, config_path: Path, module: str = "mir_assets.definitions", timeout_s: float = 180.0
 ):
-    """Yield the base URL of a running `dagster dev`; stop the whole process group after."""
+    """Yield the base URL of a running `dagster dev` on the default local instance
+    (`config/dagster.yaml` copied into `home`) with `config_path` as the pipeline's
+    configuration; stop the whole process group after."""
     home.mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "config" / "dagster.yaml", home / "dagster.yaml")
-    workspace = home / "workspace.yaml"
-    workspace.write_text(
-        f"load_from:\n  - python_module:\n      module_name: {module}\n      location_name: mir\n"
-        f"      working_directory: {ROOT}\n"
-    )
-    port = free_port()
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "MIR_CONFIG": str(config_path),
-        "PYTHONPATH": str(ROOT),
-    }
-    log = open(home / "dagster_dev.log", "w")
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "dagster"), "dev", "-w", str(workspace), "-h", "127.0.0.1", "-p", str(port)],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(
-                    f"dagster dev exited: {(home / 'dagster_dev.log').read_text()[-2000:]}"
-                )
-            try:
-                with urllib.request.urlopen(f"{url}/server_info", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError("dagster dev did not answer /server_info")
-            time.sleep(1)
-        wait_for_location(url, deadline)
+    with dagster_dev_on_instance(home, {"MIR_CONFIG": str(config_path)}, module, timeout_s) as url:
         yield url
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(30)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        log.close()
 
 
 def graphql(url: str, query: str, variables: dict | None = None) -> dict:
