@@ -82,6 +82,7 @@ def run_pipeline(args: argparse.Namespace, cfg: MasterConfig) -> int:
     seen = tables.sources()
     reasons = {path: reason for path, (_, _, reason) in tables.rejected().items()}
     track_ids: list[str] = []
+    chosen: set[str] = set()  # track_ids as a set: membership tests stay O(1)
     rejected: list[tuple[Path, str]] = []
     fresh: list[Path] = []
     for path in files:
@@ -91,15 +92,17 @@ def run_pipeline(args: argparse.Namespace, cfg: MasterConfig) -> int:
             fresh.append(path)
         elif known_id is None:
             rejected.append((path, reasons.get(str(path), "did not decode")))
-        elif known_id not in track_ids:
+        elif known_id not in chosen:
             track_ids.append(known_id)
+            chosen.add(known_id)
     admission = admit_files(tables, fresh)
     rejected += admission.rejected
     for track_id, path, is_new in admission.tracks:
-        if not is_new and track_id in track_ids:
+        if not is_new and track_id in chosen:
             print(f"  {path.name}: same content as {track_id!r}, skipped")
-        if track_id not in track_ids:
+        if track_id not in chosen:
             track_ids.append(track_id)
+            chosen.add(track_id)
     for path, reason in rejected:
         print(f"  rejected {path}: {reason}")
     if not track_ids:
@@ -136,8 +139,10 @@ def run_pipeline(args: argparse.Namespace, cfg: MasterConfig) -> int:
     plan: dict[str, list[str]] = {}
     for track_id in track_ids:
         todo = [n for n in enabled if track_id not in done_before[n]]
-        on_disk = bool(find_stems(cfg.paths.library / track_id))
-        has_stems = on_disk or (stems_enabled and model_missing is None)
+        # the track folder is looked at only when something to do needs its stems
+        has_stems = (stems_enabled and model_missing is None) or (
+            any(n in needs_stems for n in todo) and bool(find_stems(cfg.paths.library / track_id))
+        )
         for name in enabled:
             if name not in todo:
                 outcome[name][track_id] = "up to date"
