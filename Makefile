@@ -16,22 +16,6 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
 
-# timbral_models (the Audio Commons package, the reference mir/timbral.py is tested and
-# benchmarked against; the product does not import it) declares the retired `sklearn`
-# package: installed for the tests only, without its dependencies (they are all in
-# pyproject.toml), see tests/timbral_reference.py
-TIMBRAL := timbral_models==0.4.0
-
-# basic-pitch declares TensorFlow, which the project does not use (its bundled ONNX
-# model runs on onnxruntime): installed without its dependencies (they are all in
-# pyproject.toml), see mir/transcription.py
-BASIC_PITCH := basic-pitch==0.4.0
-
-# audiobox-aesthetics declares torchaudio (no release for torch 2.13.0): installed without
-# its dependencies; the model module we load needs only torch and huggingface_hub (in
-# pyproject.toml), see mir/aesthetics.py
-AUDIOBOX := audiobox-aesthetics==0.0.4
-
 # llama-cpp-python has no wheel: pip builds it, here portable (no -march=native) for the
 # CPU. For a GPU build set CMAKE_ARGS before `make` (README, "Captions"), e.g.
 #   CMAKE_ARGS="-DGGML_HIP=ON" make demo      (ROCm)
@@ -39,9 +23,11 @@ AUDIOBOX := audiobox-aesthetics==0.0.4
 # pip caches the built wheel, so later set-ups do not build it again.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF
 
-# PyPI's torchvision (pulled in by audio-separator -> onnx2torch, for an MDX path we never
-# use) cannot import beside torch 2.13.0, and transformers imports it whenever it is
-# installed: it is removed after the install
+# With the dev tools (transformers, for the Music Flamingo transformers backend's test):
+# PyPI's torchvision for torch 2.13.0 (pulled in by audio-separator -> onnx2torch, for an
+# MDX path we never use) is a CUDA build that cannot import beside the CPU torch, and
+# transformers imports it whenever it is installed; pip cannot leave a declared dependency
+# out, so it is removed after the install (README, "Development")
 NO_TORCHVISION := $(PIP) uninstall -y -q torchvision 2>/dev/null || true
 
 # torch first, pinned: the build on this machine's disk, so that no package of the
@@ -76,9 +62,6 @@ REDIS := command -v redis-server >/dev/null || { [ "$$(id -u)" = 0 ] && \
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(PIP) install $(TORCH)
 	$(PIP) install -e '.[separation,captions]' $(TORCH)
-	@$(NO_TORCHVISION)
-	$(PIP) install --no-deps $(BASIC_PITCH)
-	$(PIP) install --no-deps $(AUDIOBOX)
 	@$(FPCALC)
 	touch $@
 
@@ -86,9 +69,6 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(PIP) install $(TORCH)
 	$(PIP) install -e '.[separation,captions,dev]' $(TORCH)
 	@$(NO_TORCHVISION)
-	$(PIP) install --no-deps $(TIMBRAL)
-	$(PIP) install --no-deps $(BASIC_PITCH)
-	$(PIP) install --no-deps $(AUDIOBOX)
 	@$(FPCALC)
 	@$(CHROMIUM)
 	@$(POSTGRES)

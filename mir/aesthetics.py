@@ -2,14 +2,15 @@
 
 `content_enjoyment`, `content_usefulness`, `production_complexity` and
 `production_quality` (the paper's CE, CU, PC, PQ). The released `checkpoint.pt` is loaded
-into the package's own architecture (`audiobox_aesthetics.model.aes.AesMultiOutput`);
-the package's `infer` module is never imported, because it needs torchaudio, which has
-no release for our torch. Its inference path is reproduced here: mono at 16 kHz
-(resampled with soxr, see :func:`mir.audio.resample`), 10 s windows every 10 s with the
-last one zero-padded and masked, one prediction per window, de-normalised with the
-checkpoint's per-axis mean and std, and averaged over the windows weighted by the share
-of each window that holds audio. A missing package or checkpoint is an error, never a
-placeholder score.
+into the model's own architecture, `AesMultiOutput` from audiobox-aesthetics 0.0.4, vendored
+in `mir/_vendor/audiobox_aesthetics` (its release declares torchaudio, which has no release
+for our torch). Its `infer` module is never imported here, because it needs torchaudio
+(the tests run it as the reference with a stand-in). Its inference path is reproduced
+here: mono at 16 kHz (resampled with soxr, see :func:`mir.audio.resample`), 10 s windows
+every 10 s with the last one zero-padded and masked, one prediction per window,
+de-normalised with the checkpoint's per-axis mean and std, and averaged over the windows
+weighted by the share of each window that holds audio. A missing checkpoint is an error,
+never a placeholder score.
 """
 
 from __future__ import annotations
@@ -47,7 +48,6 @@ MODEL_CFG_KEYS = (
     "normalize_embed",
     "output_dim",
 )
-PACKAGE = "audiobox-aesthetics==0.0.4"
 
 
 def check_checkpoint(path: Path, *, config_key: str = CONFIG_KEY) -> None:
@@ -62,18 +62,14 @@ def check_checkpoint(path: Path, *, config_key: str = CONFIG_KEY) -> None:
 
 
 def _model_class():
-    try:
-        from audiobox_aesthetics.model.aes import AesMultiOutput
-    except ImportError as exc:
-        raise ImportError(
-            f"the aesthetics model needs the {PACKAGE} package: "
-            f"`pip install --no-deps {PACKAGE}` (`make setup` does this)"
-        ) from exc
+    from mir._vendor.audiobox_aesthetics.model.aes import AesMultiOutput
+
     return AesMultiOutput
 
 
 def load_aesthetics(path: Path, *, config_key: str = CONFIG_KEY):
-    """Load the released checkpoint into the package's `AesMultiOutput`, on the CPU, in eval mode.
+    """Load the released checkpoint into audiobox-aesthetics' `AesMultiOutput`, on the CPU, in
+    eval mode.
 
     The checkpoint is a dict of `state_dict` (keys prefixed `model.`), `model_cfg` (the
     constructor arguments) and `target_transform` (mean and std of each axis).
@@ -82,8 +78,6 @@ def load_aesthetics(path: Path, *, config_key: str = CONFIG_KEY):
     ------
     ModelNotFound
         When `path` does not exist.
-    ImportError
-        When the audiobox-aesthetics package is not installed.
     """
     path = Path(path)
     check_checkpoint(path, config_key=config_key)

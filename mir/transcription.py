@@ -2,9 +2,10 @@
 
 Drums go through ADTOF's Frame_RNN (:mod:`mir.adtof`), whose weights are read from
 `transcription.model_dir`: five classes (bass drum, snare, tom, hi-hat, cymbal) as General
-MIDI drum notes of 100 ms. Pitched stems go through Spotify's basic-pitch, whose ONNX model
-ships inside the package and runs on onnxruntime (basic-pitch's own windowing, unwrapping
-and note creation; TensorFlow is not needed): notes with pitch bends.
+MIDI drum notes of 100 ms. Pitched stems go through Spotify's basic-pitch 0.4.0, whose
+inference and note-creation modules and ONNX model are vendored in `mir/_vendor/basic_pitch`
+(its release declares TensorFlow; the ONNX model runs on onnxruntime): basic-pitch's own
+windowing, unwrapping and note creation, notes with pitch bends.
 
 Example
 -------
@@ -15,7 +16,6 @@ Example
 
 from __future__ import annotations
 
-import logging
 import os
 import tempfile
 from dataclasses import dataclass
@@ -185,31 +185,11 @@ def transcribe_drums(
 # -- pitched stems: basic-pitch ------------------------------------------------------
 
 
-def _basic_pitch():
-    """basic_pitch's inference and note-creation modules, imported quietly.
-
-    Its package __init__ warns through the root logger about every backend it does not
-    find (TensorFlow, CoreML, TFLite); only the ONNX model is used here. A handler is held
-    on the root logger meanwhile, so those calls do not configure logging for the process.
-    """
-    root = logging.getLogger()
-    guard = logging.NullHandler()
-    root.addHandler(guard)
-    previous = logging.root.manager.disable
-    logging.disable(logging.WARNING)
-    try:
-        import basic_pitch
-        from basic_pitch import constants, inference, note_creation
-    finally:
-        logging.disable(previous)
-        root.removeHandler(guard)
-    return basic_pitch, constants, inference, note_creation
-
-
 def basic_pitch_model_path() -> Path:
-    """The ONNX model inside the basic-pitch package (`saved_models/icassp_2022/nmp.onnx`)."""
-    basic_pitch, *_ = _basic_pitch()
-    return Path(basic_pitch.__file__).parent / "saved_models" / "icassp_2022" / "nmp.onnx"
+    """The vendored ONNX model (`mir/_vendor/basic_pitch/saved_models/icassp_2022/nmp.onnx`)."""
+    from mir._vendor.basic_pitch import ICASSP_2022_MODEL_PATH
+
+    return ICASSP_2022_MODEL_PATH
 
 
 def load_basic_pitch(path: str | os.PathLike | None = None):
@@ -218,12 +198,15 @@ def load_basic_pitch(path: str | os.PathLike | None = None):
     Raises
     ------
     ModelNotFound
-        When the package's ONNX file is missing (a broken install).
+        When the vendored ONNX file is missing (a broken install).
     """
-    _, _, inference, _ = _basic_pitch()
+    from mir._vendor.basic_pitch import inference
+
     path = Path(path) if path else basic_pitch_model_path()
     if not path.is_file():
-        raise ModelNotFound(path, "basic-pitch package", hint="reinstall basic-pitch==0.4.0")
+        raise ModelNotFound(
+            path, "mir/_vendor/basic_pitch", hint="reinstall the project: `make setup`"
+        )
     return inference.Model(path)
 
 
@@ -254,7 +237,8 @@ def transcribe_notes(
     program : int
         General MIDI program of the written instrument.
     """
-    _, c, inference, note_creation = _basic_pitch()
+    from mir._vendor.basic_pitch import constants as c
+    from mir._vendor.basic_pitch import inference, note_creation
     from mir.audio import resample
 
     y = resample(np.asarray(y, dtype=np.float32), orig_sr=sr, target_sr=BASIC_PITCH_SR)

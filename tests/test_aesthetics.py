@@ -39,7 +39,8 @@ TARGETS = {
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
     import torch
-    from audiobox_aesthetics.model.aes import AesMultiOutput
+
+    from mir._vendor.audiobox_aesthetics.model.aes import AesMultiOutput
 
     torch.manual_seed(0)
     model = AesMultiOutput(target_transform=TARGETS)
@@ -74,12 +75,12 @@ def _package_scores(checkpoint, y16: np.ndarray) -> dict[str, float]:
     saved = sys.modules.get("torchaudio")
     sys.modules["torchaudio"] = stand_in
     try:
-        from audiobox_aesthetics.infer import AesPredictor
+        from mir._vendor.audiobox_aesthetics.infer import AesPredictor
 
         predictor = AesPredictor(checkpoint_pth=str(checkpoint))
         (row,) = predictor.forward([{"path": torch.from_numpy(y16)[None], "sample_rate": SR}])
     finally:
-        sys.modules.pop("audiobox_aesthetics.infer", None)
+        sys.modules.pop("mir._vendor.audiobox_aesthetics.infer", None)
         if saved is None:
             sys.modules.pop("torchaudio", None)
         else:

@@ -1,0 +1,1 @@
+"""Upstream code the project ships (see README.md beside this file)."""
