@@ -213,10 +213,10 @@ def cmd_separate(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     apply_rocm_env(cfg.rocm)  # before torch is imported
 
-    from mir.audio import extension, load_audio
+    from mir.audio import load_audio
     from mir.errors import MirError
     from mir.gpu import choose_device
-    from mir.separation import model_loader, mp3_bitrate, separate, stem_format, write_stem
+    from mir.separation import model_loader, separate, write_separation
     from mir.tracks import find_audio_files, track_name
 
     sep = cfg.separation
@@ -262,10 +262,8 @@ def cmd_separate(args: argparse.Namespace) -> int:
         try:
             audio = load_audio(path)
             result = separate(model, audio.samples, audio.sr, sep, device=device)
-            fmt = stem_format(extension(path), sep.output_format)
-            bitrate = mp3_bitrate(path, sep.mp3_bitrate or None)
-            for name, samples in result.stems.items():
-                write_stem(out_dir / f"{name}.{fmt}", samples, result.sr, bitrate=bitrate)
+            mix = audio.samples if audio.sr == result.sr else None
+            write_separation(result, out_dir, path, sep, mix=mix)
         except MirError as exc:
             failed += 1
             bar.write(f"{path.name}: error: {exc}", err=True)

@@ -301,6 +301,30 @@ def write_stem(path: Path, samples: np.ndarray, sr: int, *, bitrate: int = 192) 
 # -- backends by configuration -------------------------------------------------------------
 
 
+def write_separation(
+    result: Separation, out_dir: Path, source: Path, cfg, *, mix: np.ndarray | None = None
+) -> tuple[str, list[str]]:
+    """Write a separation's stems to `out_dir` as the `stems` asset and `mir separate` both
+    do: FLAC for a lossless `source`, MP3 at the source's bitrate otherwise (or
+    `cfg.output_format`), the model's extra stems with `cfg.keep_extra_stems`, and
+    `full_mix_instrumental` with `cfg.instrumental` (mix - vocals when `mix`, at the
+    stems' rate, is given). Returns (format, file names written)."""
+    from mir.audio import extension
+
+    fmt = stem_format(extension(source), cfg.output_format)
+    bitrate = mp3_bitrate(source, cfg.mp3_bitrate or None)
+    outputs = dict(result.stems)
+    if cfg.keep_extra_stems:
+        outputs.update(result.extra)
+    if cfg.instrumental:
+        outputs["full_mix_instrumental"] = instrumental(result, mix)
+    names = [
+        write_stem(out_dir / f"{name}.{fmt}", samples, result.sr, bitrate=bitrate).name
+        for name, samples in outputs.items()
+    ]
+    return fmt, names
+
+
 def check_model(cfg) -> None:
     """Raise :class:`ModelNotFound` unless the configured separation model is in place.
 

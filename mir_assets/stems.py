@@ -5,17 +5,8 @@ from concurrent.futures import ThreadPoolExecutor, wait
 
 from dagster import AssetExecutionContext, MetadataValue, asset
 
-from mir.audio import extension
 from mir.errors import ModelNotFound
-from mir.separation import (
-    check_model,
-    instrumental,
-    model_loader,
-    mp3_bitrate,
-    separate,
-    stem_format,
-    write_stem,
-)
+from mir.separation import check_model, model_loader, separate, write_separation
 from mir_assets import DEFINITION_CONFIG
 from mir_assets.partitions import tracks_partitions
 from mir_assets.runtime import (
@@ -87,24 +78,10 @@ def stems(
         result = separate(model, audio.samples, audio.sr, cfg, device=gpu.device)
         track_dir = settings.track_dir(track_id)
         source = track_dir / source_audio[track_id]["full_mix"]
-        fmt = stem_format(extension(source), cfg.output_format)
-        bitrate = mp3_bitrate(source, cfg.mp3_bitrate or None)
 
         def write() -> dict:
-            files = []
-            outputs = dict(result.stems)
-            if cfg.keep_extra_stems:
-                outputs.update(result.extra)
-            if cfg.instrumental:
-                outputs["full_mix_instrumental"] = instrumental(
-                    result, audio.samples if audio.sr == result.sr else None
-                )
-            for name, samples in outputs.items():
-                files.append(
-                    write_stem(
-                        track_dir / f"{name}.{fmt}", samples, result.sr, bitrate=bitrate
-                    ).name
-                )
+            mix = audio.samples if audio.sr == result.sr else None
+            fmt, files = write_separation(result, track_dir, source, cfg, mix=mix)
             return {
                 "stem_backend": cfg.backend,
                 "stem_model": model_name,
