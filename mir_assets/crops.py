@@ -5,6 +5,7 @@ from dagster import AssetExecutionContext, MetadataValue, asset
 from mir import analysis
 from mir import timeseries as timeseries_lib
 from mir.audio import Audio, extension
+from mir.captions import caption_for, template_caption
 from mir.chords import crop_chords, read_chords
 from mir.crops import Crop, cut, is_silent, local_tempo, plan_crops, times_within
 from mir.errors import ModelNotFound
@@ -152,7 +153,7 @@ class CropModels:
                 device=self.gpu.device,
                 windows_per_pass=self.windows_per_pass,
             )
-            out.update(scores)
+            out.update({k: round(v, 4) for k, v in scores.items()})  # as the track's
         return out
 
 
@@ -181,9 +182,11 @@ def training_crops(
     """Beat-aligned crops of the mix and its stems in `<crops>/<Track>/`, each with its own
     `.INFO`: bookkeeping (`position`, `start_time`, `end_time`, `start_sample`, `end_sample`,
     `duration`, `samples`, `downbeats`, local `bpm` and `beat_count`), every track feature
-    transferred, and per-crop loudness, spectral and harmonic features. Silent crops are
-    rejected. Rows of the `crops` table (track, crop index); 256-step series of each crop in
-    the `timeseries` table and beside it as `<Track>_<N>.TIMESERIES.npz`.
+    transferred, and per-crop loudness, spectral and harmonic features; with
+    `crops.model_values` the classification and aesthetics of the crop's own audio. Its
+    `caption_template` and `caption` are made of these values. Silent crops are rejected.
+    Rows of the `crops` table (track, crop index); 256-step series of each crop in the
+    `timeseries` table and beside it as `<Track>_<N>.TIMESERIES.npz`.
 
     Depends on every track asset whose values the crops carry (`crops=True`): a
     model asset that arrives later is upstream of the crops, so materializing it with its
@@ -271,6 +274,9 @@ def training_crops(
                 values.update(crop_chords(chord_segments, crop.start_time, crop.end_time))
             if models is not None:
                 values.update(models.values(crop_audio, stem_audio))
+            # the crop's own: its tempo, key, loudness (and labels) as set above
+            values["caption_template"] = template_caption(values)
+            values["caption"] = caption_for(values)
             # a crop's .INFO is its own, not merged into what an earlier cropping left
             (out_dir / f"{name}.INFO").unlink(missing_ok=True)
             safe_update(out_dir / f"{name}.INFO", values)
