@@ -164,6 +164,10 @@ class CropsConfig(_Section):
     #: classification (labels, danceability and the other heads) and aesthetics computed on
     #: each crop's audio, with the models in place; off: each crop carries the track's
     model_values: bool = False
+    #: Music Flamingo (`music_flamingo.backend`, its prompts) on each crop's audio: each
+    #: crop's own captions, its prompt in the dataset; off: each crop carries the track's.
+    #: Slow: one model call per prompt and crop
+    flamingo: bool = False
 
 
 class TimbralConfig(_Section):

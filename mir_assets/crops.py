@@ -1,5 +1,8 @@
 """Crops and time series: the training crops of each track, and the 100 Hz track series."""
 
+import random
+from pathlib import Path
+
 from dagster import AssetExecutionContext, MetadataValue, asset
 
 from mir import analysis
@@ -67,6 +70,8 @@ NOT_TRANSFERRED = {
     "dataset_dir",
     "dataset_removed",
 }
+#: the prefix of Music Flamingo's captions (and their revisions) in `.INFO`
+CAPTIONS = "music_flamingo_"
 LOSSY_TO = {"m4a": "mp3", "aac": "mp3", "mp4": "mp3", "ogg": "flac", "aif": "aiff"}
 
 
@@ -157,6 +162,50 @@ class CropModels:
         return out
 
 
+class CropCaptioner:
+    """Music Flamingo on each crop's own audio (`crops.flamingo`), loaded once per run on
+    the GPU resource under the key the `captions` asset uses: the configured prompts
+    (`music_flamingo.prompts`, `max_tokens`, `sample_probability`), filled from the crop's
+    values. Without a captioning model (the template backend, or its files missing) the
+    crops keep the track's captions, with a warning."""
+
+    def __init__(self, settings: PipelineSettings, gpu: GpuResource, log):
+        from mir.flamingo import load_captioner
+        from mir_assets.captions import prompts_of
+
+        cfg = settings.config.music_flamingo
+        self.prompts, self.sample_probability = prompts_of(cfg), cfg.sample_probability
+        self.captioner = None
+        if cfg.backend == "template":
+            log.warning(
+                "crops.flamingo: music_flamingo.backend is template (no captioning model): "
+                "the crops keep the track's captions"
+            )
+            return
+        try:
+            self.captioner = gpu.model(
+                ("music_flamingo", cfg.backend, cfg.model), lambda: load_captioner(cfg)
+            )
+        except ModelNotFound as exc:
+            log.warning(f"crops.flamingo: the crops keep the track's captions: {exc}")
+
+    def captions(self, audio_path: Path, values: dict) -> dict:
+        """`music_flamingo_<prompt key>` and `music_flamingo_model` of one crop's audio file;
+        empty when no model is loaded or the crop is left out by sampling."""
+        from mir.flamingo import fill_prompt
+
+        if self.captioner is None or random.random() >= self.sample_probability:
+            return {}
+        out = {
+            f"music_flamingo_{key}": self.captioner.caption(
+                audio_path, fill_prompt(template, values), max_tokens
+            )
+            for key, (template, max_tokens) in self.prompts.items()
+        }
+        out["music_flamingo_model"] = self.captioner.tag
+        return out
+
+
 @asset(
     **feature_asset_args(
         "crops",
@@ -168,7 +217,7 @@ class CropModels:
         kinds={"audio", "duckdb"},
         # the GPU pool only when the crops run models
         pool=DEFINITION_CONFIG.processing.gpu_pool
-        if DEFINITION_CONFIG.crops.model_values
+        if DEFINITION_CONFIG.crops.model_values or DEFINITION_CONFIG.crops.flamingo
         else None,
     )
 )
@@ -183,10 +232,11 @@ def training_crops(
     `.INFO`: bookkeeping (`position`, `start_time`, `end_time`, `start_sample`, `end_sample`,
     `duration`, `samples`, `downbeats`, local `bpm` and `beat_count`), every track feature
     transferred, and per-crop loudness, spectral and harmonic features; with
-    `crops.model_values` the classification and aesthetics of the crop's own audio. Its
-    `caption_template` and `caption` are made of these values. Silent crops are rejected.
-    Rows of the `crops` table (track, crop index); 256-step series of each crop in the
-    `timeseries` table and beside it as `<Track>_<N>.TIMESERIES.npz`.
+    `crops.model_values` the classification and aesthetics of the crop's own audio, with
+    `crops.flamingo` its own Music Flamingo captions (in place of the track's). Its
+    `caption_template` and `caption` are made of these values. Silent crops are
+    rejected. Rows of the `crops` table (track, crop index); 256-step series of each crop in
+    the `timeseries` table and beside it as `<Track>_<N>.TIMESERIES.npz`.
 
     Depends on every track asset whose values the crops carry (`crops=True`): a
     model asset that arrives later is upstream of the crops, so materializing it with its
@@ -195,6 +245,7 @@ def training_crops(
     of crops that no longer exist are removed."""
     cfg = settings.config.crops
     models = CropModels(settings, gpu, context.log) if cfg.model_values else None
+    captioner = CropCaptioner(settings, gpu, context.log) if cfg.flamingo else None
 
     def compute(track_id: str) -> dict:
         track_dir = settings.track_dir(track_id)
@@ -274,7 +325,12 @@ def training_crops(
                 values.update(crop_chords(chord_segments, crop.start_time, crop.end_time))
             if models is not None:
                 values.update(models.values(crop_audio, stem_audio))
-            # the crop's own: its tempo, key, loudness (and labels) as set above
+            if captioner is not None:
+                own = captioner.captions(out_dir / f"{name}.{ext}", values)
+                if own:  # the crop's captions replace the track's, revisions included
+                    values = {k: v for k, v in values.items() if not k.startswith(CAPTIONS)}
+                    values.update(own)
+            # the crop's own: its tempo, key, loudness (and labels, captions) as set above
             values["caption_template"] = template_caption(values)
             values["caption"] = caption_for(values)
             # a crop's .INFO is its own, not merged into what an earlier cropping left

@@ -16,7 +16,7 @@ from mir.sat_export import (
     write_dataset_files,
     write_json,
 )
-from mir_assets.crops import CROPS_TABLE
+from mir_assets.crops import CAPTIONS, CROPS_TABLE
 from mir_assets.quality import exclude_from_dataset
 from mir_assets.runtime import feature_asset_args, for_each_track
 from resources.duckdb_tables import read_crop_rows
@@ -45,9 +45,10 @@ def sat_dataset(
 
     A sidecar holds `prompt`, `seconds_start`, `seconds_total` and the crop's value of each
     of `export.conditioning_keys` that it has. The prompt is the crop's Music Flamingo
-    caption when one exists, else the track's, else the template caption built from the
-    crop's own features. The fragment has a `number` conditioner for each configured key
-    that every sidecar of the dataset holds (ranges from the feature table).
+    caption when it has any (its own with `crops.flamingo`, else the track's it carries),
+    else the track's, else the template caption built from the crop's own values (its
+    tempo, key, loudness, labels). The fragment has a `number` conditioner for each
+    configured key that every sidecar of the dataset holds (ranges from the feature table).
 
     A track's folder holds exactly its crops of the `crops` table: files of crops that no
     longer exist are removed, and each file is written under a temporary name and renamed
@@ -73,14 +74,17 @@ def sat_dataset(
                 f"duration_s in {info_path(settings.track_dir(track_id))}", "source_audio"
             )
         total = float(track_info["duration_s"])
-        track_captions = {k: v for k, v in track_info.items() if k.startswith("music_flamingo_")}
+        track_captions = {k: v for k, v in track_info.items() if k.startswith(CAPTIONS)}
         out_dir = root / track_id
         keep: set[str] = set()
         for row in all_rows.get(track_id, []):
             audio = crops_dir / row["file"]
             values = read_info(crops_dir / f"{audio.stem}.INFO")
             target = out_dir / audio.name
-            prompt = caption_for({**track_captions, **values})
+            # a crop's own captions stand alone: none of the track's (a revision, say)
+            # may outrank them
+            own = any(k.startswith(CAPTIONS) for k in values)
+            prompt = caption_for(values if own else {**track_captions, **values})
             prompts.append(prompt)
             # sidecar and series first: the audio, which makes the sample, comes last
             write_json(

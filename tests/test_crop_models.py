@@ -1,7 +1,7 @@
-"""Per-crop model values (`crops.model_values`) and the crop's own template caption, on a
-track whose halves differ: a quiet E minor half, then a louder C major one. Each crop's
-`.INFO` and sidecar prompt come from its own audio; with the switch off the crops carry
-the track's values."""
+"""Per-crop model values (`crops.model_values`, `crops.flamingo`) and the crop's own
+template caption, on a track whose halves differ: a quiet E minor half, then a louder C
+major one. Each crop's `.INFO` and sidecar prompt come from its own audio; with the
+switches off the crops carry the track's values."""
 
 import json
 
@@ -13,6 +13,7 @@ from mir.captions import template_caption
 from mir.info import info_path, read_info
 from mir.synth import render_song
 from resources.duckdb_tables import FeatureTables, read_crop_rows
+from resources.gpu import GpuResource
 from tests.conftest import write_config
 from tests.helpers import register, run_track
 
@@ -123,3 +124,47 @@ def test_each_crop_gets_the_aesthetics_of_its_own_audio_and_the_tracks_when_off(
     for info, _ in _crops(project, track_id):
         for key in AESTHETICS:
             assert info[key] == track[key]
+
+
+def test_each_crop_gets_its_own_music_flamingo_caption_as_its_prompt(project, instance, tmp_path):
+    from mir.config import load_config
+    from mir.flamingo import MMPROJ, QUANT_FILES, fill_prompt, load_captioner
+    from tests.gguf_models import write_tiny_llama, write_tiny_music_flamingo_mmproj
+
+    models = tmp_path / "music_flamingo"
+    models.mkdir()
+    write_tiny_llama(models / QUANT_FILES["Q8_0"], n_embd=64)
+    write_tiny_music_flamingo_mmproj(models / MMPROJ, n_embd_text=64)
+    template = "Genre and mood. {genres}"
+    flamingo = {
+        "backend": "llama_cpp", "model_dir": str(models), "context_size": 2048,
+        "gpu_layers": 0, "prompts": {"genre_mood": template}, "max_tokens": {"genre_mood": 8},
+    }  # fmt: skip
+    _configure(project, crops={"flamingo": True}, music_flamingo=flamingo)
+    track_id = _two_halves(project, instance)
+    loads = GpuResource.loads
+    selection = [*BASE, "captions", "training_crops", "sat_dataset"]
+    assert run_track(project, instance, track_id, selection=selection).success
+    assert GpuResource.loads - loads == 1  # the captions asset's model, used by the crops too
+    track = read_info(info_path(project.library / track_id))
+    assert track["music_flamingo_genre_mood"]
+
+    captioner = load_captioner(load_config(project.config_path).music_flamingo)
+    crops = _crops(project, track_id)
+    for info, sidecar in crops:
+        expected = captioner.caption(info["path"], fill_prompt(template, info), 8)
+        assert info["music_flamingo_genre_mood"] == expected
+        assert info["music_flamingo_model"] == "gguf_Q8_0"
+        assert sidecar["prompt"] == info["caption"] == expected
+    captioner.close()
+    own = {info["music_flamingo_genre_mood"] for info, _ in crops}
+    assert own != {track["music_flamingo_genre_mood"]}
+
+    # off: every crop carries the track's caption, and the dataset prompts it
+    _configure(project, crops={"flamingo": False}, music_flamingo=flamingo)
+    assert run_track(
+        project, instance, track_id, selection=["training_crops", "sat_dataset"]
+    ).success
+    for info, sidecar in _crops(project, track_id):
+        assert info["music_flamingo_genre_mood"] == track["music_flamingo_genre_mood"]
+        assert sidecar["prompt"] == track["music_flamingo_genre_mood"]
