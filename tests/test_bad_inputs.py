@@ -137,7 +137,8 @@ def test_an_undefined_tempo_is_not_stated_as_fact():
         "tonic_scale": "major",
     }
     assert "BPM" not in template_caption(undefined)
-    assert "bpm" not in sidecar(undefined, prompt="x", seconds_total=10.0)
+    keys = ("bpm", "lufs")
+    assert "bpm" not in sidecar(undefined, prompt="x", seconds_total=10.0, keys=keys)
     measured = {**undefined, "bpm": 97.0, "bpm_is_defined": 1}
     assert "at 97 BPM" in template_caption(measured)
-    assert sidecar(measured, prompt="x", seconds_total=10.0)["bpm"] == 97.0
+    assert sidecar(measured, prompt="x", seconds_total=10.0, keys=keys)["bpm"] == 97.0
