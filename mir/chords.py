@@ -391,14 +391,11 @@ def read_chords(path: str | os.PathLike, *, written_by: str | None = None) -> li
     ValueError
         A line that is not ``start end label``.
     """
-    from mir.errors import MissingInput
+    from mir.info import read_sidecar_text
 
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        if written_by:
-            raise MissingInput(path, written_by) from None
+    text = read_sidecar_text(path, written_by=written_by)
+    if text is None:
         return []
     chords = []
     for number, line in enumerate(text.splitlines(), 1):

@@ -200,6 +200,26 @@ def write_times(path: str | os.PathLike, times: np.ndarray | list[float]) -> Pat
     return path
 
 
+def read_sidecar_text(path: str | os.PathLike, *, written_by: str | None = None) -> str | None:
+    """The text of a sidecar file (`.BEATS_GRID`, `.CHORDS`, ...), or None when it does not
+    exist and `written_by` is not given.
+
+    Raises
+    ------
+    MissingInput
+        If the file does not exist and `written_by` names the asset that writes it.
+    """
+    from mir.errors import MissingInput
+
+    path = Path(path)
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if written_by:
+            raise MissingInput(path, written_by) from None
+        return None
+
+
 def read_times(path: str | os.PathLike, *, written_by: str | None = None) -> np.ndarray:
     """Read a `.BEATS_GRID` / `.DOWNBEATS` / `.ONSETS` file.
 
@@ -210,13 +230,7 @@ def read_times(path: str | os.PathLike, *, written_by: str | None = None) -> np.
         missing grid is never read as "no beats"); without `written_by`, missing reads as
         empty.
     """
-    from mir.errors import MissingInput
-
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        if written_by:
-            raise MissingInput(path, written_by) from None
+    text = read_sidecar_text(path, written_by=written_by)
+    if text is None:
         return np.zeros(0)
     return np.array([float(line) for line in text.split() if line.strip()], dtype=float)
