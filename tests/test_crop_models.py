@@ -83,8 +83,8 @@ def test_the_template_prompt_of_each_crop_is_made_of_its_own_tempo_key_and_loudn
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
     import torch
-    from audiobox_aesthetics.model.aes import AesMultiOutput
 
+    from mir._vendor.audiobox_aesthetics.model.aes import AesMultiOutput
     from mir.aesthetics import save_checkpoint
     from tests.test_aesthetics import TARGETS
 
