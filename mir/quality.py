@@ -82,16 +82,28 @@ class FingerprintError(MirError):
 # -- fingerprints ----------------------------------------------------------------------
 
 
-def _fpcalc(
-    args: list[str], *, what: str, stdin: bytes | None = None, timeout_s: float
-) -> np.ndarray:
-    """Run `fpcalc -raw -length 0 -json <args>` and return its raw fingerprint."""
+def check_fpcalc() -> str:
+    """The path of `fpcalc`.
+
+    Raises
+    ------
+    FingerprintError
+        If it is not on PATH, saying which Debian package ships it.
+    """
     fpcalc = shutil.which("fpcalc")
     if fpcalc is None:
         raise FingerprintError(
             f"fpcalc (Chromaprint) is not on PATH: install Debian's {FPCALC_PACKAGE} "
             f"(`apt-get install {FPCALC_PACKAGE}`; `make setup` does when run as root)"
         )
+    return fpcalc
+
+
+def _fpcalc(
+    args: list[str], *, what: str, stdin: bytes | None = None, timeout_s: float
+) -> np.ndarray:
+    """Run `fpcalc -raw -length 0 -json <args>` and return its raw fingerprint."""
+    fpcalc = check_fpcalc()
     proc = subprocess.run(
         [fpcalc, "-raw", "-length", "0", "-json", *args],
         input=stdin,

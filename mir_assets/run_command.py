@@ -128,11 +128,13 @@ def run_pipeline(args: argparse.Namespace, cfg: MasterConfig) -> int:
         name: (set() if args.force else stored_partitions(instance, AssetKey(name)))
         for name in enabled
     }
-    from mir_assets.selection import missing_models, missing_separation_model
+    from mir_assets.selection import missing_models, missing_separation_model, missing_tools
 
     model_missing = missing_separation_model(cfg) if "stems" in enabled else None
     # the other model assets whose model is not in place: reported, not run
     no_model = missing_models(cfg, enabled)
+    # the assets whose program is missing (fpcalc): left out, said once
+    no_tool = missing_tools(cfg, enabled)
     outcome: dict[str, dict[str, str]] = {name: {} for name in enabled}
     errors: dict[tuple[str, str], str] = {}
     seconds: dict[str, float] = {name: 0.0 for name in enabled}
@@ -150,6 +152,8 @@ def run_pipeline(args: argparse.Namespace, cfg: MasterConfig) -> int:
                 outcome[name][track_id] = "no model"
             elif name in no_model:
                 outcome[name][track_id] = "no model"
+            elif name in no_tool:
+                outcome[name][track_id] = "skipped"
             elif name in needs_stems and not has_stems:
                 outcome[name][track_id] = "no model" if model_missing is not None else "no stems"
         runnable = {n for n in todo if n not in outcome or track_id not in outcome[n]}
@@ -231,6 +235,8 @@ def run_pipeline(args: argparse.Namespace, cfg: MasterConfig) -> int:
         )
     for name, error in no_model.items():
         print(f"\n{name} was skipped: {error}; fetch it: mir models fetch --for {name}")
+    for name, error in no_tool.items():
+        print(f"\n{name} was skipped: {error}")
     return 1 if errors or rejected else 0
 
 

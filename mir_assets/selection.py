@@ -48,6 +48,33 @@ def missing_caption_model(cfg: MasterConfig) -> ModelNotFound | None:
     return _missing(check_caption_models, cfg.music_flamingo)
 
 
+def missing_fpcalc(cfg: MasterConfig) -> Exception | None:
+    """The error when `fpcalc` (audio_quality's fingerprints) is not on PATH, else None."""
+    from mir.quality import FingerprintError, check_fpcalc
+
+    try:
+        check_fpcalc()
+    except FingerprintError as exc:
+        return exc
+    return None
+
+
+#: asset -> the check of a program it needs: a run leaves the asset out without it, and
+#: says what to install (the assets downstream run without its values)
+TOOL_CHECKS = {"audio_quality": missing_fpcalc}
+
+
+def missing_tools(cfg: MasterConfig, names) -> dict[str, Exception]:
+    """`{asset: error}` for the assets among `names` whose program is missing."""
+    found = {}
+    for name in names:
+        check = TOOL_CHECKS.get(name)
+        error = check(cfg) if check else None
+        if error is not None:
+            found[name] = error
+    return found
+
+
 #: asset -> the check of the model it needs (stems: see `missing_separation_model`)
 MODEL_CHECKS = {
     "classification": missing_classification_model,
@@ -75,7 +102,7 @@ def runnable_track_assets(cfg: MasterConfig, assets) -> list[AssetKey]:
 
     # without a separation model (or with `stems` switched off) a new track has no stems
     no_stems = not cfg.features.enabled("stems") or missing_separation_model(cfg) is not None
-    missing = missing_models(cfg, MODEL_CHECKS)
+    missing = {**missing_models(cfg, MODEL_CHECKS), **missing_tools(cfg, TOOL_CHECKS)}
     keys = []
     for a in assets:
         name = a.key.path[-1]

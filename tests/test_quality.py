@@ -225,3 +225,36 @@ def test_excluded_tracks_leave_the_stable_audio_tools_dataset(project, instance,
         "fake lossless"
     )
     assert read_info(info_path(project.library / flac))["dataset_excluded"] == ""
+
+
+def test_without_fpcalc_mir_run_leaves_audio_quality_out_and_the_dataset_still_gets_the_track(
+    project, tmp_path
+):
+    import os
+    import shutil
+    import sys
+
+    from tests.test_cli import _mir, asset_table
+
+    light = {
+        "stems": False, "timbral_features": False, "chords": False, "classification": False,
+        "aesthetics": False, "drum_transcription": False, "pitch_transcription": False,
+        "track_metadata": False, "rhythm_features": False, "harmonic_features": False,
+        "spectral_features": False, "track_timeseries": False,
+    }  # fmt: skip
+    write_config(project.root, features=light, crops={"length_samples": 4 * SR})
+    sf.write(str(project.inbox / "01 - One.wav"), render_song(bpm=120, bars=8).mix, SR)
+    tools = tmp_path / "bin"  # a PATH with Python and ffmpeg, without fpcalc
+    tools.mkdir()
+    if shutil.which("ffmpeg"):
+        (tools / "ffmpeg").symlink_to(shutil.which("ffmpeg"))
+    path = f"{os.path.dirname(sys.executable)}:{tools}"
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home"), "PATH": path}
+    proc = _mir("run", "--config", str(project.config_path), env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    table = asset_table(proc.stdout)
+    assert table["audio_quality"]["skipped"] == "1"
+    assert table["sat_dataset"]["ok"] == "1"  # the dataset does not wait for the flags
+    assert "audio_quality was skipped: fpcalc (Chromaprint) is not on PATH" in proc.stdout
+    assert "libchromaprint-tools" in proc.stdout
+    assert list((project.root / "data" / "sat_dataset" / "One").glob("*.json"))
