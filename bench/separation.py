@@ -30,7 +30,7 @@ def save_full_size_htdemucs(repo: Path) -> None:
     import torch
     from demucs.htdemucs import HTDemucs
 
-    from mir.separation import save_demucs_model
+    from mir.separation.demucs import save_demucs_model
 
     torch.manual_seed(0)
     model = HTDemucs(sources=["drums", "bass", "other", "vocals"], bottom_channels=512, segment=7.8)
@@ -52,7 +52,9 @@ def main() -> None:
         import torch
         from demucs.apply import apply_model
 
-        from mir.separation import load_demucs, separate, write_stem
+        from mir.separation import separate
+        from mir.separation.demucs import load_demucs
+        from mir.separation.files import write_stem
 
         cfg = load_config().separation
         cfg = cfg.model_copy(

@@ -216,7 +216,8 @@ def cmd_separate(args: argparse.Namespace) -> int:
     from mir.audio import load_audio
     from mir.errors import MirError
     from mir.gpu import choose_device
-    from mir.separation import model_loader, separate, write_separation
+    from mir.separation import model_loader, separate
+    from mir.separation.files import write_separation
     from mir.tracks import find_audio_files, track_name
 
     sep = cfg.separation

@@ -224,7 +224,7 @@ def unlisted_selections(entries: Sequence[ModelEntry], cfg: MasterConfig) -> lis
     sep = cfg.separation
     if not selected_for(entries, cfg, "stems"):
         if sep.backend == "demucs":
-            from mir.separation import demucs_model_available
+            from mir.separation.demucs import demucs_model_available
 
             path = sep.demucs.repo / f"{sep.demucs.model}.yaml"
             present = demucs_model_available(sep.demucs.model, sep.demucs.repo)

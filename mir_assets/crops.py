@@ -16,7 +16,7 @@ from mir.harmonic import harmonic_features, hpcp_of
 from mir.info import info_path, read_info, safe_update, sidecar_path
 from mir.intermediates import SR
 from mir.sat_export import remove_other_files
-from mir.separation import mp3_bitrate, write_stem
+from mir.separation.files import mp3_bitrate, write_stem
 from mir.spectral import band_energies_of
 from mir.stems import find_stems
 from mir.timeseries import NPZ_SUFFIX, crop_timeseries, write_npz

@@ -28,7 +28,7 @@ from dagster import AssetExecutionContext, MetadataValue, asset
 
 from mir import quality
 from mir.feature_table import QUALITY_KEYS
-from mir.separation import LOSSLESS, mp3_bitrate
+from mir.separation.files import LOSSLESS, mp3_bitrate
 from mir_assets.runtime import decoded, feature_asset_args, for_each_track, full_mix_path
 from resources.duckdb_tables import FeatureTables
 from resources.settings import PipelineSettings

@@ -6,7 +6,8 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dagster import AssetExecutionContext, MetadataValue, asset
 
 from mir.errors import ModelNotFound
-from mir.separation import check_model, model_loader, separate, write_separation
+from mir.separation import check_model, model_loader, separate
+from mir.separation.files import write_separation
 from mir_assets import DEFINITION_CONFIG
 from mir_assets.partitions import tracks_partitions
 from mir_assets.runtime import (

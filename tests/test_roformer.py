@@ -43,7 +43,7 @@ def make_tiny_roformer(folder):
 def test_tiny_bs_roformer_loads_offline_and_separates_four_peak_normalised_stems(tmp_path):
     import sys
 
-    from mir.roformer import load_roformer, separate_roformer
+    from mir.separation.roformer import load_roformer, separate_roformer
 
     cfg = make_tiny_roformer(tmp_path / "bs-roformer")
     model = load_roformer(cfg)
@@ -61,7 +61,7 @@ def test_tiny_bs_roformer_loads_offline_and_separates_four_peak_normalised_stems
 
 
 def test_a_missing_roformer_checkpoint_is_a_clear_error(tmp_path):
-    from mir.roformer import check_roformer
+    from mir.separation.roformer import check_roformer
 
     with pytest.raises(ModelNotFound, match="separation.bs_roformer.model_file"):
         check_roformer(RoformerConfig(model_dir=tmp_path, model_file="absent.ckpt"))

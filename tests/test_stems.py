@@ -15,16 +15,9 @@ from dagster._core.storage.tags import (
 
 from mir.errors import ModelNotFound
 from mir.info import info_path, read_info
-from mir.separation import (
-    Separation,
-    load_demucs,
-    mp3_bitrate,
-    process_in_blocks,
-    quality_check,
-    save_demucs_model,
-    separate_demucs,
-    write_stem,
-)
+from mir.separation.core import Separation, process_in_blocks, quality_check
+from mir.separation.demucs import load_demucs, save_demucs_model, separate_demucs
+from mir.separation.files import mp3_bitrate, write_stem
 from mir.synth import render_song
 from mir_assets.definitions import all_assets, all_checks
 from resources.gpu import GpuResource

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from mir.errors import ModelNotFound
-from mir.separation import Separation, _stereo, process_in_blocks
+from mir.separation.core import Separation, _stereo, process_in_blocks
 
 ROFORMER_SR = 44100
 _LIST_KEYS = (
