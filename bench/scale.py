@@ -145,8 +145,8 @@ def seconds(t: float) -> str:
 def bench_sensor(table: Table, instance, config_path: Path, inbox: Path, n: int, n_new: int):
     from dagster import SensorResult, build_sensor_context
 
+    from mir_assets.definitions import inbox_sensor
     from resources.settings import PipelineSettings
-    from sensors.inbox import inbox_sensor
 
     settings = PipelineSettings(config_path=str(config_path))
 

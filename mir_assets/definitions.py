@@ -54,7 +54,7 @@ from mir_assets.runtime import consumers_of
 from resources.feature_store import FeatureStore
 from resources.gpu import GpuResource
 from resources.settings import PipelineSettings
-from sensors.inbox import inbox_sensor
+from sensors.inbox import build_inbox_sensor
 
 ASSET_MODULES = [
     source,
@@ -196,6 +196,7 @@ FEATURE_MODULES = load_feature_modules(DEFINITION_CONFIG)
 all_assets = wire_consumers(load_assets_from_modules([*ASSET_MODULES, *FEATURE_MODULES]))
 check_switches(DEFINITION_CONFIG, all_assets)
 all_checks = range_checks(all_assets)
+inbox_sensor = build_inbox_sensor(all_assets)
 
 defs = Definitions(
     assets=all_assets,

@@ -15,13 +15,16 @@ as runs of `processing.tracks_per_run` tracks each (a partition range per run).
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from dagster import (
     AddDynamicPartitionsRequest,
+    AssetsDefinition,
     DefaultSensorStatus,
     RunRequest,
+    SensorDefinition,
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
@@ -80,13 +83,28 @@ def scan_inbox(
     return scan
 
 
-@sensor(
-    job=track_job,
-    minimum_interval_seconds=DEFINITION_CONFIG.sensor.interval_seconds,
-    default_status=DefaultSensorStatus.STOPPED,
-    description="Registers new, settled audio files of the inbox as tracks and runs them.",
-)
-def inbox_sensor(context: SensorEvaluationContext, settings: PipelineSettings):
+def build_inbox_sensor(assets: Sequence[AssetsDefinition]) -> SensorDefinition:
+    """The inbox sensor of a code location whose assets are `assets` (as the definitions
+    load and wire them): its runs select the runnable track assets among them
+    (:func:`~mir_assets.selection.runnable_track_assets`)."""
+
+    @sensor(
+        name="inbox_sensor",
+        job=track_job,
+        minimum_interval_seconds=DEFINITION_CONFIG.sensor.interval_seconds,
+        default_status=DefaultSensorStatus.STOPPED,
+        description="Registers new, settled audio files of the inbox as tracks and runs them.",
+    )
+    def inbox_sensor(context: SensorEvaluationContext, settings: PipelineSettings):
+        return inbox_tick(context, settings, assets)
+
+    return inbox_sensor
+
+
+def inbox_tick(
+    context: SensorEvaluationContext, settings: PipelineSettings, assets: Sequence[AssetsDefinition]
+) -> SensorResult | SkipReason:
+    """One evaluation of the inbox sensor over the code location's `assets`."""
     cfg = settings.config
     cursor = json.loads(context.cursor) if context.cursor else {}
     tables = settings.tables
@@ -121,9 +139,7 @@ def inbox_sensor(context: SensorEvaluationContext, settings: PipelineSettings):
             f"{scan.known} known file(s), {len(scan.pending)} settling{rejected}, no new track"
         )
     context.log.info(f"new tracks: {new_ids}")
-    from mir_assets.definitions import all_assets  # the sensor is defined inside the location
-
-    selection = runnable_track_assets(cfg, all_assets)
+    selection = runnable_track_assets(cfg, assets)
     return SensorResult(
         run_requests=batch_run_requests(new_ids, cfg.processing.tracks_per_run, selection),
         dynamic_partitions_requests=[AddDynamicPartitionsRequest(TRACKS, new_ids)],

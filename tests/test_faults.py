@@ -81,7 +81,7 @@ def test_hostile_inbox_names_become_safe_tracks_and_outside_links_are_ignored(
     project, instance, tmp_path
 ):
     from mir.synth import click_track
-    from sensors.inbox import inbox_sensor
+    from mir_assets.definitions import inbox_sensor
 
     names = ["up..and...away.wav", "Ünïcödé \"quoted\" 'name'.wav", "02 - a\\b:c.wav"]
     for i, name in enumerate(names):  # different content each: the same content is one track

@@ -9,8 +9,8 @@ import soundfile as sf
 from dagster import SensorResult, SkipReason, build_sensor_context
 
 from mir.synth import click_track
+from mir_assets.definitions import inbox_sensor
 from resources.duckdb_tables import FeatureTables
-from sensors.inbox import inbox_sensor
 from tests.conftest import write_config
 
 
