@@ -29,12 +29,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from mir.captions import normalize_caption, template_caption  # noqa: E402
+from mir.captions.flamingo import load_captioner  # noqa: E402
+from mir.captions.llm import TextModel  # noqa: E402
+from mir.captions.prompts import genres_text  # noqa: E402
+from mir.captions.template import template_caption  # noqa: E402
+from mir.captions.text import normalize_caption  # noqa: E402
 from mir.config import load_config  # noqa: E402
 from mir.errors import ModelNotFound  # noqa: E402
-from mir.flamingo import genres_text, load_captioner  # noqa: E402
 from mir.info import read_info  # noqa: E402
-from mir.llm import TextModel  # noqa: E402
 
 DEV_CLIPS = ROOT.parent / "shared" / "data" / "dev-clips"
 DEFAULT_FILES = ["gtzan_country.00000.flac", "ballroom_waltz_Media-105901.flac"]

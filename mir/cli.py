@@ -144,9 +144,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 def cmd_caption(args: argparse.Namespace) -> int:
     import time
 
-    from mir.captions import template_caption
+    from mir.captions.flamingo import CaptionError, load_captioner
+    from mir.captions.prompts import fill_prompt
+    from mir.captions.template import template_caption
     from mir.errors import MirError
-    from mir.flamingo import CaptionError, fill_prompt, load_captioner
     from mir.info import read_info
     from mir_assets.captions import prompts_of
 

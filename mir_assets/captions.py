@@ -5,11 +5,12 @@ import random
 
 from dagster import AssetExecutionContext, MetadataValue, asset
 
-from mir.captions import caption_for, template_caption
+from mir.captions.flamingo import load_captioner
+from mir.captions.llm import DEFAULT_REVISION_PROMPTS, TextModel, revise, revision_inputs
+from mir.captions.prompts import DEFAULT_MAX_TOKENS, DEFAULT_PROMPTS, fill_prompt
+from mir.captions.template import caption_for, template_caption
 from mir.errors import ModelNotFound
-from mir.flamingo import DEFAULT_MAX_TOKENS, DEFAULT_PROMPTS, fill_prompt, load_captioner
 from mir.info import info_path, read_info
-from mir.llm import DEFAULT_REVISION_PROMPTS, TextModel, revise, revision_inputs
 from mir_assets import DEFINITION_CONFIG
 from mir_assets.runtime import feature_asset_args, for_each_track, full_mix_path, model_failure
 from resources.gpu import GpuResource

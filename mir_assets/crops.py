@@ -8,7 +8,7 @@ from dagster import AssetExecutionContext, MetadataValue, asset
 from mir import analysis
 from mir import timeseries as timeseries_lib
 from mir.audio import Audio, extension
-from mir.captions import caption_for, template_caption
+from mir.captions.template import caption_for, template_caption
 from mir.chords import crop_chords, read_chords
 from mir.crops import Crop, cut, is_silent, local_tempo, plan_crops, times_within
 from mir.errors import ModelNotFound
@@ -170,7 +170,7 @@ class CropCaptioner:
     crops keep the track's captions, with a warning."""
 
     def __init__(self, settings: PipelineSettings, gpu: GpuResource, log):
-        from mir.flamingo import load_captioner
+        from mir.captions.flamingo import load_captioner
         from mir_assets.captions import prompts_of
 
         cfg = settings.config.music_flamingo
@@ -192,7 +192,7 @@ class CropCaptioner:
     def captions(self, audio_path: Path, values: dict) -> dict:
         """`music_flamingo_<prompt key>` and `music_flamingo_model` of one crop's audio file;
         empty when no model is loaded or the crop is left out by sampling."""
-        from mir.flamingo import fill_prompt
+        from mir.captions.prompts import fill_prompt
 
         if self.captioner is None or random.random() >= self.sample_probability:
             return {}

@@ -2,7 +2,7 @@
 
 from dagster import AssetExecutionContext, MetadataValue, asset
 
-from mir.captions import caption_for
+from mir.captions.template import caption_for
 from mir.errors import MissingInput
 from mir.info import info_path, read_info
 from mir.sat_export import (

@@ -43,7 +43,7 @@ def missing_transcription_model(cfg: MasterConfig) -> ModelNotFound | None:
 
 def missing_caption_model(cfg: MasterConfig) -> ModelNotFound | None:
     """The captioning or revision model error, or None (the template backend needs none)."""
-    from mir.flamingo import check_caption_models
+    from mir.captions.flamingo import check_caption_models
 
     return _missing(check_caption_models, cfg.music_flamingo)
 

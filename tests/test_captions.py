@@ -12,21 +12,15 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from mir.captions import normalize_model_output, template_caption
-from mir.errors import ModelNotFound
-from mir.flamingo import (
-    DEFAULT_PROMPTS,
+from mir.captions.flamingo import (
     MMPROJ,
     QUANT_FILES,
     CaptionError,
     CliCaptioner,
     cli_audio,
     cli_timings,
-    fill_prompt,
-    genres_text,
-    metadata_text,
 )
-from mir.llm import (
+from mir.captions.llm import (
     DEFAULT_REVISION_PROMPTS,
     TextModel,
     chat_prompt,
@@ -36,6 +30,10 @@ from mir.llm import (
     revision_inputs,
     revision_request,
 )
+from mir.captions.prompts import DEFAULT_PROMPTS, fill_prompt, genres_text, metadata_text
+from mir.captions.template import template_caption
+from mir.captions.text import normalize_model_output
+from mir.errors import ModelNotFound
 from mir.synth import render_song
 from tests.gguf_models import write_tiny_llama
 
@@ -213,7 +211,7 @@ def test_a_missing_revision_model_names_file_and_key(tmp_path):
 
 
 def test_in_process_backend_rejects_a_text_model_as_projector(tiny_gguf):
-    from mir.flamingo import MtmdCaptioner
+    from mir.captions.flamingo import MtmdCaptioner
 
     with pytest.raises(CaptionError, match="not a multimodal projector"):
         MtmdCaptioner(tiny_gguf, tiny_gguf, "Q8_0", context_size=512, gpu_layers=0)
@@ -222,7 +220,7 @@ def test_in_process_backend_rejects_a_text_model_as_projector(tiny_gguf):
 def test_token_sampling_loop_generates_after_a_prompt(tiny_gguf):
     from llama_cpp import Llama
 
-    from mir.flamingo import clear_memory, sample_tokens
+    from mir.captions.flamingo import clear_memory, sample_tokens
 
     llm = Llama(model_path=str(tiny_gguf), n_ctx=256, verbose=False, seed=1)
     llm.reset()
@@ -439,7 +437,7 @@ def test_mir_caption_one_file_with_the_cli(recording_cli, tmp_path, capsys):
 
 
 def test_transformers_backend_runs_the_real_architecture(tmp_path):
-    from mir.flamingo import TransformersCaptioner
+    from mir.captions.flamingo import TransformersCaptioner
     from tests.flamingo_hf import write_tiny_music_flamingo
 
     folder = write_tiny_music_flamingo(tmp_path / "music-flamingo-hf")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mir.audio import Audio
-from mir.captions import template_caption
+from mir.captions.template import template_caption
 from mir.chords import (
     Chord,
     chord_features,

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from mir.audio import load_audio
-from mir.captions import template_caption
+from mir.captions.template import template_caption
 from mir.info import info_path, read_info
 from mir.synth import render_song
 from resources.duckdb_tables import FeatureTables, read_crop_rows
@@ -127,8 +127,9 @@ def test_each_crop_gets_the_aesthetics_of_its_own_audio_and_the_tracks_when_off(
 
 
 def test_each_crop_gets_its_own_music_flamingo_caption_as_its_prompt(project, instance, tmp_path):
+    from mir.captions.flamingo import MMPROJ, QUANT_FILES, load_captioner
+    from mir.captions.prompts import fill_prompt
     from mir.config import load_config
-    from mir.flamingo import MMPROJ, QUANT_FILES, fill_prompt, load_captioner
     from tests.gguf_models import write_tiny_llama, write_tiny_music_flamingo_mmproj
 
     models = tmp_path / "music_flamingo"

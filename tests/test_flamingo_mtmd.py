@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from mir.flamingo import MtmdCaptioner
+from mir.captions.flamingo import MtmdCaptioner
 from tests.gguf_models import write_tiny_llama, write_tiny_music_flamingo_mmproj
 
 N_EMBD = 64
@@ -65,7 +65,7 @@ def test_a_tone_is_captioned_in_process_and_again_after_a_reset(captioner, tmp_p
 
 
 def test_audio_longer_than_one_window_is_encoded_window_by_window(captioner):
-    from mir.llm import chat_prompt
+    from mir.captions.llm import chat_prompt
 
     rng = np.random.default_rng(1)
     samples = (0.1 * rng.standard_normal(31 * captioner.sample_rate)).astype(np.float32)

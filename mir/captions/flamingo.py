@@ -1,4 +1,5 @@
-"""Music Flamingo captions: prompts, three ways to run the model, and its output cleaned.
+"""Music Flamingo captions: three ways to run the model, and its output cleaned (the
+prompts are in :mod:`mir.captions.prompts`).
 
 Backends (`music_flamingo.backend`):
 
@@ -21,7 +22,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from mir.captions import normalize_model_output
+from mir.captions.text import normalize_model_output
 from mir.errors import ModelNotFound
 
 #: `music_flamingo.model` (a quantisation) -> GGUF file under `music_flamingo.model_dir`
@@ -40,85 +41,8 @@ QUANT_FILES = {
 }
 MMPROJ = "music-flamingo-hf.mmproj-f16.gguf"
 
-#: the five built-in prompt types, used when `music_flamingo.prompts` is empty
-DEFAULT_PROMPTS = {
-    "full": (
-        "Describe this music in detail. Start with the genre, the tempo and the key, then "
-        "the instruments, the production style and the overall mood."
-    ),
-    "technical": (
-        "As a music critic, give a technical breakdown: tempo, key and chord motion, then "
-        "textures, dynamics and the most salient production aesthetics. Under 20 words."
-    ),
-    "genre_mood": (
-        "In one prompt-ready statement under 30 words, name the genre (specific subgenres) "
-        "and the emotional character of this music."
-    ),
-    "instrumentation": (
-        "Very briefly, under 15 words: the timbre and the instruments or sounds you hear."
-    ),
-    "structure": (
-        "Describe the arrangement and structure: the sections, the transitions and how the "
-        "energy develops."
-    ),
-}
-DEFAULT_MAX_TOKENS = 500
-
 #: file types llama-mtmd-cli decodes itself; others are converted to WAV first
 CLI_FORMATS = {"wav", "flac", "mp3"}
-
-
-# -- prompts ------------------------------------------------------------------------
-
-
-def genres_text(values: Mapping[str, Any], n: int = 5) -> str:
-    """`{genres}`: the top `n` Discogs genres as "Parent - Child (p.pp)", with a note on
-    what the numbers are, or "Genre unknown." without labels.
-
-    Examples
-    --------
-    >>> genres_text({"essentia_genre": {"Electronic---Techno": 0.61, "Electronic---House": 0.2}})
-    'Electronic - Techno (0.61), Electronic - House (0.20). (Weights are softmax-like scores from a genre classifier; low values were filtered out.)'
-    """
-    genres = values.get("essentia_genre")
-    if not isinstance(genres, Mapping) or not genres:
-        return "Genre unknown."
-    ranked = sorted(genres.items(), key=lambda kv: -float(kv[1]))[:n]
-    listed = ", ".join(f"{label.replace('---', ' - ')} ({float(p):.2f})" for label, p in ranked)
-    return (
-        f"{listed}. (Weights are softmax-like scores from a genre classifier; "
-        "low values were filtered out.)"
-    )
-
-
-def metadata_text(values: Mapping[str, Any]) -> str:
-    """`{metadata}`: release year, label and genres in one sentence, or "" when none is known.
-
-    Examples
-    --------
-    >>> metadata_text({"release_year": 1997, "label": "Warp", "genres": ["idm", "ambient"]})
-    'Released in 1997 on Warp; genres: idm, ambient.'
-    """
-    year = values.get("release_year") or values.get("track_metadata_year")
-    label = values.get("label")
-    genres = values.get("genres")
-    parts = []
-    if year:
-        parts.append(f"Released in {year}")
-    if label:
-        parts.append(f"on {label}" if parts else f"Released on {label}")
-    sentence = " ".join(parts)
-    if isinstance(genres, list | tuple) and genres:
-        listed = ", ".join(str(g) for g in genres)
-        sentence = f"{sentence}; genres: {listed}" if sentence else f"Genres: {listed}"
-    return sentence + "." if sentence else ""
-
-
-def fill_prompt(template: str, values: Mapping[str, Any]) -> str:
-    """The prompt with `{genres}` and `{metadata}` filled from the track's own values
-    (other braces are left alone)."""
-    text = template.replace("{genres}", genres_text(values))
-    return text.replace("{metadata}", metadata_text(values)).strip()
 
 
 # -- llama-mtmd-cli -------------------------------------------------------------------
@@ -341,7 +265,7 @@ class MtmdCaptioner:
     ):
         from llama_cpp import mtmd_cpp as mtmd
 
-        from mir.llm import TextModel
+        from mir.captions.llm import TextModel
 
         self.quant = quant
         self.temperature, self.top_p, self.seed = temperature, top_p, seed
@@ -375,7 +299,7 @@ class MtmdCaptioner:
 
     def caption(self, audio_path: Path, prompt: str, max_tokens: int) -> str:
         from mir.audio import load_audio
-        from mir.llm import chat_prompt
+        from mir.captions.llm import chat_prompt
 
         samples = load_audio(audio_path).mono(self.sample_rate)
         text = chat_prompt("chatml", "", f"{self.marker}\n{prompt}")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mir.captions import normalize_caption
+from mir.captions.text import normalize_caption
 from mir.errors import ModelNotFound
 
 
