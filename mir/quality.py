@@ -112,7 +112,7 @@ def _fpcalc(
     )
     stderr = proc.stderr.decode(errors="replace")
     # fpcalc exits non-zero on a benign "end of file" decode warning yet prints a good
-    # fingerprint (as mir/metadata.py notes): trust the output, not the exit code
+    # fingerprint (as mir/metadata/services.py notes): trust the output, not the exit code
     try:
         items = json.loads(proc.stdout)["fingerprint"]
     except (json.JSONDecodeError, KeyError, TypeError):

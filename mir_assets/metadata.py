@@ -4,14 +4,10 @@ import os
 
 from dagster import AssetExecutionContext, asset
 
-from mir.metadata import (
-    HttpClient,
-    MusicBrainz,
-    Spotify,
-    acoustid_fingerprint,
-    embedded_tags,
-    lookup,
-)
+from mir.metadata.http import HttpClient
+from mir.metadata.search import lookup
+from mir.metadata.services import MusicBrainz, Spotify, acoustid_fingerprint
+from mir.metadata.tags import embedded_tags
 from mir.tracks import track_name
 from mir_assets.runtime import feature_asset_args, for_each_track, full_mix_path
 from resources.settings import PipelineSettings

@@ -5,16 +5,11 @@ import time
 import numpy as np
 import pytest
 
-from mir.metadata import (
-    Candidate,
-    HttpClient,
-    LookupError_,
-    MusicBrainz,
-    Spotify,
-    embedded_tags,
-    lookup,
-    score_candidate,
-)
+from mir.metadata.http import HttpClient, LookupError_
+from mir.metadata.scoring import Candidate, score_candidate
+from mir.metadata.search import lookup
+from mir.metadata.services import MusicBrainz, Spotify
+from mir.metadata.tags import embedded_tags
 from tests.replay_server import ReplayServer, fixture
 
 MB_SEARCH = "/ws/2/recording?"
@@ -206,7 +201,7 @@ def test_track_metadata_asset_looks_up_through_dagster_without_leaking_credentia
 def test_acoustid_fingerprint_of_a_file_names_the_recording(tmp_path):
     import soundfile as sf
 
-    from mir.metadata import acoustid_fingerprint
+    from mir.metadata.services import acoustid_fingerprint
     from mir.synth import render_song
 
     path = tmp_path / "unknown.wav"
