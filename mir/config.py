@@ -20,8 +20,8 @@ from pydantic import (
     model_validator,
 )
 
+from mir.dataset.sat_export import DEFAULT_CONDITIONING_KEYS
 from mir.errors import ConfigError
-from mir.sat_export import DEFAULT_CONDITIONING_KEYS
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "master_pipeline.yaml"
@@ -257,7 +257,7 @@ class ExportConfig(_Section):
     @field_validator("conditioning_keys")
     @classmethod
     def _numeric(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        from mir.sat_export import conditioning_feature
+        from mir.dataset.sat_export import conditioning_feature
 
         for key in value:
             conditioning_feature(key)  # a ValueError that names the key

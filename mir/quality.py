@@ -27,7 +27,7 @@ import numpy as np
 
 from mir.audio import Audio
 from mir.config import EXPORT_EXCLUSIONS
-from mir.crops import MIN_FRACTION
+from mir.dataset.crops import MIN_FRACTION
 from mir.errors import MirError
 from mir.intermediates import SR, STFT_BLOCK_FRAMES, mono44, stft_magnitude
 
@@ -433,7 +433,7 @@ def silence_ratio(
 
 def min_crop_seconds(length_samples: int) -> float:
     """The shortest track that yields one crop of `length_samples` (at 44.1 kHz): a crop
-    is never shorter than :data:`mir.crops.MIN_FRACTION` of its length."""
+    is never shorter than :data:`mir.dataset.crops.MIN_FRACTION` of its length."""
     return length_samples / SR * MIN_FRACTION
 
 

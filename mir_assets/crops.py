@@ -6,20 +6,20 @@ from pathlib import Path
 from dagster import AssetExecutionContext, MetadataValue, asset
 
 from mir import analysis
-from mir import timeseries as timeseries_lib
 from mir.audio import Audio, extension
 from mir.captions.template import caption_for, template_caption
 from mir.chords import crop_chords, read_chords
-from mir.crops import Crop, cut, is_silent, local_tempo, plan_crops, times_within
+from mir.dataset import timeseries as timeseries_lib
+from mir.dataset.crops import Crop, cut, is_silent, local_tempo, plan_crops, times_within
+from mir.dataset.sat_export import remove_other_files
+from mir.dataset.timeseries import NPZ_SUFFIX, crop_timeseries, write_npz
 from mir.errors import ModelNotFound
 from mir.harmonic import harmonic_features, hpcp_of
 from mir.info import info_path, read_info, safe_update, sidecar_path
 from mir.intermediates import SR
-from mir.sat_export import remove_other_files
 from mir.separation.files import mp3_bitrate, write_stem
 from mir.spectral import band_energies_of
 from mir.stems import find_stems
-from mir.timeseries import NPZ_SUFFIX, crop_timeseries, write_npz
 from mir_assets import DEFINITION_CONFIG
 from mir_assets.chords import CHORDS
 from mir_assets.rhythm import read_beat_grid

@@ -3,9 +3,7 @@
 from dagster import AssetExecutionContext, MetadataValue, asset
 
 from mir.captions.template import caption_for
-from mir.errors import MissingInput
-from mir.info import info_path, read_info
-from mir.sat_export import (
+from mir.dataset.sat_export import (
     CONDITIONING_NAME,
     TIMESERIES_SUFFIX,
     conditioning_fragment,
@@ -16,6 +14,8 @@ from mir.sat_export import (
     write_dataset_files,
     write_json,
 )
+from mir.errors import MissingInput
+from mir.info import info_path, read_info
 from mir_assets.crops import CAPTIONS, CROPS_TABLE
 from mir_assets.quality import exclude_from_dataset
 from mir_assets.runtime import feature_asset_args, for_each_track

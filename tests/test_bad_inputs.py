@@ -127,7 +127,7 @@ def test_a_missing_beat_grid_file_fails_rhythm_features_naming_it_and_writes_not
 
 def test_an_undefined_tempo_is_not_stated_as_fact():
     from mir.captions.template import template_caption
-    from mir.sat_export import sidecar
+    from mir.dataset.sat_export import sidecar
 
     undefined = {
         "bpm": 120.0,

@@ -8,7 +8,7 @@ import pytest
 import soundfile as sf
 from dagster import AssetKey, materialize
 
-from mir.crops import cut, is_silent, plan_crops
+from mir.dataset.crops import cut, is_silent, plan_crops
 from mir.info import read_info
 from mir.synth import render_song
 from mir_assets.definitions import all_assets, all_checks
@@ -68,7 +68,7 @@ def test_sequential_mode_without_beats_skips_leading_silence():
 
 
 def test_fades_and_silence():
-    from mir.crops import Crop
+    from mir.dataset.crops import Crop
 
     x = np.ones((SR, 2), np.float32)
     out = cut(x, Crop(0, 0, SR, SR, 0))

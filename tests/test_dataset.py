@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from dagster import AssetSelection
 
+from mir.dataset.timeseries import read_npz
 from mir.info import info_path, read_info
 from mir.synth import render_song
-from mir.timeseries import read_npz
 from mir_assets.definitions import all_assets
 from resources.duckdb_tables import FeatureTables, read_arrays, read_crop_rows
 from tests.conftest import write_config

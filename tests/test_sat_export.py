@@ -6,14 +6,14 @@ import json
 import pytest
 
 from mir.config import ExportConfig
-from mir.feature_table import FEATURES
-from mir.sat_export import (
+from mir.dataset.sat_export import (
     DEFAULT_CONDITIONING_KEYS,
     conditioning_fragment,
     publish,
     remove_other_files,
     sidecar,
 )
+from mir.feature_table import FEATURES
 
 CROP_INFO = {
     "start_time": 12.5,

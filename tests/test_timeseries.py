@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import scipy.signal
 
+import mir.dataset.timeseries as timeseries
 import mir.intermediates as intermediates
 import mir.spectral as spectral
-import mir.timeseries as timeseries
 from mir.audio import Audio
 from mir.harmonic import hpcp_frames, to_c_based
 from mir.synth import render_song

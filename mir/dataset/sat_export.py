@@ -27,7 +27,7 @@ MODULE_NAME = "custom_metadata.py"
 CONDITIONING_NAME = "model_config_conditioning.json"
 #: what every sidecar holds besides the numeric keys (get_custom_metadata's contract)
 BASE_KEYS = ("prompt", "seconds_start", "seconds_total")
-#: the suffix of the crop's time series beside its audio (see mir.timeseries.NPZ_SUFFIX)
+#: the suffix of the crop's time series beside its audio (see mir.dataset.timeseries.NPZ_SUFFIX)
 TIMESERIES_SUFFIX = ".TIMESERIES.npz"
 
 #: keys a sidecar can carry that the feature table does not list: numbers made from a
