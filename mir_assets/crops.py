@@ -5,19 +5,15 @@ from pathlib import Path
 
 from dagster import AssetExecutionContext, MetadataValue, asset
 
-from mir import analysis
-from mir.audio import Audio, extension
-from mir.captions.template import caption_for, template_caption
-from mir.chords import crop_chords, read_chords
+from mir.audio import Audio
+from mir.chords import read_chords
 from mir.dataset import timeseries as timeseries_lib
-from mir.dataset.crops import Crop, cut, is_silent, local_tempo, plan_crops, times_within
+from mir.dataset.crops import make_crops
 from mir.dataset.sat_export import remove_other_files
-from mir.dataset.timeseries import NPZ_SUFFIX, crop_timeseries, write_npz
+from mir.dataset.timeseries import NPZ_SUFFIX, write_npz
 from mir.errors import ModelNotFound
-from mir.harmonic import harmonic_features, hpcp_of
-from mir.info import info_path, read_info, safe_update, sidecar_path
+from mir.info import info_path, read_info, sidecar_path
 from mir.intermediates import SR
-from mir.separation.files import mp3_bitrate, write_stem
 from mir.spectral import band_energies_of
 from mir.stems import find_stems
 from mir_assets import DEFINITION_CONFIG
@@ -34,70 +30,6 @@ from resources.gpu import GpuResource
 from resources.settings import PipelineSettings
 
 CROPS_TABLE = "crops"
-# keys of the track's .INFO that describe its files, not its music: not transferred
-NOT_TRANSFERRED = {
-    "full_mix",
-    "source_path",
-    "sha256",
-    "format",
-    "stem_files",
-    "channels",
-    "sample_rate",
-    # audio_quality and sat_dataset: about the file and its place in the dataset
-    "fake_lossless",
-    "lossy_cutoff_hz",
-    "clipped",
-    "clipped_runs",
-    "clipped_ratio",
-    "silent",
-    "silence_ratio",
-    "too_short",
-    "duplicate_of",
-    "duplicate_similarity",
-    "dataset_excluded",
-    # what the crops, track_timeseries and sat_dataset assets record about the track:
-    # bookkeeping of the dataset, not music
-    "crop_count",
-    "crops_rejected_silent",
-    "crops_dir",
-    "crop_seconds",
-    "crops_removed",
-    "timeseries_frames",
-    "timeseries_frame_rate",
-    "timeseries_fields",
-    "timeseries_file",
-    "dataset_crops",
-    "dataset_dir",
-    "dataset_removed",
-}
-#: the prefix of Music Flamingo's captions (and their revisions) in `.INFO`
-CAPTIONS = "music_flamingo_"
-LOSSY_TO = {"m4a": "mp3", "aac": "mp3", "mp4": "mp3", "ogg": "flac", "aif": "aiff"}
-
-
-def crop_features(mix: Audio, stems: dict[str, Audio], *, n_steps: int) -> dict:
-    """The per-crop features, with the family functions the track assets use (band levels
-    over the `n_steps` bins of the crop's series, which reuse them)."""
-    values = {**analysis.loudness(mix), **analysis.spectral(mix, band_steps=n_steps)}
-    values.update(
-        {
-            k: v
-            for k, v in harmonic_features(mix.mono(SR), frames=hpcp_of(mix)).items()
-            if not k.startswith("chroma")
-        }
-    )
-    for name, stem in stems.items():
-        loud = analysis.loudness(stem)
-        values[f"lufs_{name}"], values[f"lra_{name}"] = loud["lufs"], loud["lra"]
-    return values
-
-
-def at_rate(crop: Crop, sr: int) -> Crop:
-    """The same crop in samples of another rate (a stem at 48 kHz beside a 44.1 kHz mix)."""
-    if sr == crop.sr:
-        return crop
-    scale = sr / crop.sr
-    return Crop(crop.index, round(crop.start * scale), round(crop.end * scale), sr, crop.downbeats)
 
 
 class CropModels:
@@ -251,125 +183,40 @@ def training_crops(
         track_dir = settings.track_dir(track_id)
         mix_path = full_mix_path(settings, track_id, source_audio[track_id])
         audio = decoded(mix_path)
-        y = audio.mono()
         beats, downbeats = read_beat_grid(settings, track_id, beat_grid)
-        # crops are cut at the source's rate; the length is defined at 44.1 kHz
-        length = int(round(cfg.length_samples * audio.sr / SR))
-        plan = plan_crops(
-            y,
-            sr=audio.sr,
-            length=length,
-            beats=beats,
-            downbeats=downbeats,
-            mode=cfg.mode,
-            div4=cfg.div4,
-            overlap=cfg.overlap,
-        )
         stems = {}
         if cfg.include_stems:
             stems = {
                 n: decoded(p) for n, p in find_stems(track_dir).items() if n not in cfg.skip_stems
             }
-        track_values = {
-            k: v for k, v in read_info(info_path(track_dir)).items() if k not in NOT_TRANSFERRED
-        }
-        ext = LOSSY_TO.get(extension(mix_path), extension(mix_path))
-        bitrate = mp3_bitrate(mix_path)
         out_dir = settings.config.paths.crops / track_id
         # each crop's own chords, from the track's segments (when the chords asset ran)
         chords_file = sidecar_path(track_dir, CHORDS)
-        chord_segments = read_chords(chords_file) if chords_file.exists() else None
-        rows, rejected, series_by_crop, written = [], 0, {}, set()
-        for crop in plan:
-            mix = cut(audio.samples, crop)
-            if is_silent(mix, threshold_dbfs=cfg.silence_dbfs):
-                rejected += 1
-                continue
-            index = len(rows)
-            name = f"{track_id}_{index}"
-            # every file is written under a temporary name and renamed into place
-            write_stem(out_dir / f"{name}.{ext}", mix, audio.sr, bitrate=bitrate)
-            written.add(f"{name}.{ext}")
-            stem_audio = {}
-            for stem_name, stem in stems.items():
-                # a stem at another rate than the mix is cut at its own rate, same times
-                part = cut(stem.samples, at_rate(crop, stem.sr))
-                write_stem(out_dir / f"{name}_{stem_name}.{ext}", part, stem.sr, bitrate=bitrate)
-                written.add(f"{name}_{stem_name}.{ext}")
-                stem_audio[stem_name] = Audio(part, stem.sr)
-            bpm, beat_count = local_tempo(beats, crop)
-            bookkeeping = {
-                "crop_index": index,
-                "file": f"{name}.{ext}",
-                "position": round(crop.start / audio.n_samples, 6),
-                "start_time": round(crop.start_time, 6),
-                "end_time": round(crop.end_time, 6),
-                "start_sample": crop.start,
-                "end_sample": crop.end,
-                "duration": round(crop.samples / audio.sr, 6),
-                "samples": crop.samples,
-                "downbeats": crop.downbeats,
-                # the crop's own tempo; else the track's, only where it was measured
-                "bpm": bpm
-                or (track_values.get("bpm", 0.0) if track_values.get("bpm_is_defined") else 0.0),
-                "beat_count": beat_count,
-                "source": mix_path.name,
-                "has_stems": bool(stem_audio),
-                "stem_names": sorted(stem_audio),
-            }
-            values = {**track_values, **bookkeeping}
-            crop_audio = Audio(mix, audio.sr)  # its views and STFT serve features and series
-            if cfg.features:
-                values.update(crop_features(crop_audio, stem_audio, n_steps=cfg.n_steps))
-            if chord_segments is not None:
-                values.update(crop_chords(chord_segments, crop.start_time, crop.end_time))
-            if models is not None:
-                values.update(models.values(crop_audio, stem_audio))
-            if captioner is not None:
-                own = captioner.captions(out_dir / f"{name}.{ext}", values)
-                if own:  # the crop's captions replace the track's, revisions included
-                    values = {k: v for k, v in values.items() if not k.startswith(CAPTIONS)}
-                    values.update(own)
-            # the crop's own: its tempo, key, loudness (and labels, captions) as set above
-            values["caption_template"] = template_caption(values)
-            values["caption"] = caption_for(values)
-            # a crop's .INFO is its own, not merged into what an earlier cropping left
-            (out_dir / f"{name}.INFO").unlink(missing_ok=True)
-            safe_update(out_dir / f"{name}.INFO", values)
-            written |= {f"{name}.INFO", f"{name}.INFO.lock"}
-            rows.append({k: v for k, v in values.items() if not isinstance(v, dict)})
-            if cfg.timeseries:
-                lo, hi = crop.start_time, crop.end_time
-                series_by_crop[index] = series = crop_timeseries(
-                    crop_audio,
-                    n_steps=cfg.n_steps,
-                    beats=times_within(beats, lo, hi) - lo,
-                    downbeats=times_within(downbeats, lo, hi) - lo,
-                )
-                write_npz(
-                    out_dir / f"{name}{NPZ_SUFFIX}",
-                    series,
-                    {
-                        "n_steps": cfg.n_steps,
-                        "start_time": bookkeeping["start_time"],
-                        "end_time": bookkeeping["end_time"],
-                        "duration": bookkeeping["duration"],
-                        "sample_rate": audio.sr,
-                        "source": mix_path.name,
-                    },
-                )
-                written.add(f"{name}{NPZ_SUFFIX}")
-        replace_crop_rows(settings.tables, CROPS_TABLE, track_id, rows)
-        replace_crop_arrays(settings.tables, track_id, series_by_crop)
+        crops = make_crops(
+            audio,
+            name=track_id,
+            source=mix_path,
+            out_dir=out_dir,
+            beats=beats,
+            downbeats=downbeats,
+            stems=stems,
+            track_values=read_info(info_path(track_dir)),
+            chord_segments=read_chords(chords_file) if chords_file.exists() else None,
+            cfg=cfg,
+            model_values=models.values if models is not None else None,
+            captions=captioner.captions if captioner is not None else None,
+        )
+        replace_crop_rows(settings.tables, CROPS_TABLE, track_id, crops.rows)
+        replace_crop_arrays(settings.tables, track_id, crops.series)
         # the crops of an earlier cropping that this one did not write again (a new
         # length, new beats): gone, so the folder, the table and the dataset agree
-        removed = remove_other_files(out_dir, written)
+        removed = remove_other_files(out_dir, crops.written)
         return {
-            "crop_count": len(rows),
+            "crop_count": len(crops.rows),
             "crops_removed": len(removed),
-            "crops_rejected_silent": rejected,
+            "crops_rejected_silent": crops.rejected,
             "crops_dir": str(out_dir),
-            "crop_seconds": round(sum(r["duration"] for r in rows), 3),
+            "crop_seconds": round(sum(r["duration"] for r in crops.rows), 3),
         }
 
     result = for_each_track(context, settings, compute)

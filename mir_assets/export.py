@@ -3,6 +3,7 @@
 from dagster import AssetExecutionContext, MetadataValue, asset
 
 from mir.captions.template import caption_for
+from mir.dataset.crops import CAPTIONS
 from mir.dataset.sat_export import (
     CONDITIONING_NAME,
     TIMESERIES_SUFFIX,
@@ -16,7 +17,7 @@ from mir.dataset.sat_export import (
 )
 from mir.errors import MissingInput
 from mir.info import info_path, read_info
-from mir_assets.crops import CAPTIONS, CROPS_TABLE
+from mir_assets.crops import CROPS_TABLE
 from mir_assets.quality import exclude_from_dataset
 from mir_assets.runtime import feature_asset_args, for_each_track
 from resources.duckdb_tables import read_crop_rows

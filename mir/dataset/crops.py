@@ -4,13 +4,25 @@ The original pipeline's algorithm (spec section 8): crops of `length` samples th
 on a downbeat after the leading silence, end on a downbeat (a multiple of 4 bars with
 `div4`), snap to zero crossings, fade in and out over 10 ms, and are never shorter than
 75 % of the length. Unlike the original, silent crops are rejected.
+
+:func:`make_crops` writes a track's crops: the audio of the mix and its stems, each crop's
+`.INFO` (the track's values, its own bookkeeping, features and captions) and series.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+from mir.audio import Audio, extension
+from mir.chords import crop_chords
+from mir.info import safe_update
+from mir.intermediates import SR
+from mir.separation.files import mp3_bitrate, write_stem
 
 MIN_FRACTION = 0.75
 FADE_S = 0.010
@@ -180,3 +192,246 @@ def local_tempo(beats: np.ndarray, crop: Crop) -> tuple[float, int]:
     if inside.size < 2:
         return 0.0, int(inside.size)
     return round(60.0 / float(np.mean(np.diff(inside))), 1), int(inside.size)
+
+
+# -- a track's crops: files, .INFO and series ---------------------------------------------
+
+# keys of the track's .INFO that describe its files, not its music: not transferred
+NOT_TRANSFERRED = {
+    "full_mix",
+    "source_path",
+    "sha256",
+    "format",
+    "stem_files",
+    "channels",
+    "sample_rate",
+    # audio_quality and sat_dataset: about the file and its place in the dataset
+    "fake_lossless",
+    "lossy_cutoff_hz",
+    "clipped",
+    "clipped_runs",
+    "clipped_ratio",
+    "silent",
+    "silence_ratio",
+    "too_short",
+    "duplicate_of",
+    "duplicate_similarity",
+    "dataset_excluded",
+    # what the crops, track_timeseries and sat_dataset assets record about the track:
+    # bookkeeping of the dataset, not music
+    "crop_count",
+    "crops_rejected_silent",
+    "crops_dir",
+    "crop_seconds",
+    "crops_removed",
+    "timeseries_frames",
+    "timeseries_frame_rate",
+    "timeseries_fields",
+    "timeseries_file",
+    "dataset_crops",
+    "dataset_dir",
+    "dataset_removed",
+}
+#: the prefix of Music Flamingo's captions (and their revisions) in `.INFO`
+CAPTIONS = "music_flamingo_"
+LOSSY_TO = {"m4a": "mp3", "aac": "mp3", "mp4": "mp3", "ogg": "flac", "aif": "aiff"}
+
+
+def crop_features(mix: Audio, stems: dict[str, Audio], *, n_steps: int) -> dict:
+    """The per-crop features, with the family functions the track assets use (band levels
+    over the `n_steps` bins of the crop's series, which reuse them)."""
+    from mir import analysis
+    from mir.harmonic import harmonic_features, hpcp_of
+
+    values = {**analysis.loudness(mix), **analysis.spectral(mix, band_steps=n_steps)}
+    values.update(
+        {
+            k: v
+            for k, v in harmonic_features(mix.mono(SR), frames=hpcp_of(mix)).items()
+            if not k.startswith("chroma")
+        }
+    )
+    for name, stem in stems.items():
+        loud = analysis.loudness(stem)
+        values[f"lufs_{name}"], values[f"lra_{name}"] = loud["lufs"], loud["lra"]
+    return values
+
+
+def at_rate(crop: Crop, sr: int) -> Crop:
+    """The same crop in samples of another rate (a stem at 48 kHz beside a 44.1 kHz mix)."""
+    if sr == crop.sr:
+        return crop
+    scale = sr / crop.sr
+    return Crop(crop.index, round(crop.start * scale), round(crop.end * scale), sr, crop.downbeats)
+
+
+@dataclass
+class TrackCrops:
+    """What :func:`make_crops` wrote for one track.
+
+    Attributes
+    ----------
+    rows : list of dict
+        One per crop kept: its `.INFO` values without the dict-valued ones (the table rows).
+    series : dict of crop index -> dict of name -> np.ndarray
+        Each crop's `n_steps`-step series (with `cfg.timeseries`).
+    rejected : int
+        Silent crops left out.
+    written : set of str
+        The names of the files written in the output folder (audio, `.INFO` and its lock,
+        series), so that the files of an earlier cropping can be removed.
+    """
+
+    rows: list[dict] = field(default_factory=list)
+    series: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
+    rejected: int = 0
+    written: set[str] = field(default_factory=set)
+
+
+def make_crops(
+    audio: Audio,
+    *,
+    name: str,
+    source: Path,
+    out_dir: Path,
+    beats: np.ndarray,
+    downbeats: np.ndarray,
+    stems: dict[str, Audio],
+    track_values: dict[str, Any],
+    chord_segments: list | None,
+    cfg,
+    model_values: Callable[[Audio, dict[str, Audio]], dict] | None = None,
+    captions: Callable[[Path, dict], dict] | None = None,
+) -> TrackCrops:
+    """Cut a track (and its stems) into crops in `out_dir`: `<name>_<N>.<ext>` for the mix,
+    `<name>_<N>_<stem>.<ext>` for each stem, `<name>_<N>.INFO` and, with `cfg.timeseries`,
+    `<name>_<N>.TIMESERIES.npz`.
+
+    Parameters
+    ----------
+    audio : Audio
+        The decoded mix of `source`; crops are cut at its rate, the length
+        (`cfg.length_samples`) is defined at 44.1 kHz.
+    beats, downbeats : np.ndarray
+        Beat and downbeat times of the track, in seconds.
+    stems : dict of name -> Audio
+        The stems to crop beside the mix (each cut at its own rate, same times).
+    track_values : dict
+        The track's `.INFO`: every key but :data:`NOT_TRANSFERRED` goes to each crop.
+    chord_segments : list or None
+        The track's chord segments (each crop gets its own), or None without them.
+    cfg : CropsConfig
+        The `crops` section of the configuration.
+    model_values : callable, optional
+        `(mix crop, stem crops) -> values` of models run on each crop's own audio.
+    captions : callable, optional
+        `(crop audio file, values) -> captions` of each crop's own audio; a non-empty
+        answer replaces the track's captions (revisions included).
+
+    Each crop's `.INFO` holds its bookkeeping (`position`, `start_time`, `end_time`,
+    `start_sample`, `end_sample`, `duration`, `samples`, `downbeats`, local `bpm` and
+    `beat_count`), the track's values, its own features (with `cfg.features`) and chords,
+    and `caption_template` and `caption` made of these values. Silent crops are rejected.
+    Every file is written under a temporary name and renamed into place.
+    """
+    # imported here: mir.quality reads MIN_FRACTION from this module without the
+    # feature modules
+    from mir.captions.template import caption_for, template_caption
+    from mir.dataset.timeseries import NPZ_SUFFIX, crop_timeseries, write_npz
+
+    y = audio.mono()
+    length = int(round(cfg.length_samples * audio.sr / SR))
+    plan = plan_crops(
+        y,
+        sr=audio.sr,
+        length=length,
+        beats=beats,
+        downbeats=downbeats,
+        mode=cfg.mode,
+        div4=cfg.div4,
+        overlap=cfg.overlap,
+    )
+    track_values = {k: v for k, v in track_values.items() if k not in NOT_TRANSFERRED}
+    ext = LOSSY_TO.get(extension(source), extension(source))
+    bitrate = mp3_bitrate(source)
+    out = TrackCrops()
+    rows, written = out.rows, out.written
+    for crop in plan:
+        mix = cut(audio.samples, crop)
+        if is_silent(mix, threshold_dbfs=cfg.silence_dbfs):
+            out.rejected += 1
+            continue
+        index = len(rows)
+        crop_name = f"{name}_{index}"
+        write_stem(out_dir / f"{crop_name}.{ext}", mix, audio.sr, bitrate=bitrate)
+        written.add(f"{crop_name}.{ext}")
+        stem_audio = {}
+        for stem_name, stem in stems.items():
+            # a stem at another rate than the mix is cut at its own rate, same times
+            part = cut(stem.samples, at_rate(crop, stem.sr))
+            write_stem(out_dir / f"{crop_name}_{stem_name}.{ext}", part, stem.sr, bitrate=bitrate)
+            written.add(f"{crop_name}_{stem_name}.{ext}")
+            stem_audio[stem_name] = Audio(part, stem.sr)
+        bpm, beat_count = local_tempo(beats, crop)
+        bookkeeping = {
+            "crop_index": index,
+            "file": f"{crop_name}.{ext}",
+            "position": round(crop.start / audio.n_samples, 6),
+            "start_time": round(crop.start_time, 6),
+            "end_time": round(crop.end_time, 6),
+            "start_sample": crop.start,
+            "end_sample": crop.end,
+            "duration": round(crop.samples / audio.sr, 6),
+            "samples": crop.samples,
+            "downbeats": crop.downbeats,
+            # the crop's own tempo; else the track's, only where it was measured
+            "bpm": bpm
+            or (track_values.get("bpm", 0.0) if track_values.get("bpm_is_defined") else 0.0),
+            "beat_count": beat_count,
+            "source": source.name,
+            "has_stems": bool(stem_audio),
+            "stem_names": sorted(stem_audio),
+        }
+        values = {**track_values, **bookkeeping}
+        crop_audio = Audio(mix, audio.sr)  # its views and STFT serve features and series
+        if cfg.features:
+            values.update(crop_features(crop_audio, stem_audio, n_steps=cfg.n_steps))
+        if chord_segments is not None:
+            values.update(crop_chords(chord_segments, crop.start_time, crop.end_time))
+        if model_values is not None:
+            values.update(model_values(crop_audio, stem_audio))
+        if captions is not None:
+            own = captions(out_dir / f"{crop_name}.{ext}", values)
+            if own:  # the crop's captions replace the track's, revisions included
+                values = {k: v for k, v in values.items() if not k.startswith(CAPTIONS)}
+                values.update(own)
+        # the crop's own: its tempo, key, loudness (and labels, captions) as set above
+        values["caption_template"] = template_caption(values)
+        values["caption"] = caption_for(values)
+        # a crop's .INFO is its own, not merged into what an earlier cropping left
+        (out_dir / f"{crop_name}.INFO").unlink(missing_ok=True)
+        safe_update(out_dir / f"{crop_name}.INFO", values)
+        written |= {f"{crop_name}.INFO", f"{crop_name}.INFO.lock"}
+        rows.append({k: v for k, v in values.items() if not isinstance(v, dict)})
+        if cfg.timeseries:
+            lo, hi = crop.start_time, crop.end_time
+            out.series[index] = series = crop_timeseries(
+                crop_audio,
+                n_steps=cfg.n_steps,
+                beats=times_within(beats, lo, hi) - lo,
+                downbeats=times_within(downbeats, lo, hi) - lo,
+            )
+            write_npz(
+                out_dir / f"{crop_name}{NPZ_SUFFIX}",
+                series,
+                {
+                    "n_steps": cfg.n_steps,
+                    "start_time": bookkeeping["start_time"],
+                    "end_time": bookkeeping["end_time"],
+                    "duration": bookkeeping["duration"],
+                    "sample_rate": audio.sr,
+                    "source": source.name,
+                },
+            )
+            written.add(f"{crop_name}{NPZ_SUFFIX}")
+    return out
