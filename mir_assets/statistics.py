@@ -1,4 +1,5 @@
-"""feature_statistics: library-wide statistics of every numeric feature, in DuckDB SQL.
+"""feature_statistics: library-wide statistics of every numeric feature, in DuckDB SQL
+(:mod:`mir.statistics`).
 
 Per feature: count, mean, std, min, max, quartiles and IQR outliers (1.5 x IQR); a
 Pearson correlation for every pair, with pairs above 0.7 flagged. PNG plots (a histogram
@@ -7,109 +8,11 @@ them, and written with a Markdown report to `paths.reports`.
 """
 
 import base64
-import io
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
-from mir.feature_table import FEATURES
+from mir.statistics import CORRELATION_FLAG, summarize, write_report
 from resources.settings import PipelineSettings
-
-CORRELATION_FLAG = 0.7
-
-
-def long_view_sql(con, tables: list[str]) -> str | None:
-    """A UNION of UNPIVOTs: one (track_id, feature, value) row per numeric value."""
-    parts = []
-    for table in tables:
-        cols = con.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND data_type IN ('DOUBLE', 'BIGINT', 'INTEGER')",
-            [table],
-        ).fetchall()
-        cols = [c for (c,) in cols if c in FEATURES]
-        if cols:
-            quoted = ", ".join(f'"{c}"' for c in cols)
-            parts.append(
-                f'SELECT track_id, feature, CAST(value AS DOUBLE) AS value FROM (UNPIVOT "{table}" '
-                f"ON {quoted} INTO NAME feature VALUE value)"
-            )
-    return " UNION ALL ".join(parts) if parts else None
-
-
-STATS_SQL = """
-WITH s AS (
-  SELECT feature, count(value) AS n, avg(value) AS mean, stddev_samp(value) AS std,
-         min(value) AS min, quantile_cont(value, 0.25) AS q1, median(value) AS median,
-         quantile_cont(value, 0.75) AS q3, max(value) AS max
-  FROM long GROUP BY feature
-)
-SELECT s.*, (SELECT count(*) FROM long l WHERE l.feature = s.feature AND
-        (l.value < s.q1 - 1.5 * (s.q3 - s.q1) OR l.value > s.q3 + 1.5 * (s.q3 - s.q1))) AS outliers
-FROM s ORDER BY feature
-"""
-
-CORR_SQL = """
-SELECT a.feature AS a, b.feature AS b, corr(a.value, b.value) AS r, count(*) AS n
-FROM long a JOIN long b ON a.track_id = b.track_id AND a.feature < b.feature
-GROUP BY a.feature, b.feature
-HAVING count(*) >= 3 AND r IS NOT NULL AND NOT isnan(r)
-"""
-
-
-def _png(fig) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
-    return buf.getvalue()
-
-
-def plot_histograms(con, features: list[str]):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    shown = features[:36]
-    cols = 6
-    rows = max(1, -(-len(shown) // cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 2.4, rows * 1.8), squeeze=False)
-    for ax, feature in zip(axes.ravel(), shown, strict=False):
-        values = [
-            v
-            for (v,) in con.execute(
-                "SELECT value FROM long WHERE feature = ? AND value IS NOT NULL", [feature]
-            ).fetchall()
-        ]
-        ax.hist(values, bins=12, color="#4c72b0")
-        ax.set_title(feature, fontsize=7)
-        ax.tick_params(labelsize=6)
-    for ax in axes.ravel()[len(shown) :]:
-        ax.axis("off")
-    fig.tight_layout()
-    data = _png(fig)
-    plt.close(fig)
-    return data
-
-
-def plot_heatmap(features: list[str], pairs: list[tuple[str, str, float]]):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    index = {f: i for i, f in enumerate(features)}
-    matrix = np.eye(len(features))
-    for a, b, r in pairs:
-        if a in index and b in index:
-            matrix[index[a], index[b]] = matrix[index[b], index[a]] = r
-    size = max(6.0, len(features) * 0.12)
-    fig, ax = plt.subplots(figsize=(size, size))
-    image = ax.imshow(matrix, cmap="RdBu_r", vmin=-1, vmax=1)
-    ax.set_xticks(range(len(features)), features, rotation=90, fontsize=4)
-    ax.set_yticks(range(len(features)), features, fontsize=4)
-    fig.colorbar(image, ax=ax, shrink=0.6)
-    data = _png(fig)
-    plt.close(fig)
-    return data
 
 
 # its deps, the tables it reads, are every track asset declared with statistics=True
@@ -124,56 +27,16 @@ def feature_statistics(
     reports = settings.config.paths.reports
     reports.mkdir(parents=True, exist_ok=True)
     with settings.tables.connect() as con:
-        existing = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-        view = long_view_sql(con, [t for t in tables if t in existing])
-        if view is None:
-            return MaterializeResult(metadata={"features": 0, "note": "no features stored yet"})
-        con.execute(f"CREATE OR REPLACE TEMP VIEW long AS {view}")
-        stats = con.execute(STATS_SQL).fetchall()
-        pairs = [(a, b, r) for a, b, r, _ in con.execute(CORR_SQL).fetchall()]
-        features = [row[0] for row in stats]
-        hist_png = plot_histograms(con, features)
-        tracks = con.execute("SELECT count(DISTINCT track_id) FROM long").fetchone()[0]
-    heat_png = plot_heatmap(features, pairs)
-    (reports / "feature_histograms.png").write_bytes(hist_png)
-    (reports / "feature_correlations.png").write_bytes(heat_png)
-    flagged = sorted(
-        ((a, b, r) for a, b, r in pairs if abs(r) > CORRELATION_FLAG), key=lambda p: -abs(p[2])
-    )
-    lines = [
-        "# Feature statistics",
-        "",
-        f"{tracks} tracks, {len(features)} numeric features.",
-        "",
-        "| feature | n | mean | std | min | q1 | median | q3 | max | IQR outliers |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    fmt = lambda v: "" if v is None else f"{v:.4g}"  # noqa: E731
-    for feature, n, mean, std, lo, q1, med, q3, hi, outliers in stats:
-        lines.append(
-            f"| {feature} | {n} | {fmt(mean)} | {fmt(std)} | {fmt(lo)} | {fmt(q1)} | {fmt(med)} | {fmt(q3)} | {fmt(hi)} | {outliers} |"
-        )
-    lines += [
-        "",
-        f"## Correlated pairs (|r| > {CORRELATION_FLAG})",
-        "",
-        "| a | b | r |",
-        "|---|---|---|",
-    ]
-    lines += [f"| {a} | {b} | {r:.3f} |" for a, b, r in flagged]
-    lines += [
-        "",
-        "![histograms](feature_histograms.png)",
-        "",
-        "![correlations](feature_correlations.png)",
-        "",
-    ]
-    report = reports / "feature_statistics.md"
-    report.write_text("\n".join(lines), encoding="utf-8")
+        statistics = summarize(con, tables)
+    if statistics is None:
+        return MaterializeResult(metadata={"features": 0, "note": "no features stored yet"})
+    report = write_report(statistics, reports)
+    features, flagged, tracks = statistics.features, statistics.flagged, statistics.tracks
     context.log.info(
         f"{len(features)} features over {tracks} tracks; {len(flagged)} pairs with |r| > {CORRELATION_FLAG}"
     )
     embed = lambda png: "data:image/png;base64," + base64.b64encode(png).decode()  # noqa: E731
+    hist_png, heat_png = statistics.histograms_png, statistics.heatmap_png
     return MaterializeResult(
         metadata={
             "tracks": MetadataValue.int(tracks),
