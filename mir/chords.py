@@ -10,7 +10,7 @@ into segments `(start_s, end_s, label)`:
   accuracy 0.97 on average over 12 voicings, never below 0.92) and the more robust to
   the register of the chords. madmom's own layers call ``scipy.ndimage`` once per pair of
   input and output feature maps (17,440 calls per block, about 19 s per minute of audio
-  on one core); we run the same network in PyTorch (:class:`_TorchNetwork`): the same
+  on one core); we run the same network in PyTorch (:class:`mir._madmom.TorchNetwork`): the same
   features within float32 rounding, the same chords, about 0.35 s per minute on one
   busy core (spectrogram 0.07, network 0.27, CRF 0.01; 0.24 s of CPU), 55 times madmom's
   chain on two 5-6 minute tracks (``bench/chords.py``), the cost linear in the duration.
@@ -132,100 +132,18 @@ def _spectrogram(features, y: np.ndarray) -> np.ndarray:
     return np.concatenate(parts)
 
 
-class _TorchNetwork:
-    """A madmom network of convolutional, batch-norm and max-pool layers (the chord CNN) run
-    with PyTorch: the same outputs as madmom's layers up to float32 rounding.
-
-    madmom's `ConvolutionalLayer` convolves each pair of input and output maps with
-    ``scipy.ndimage.convolve`` (a true convolution, zero beyond the edges, "valid" part
-    kept); ``conv2d`` correlates all maps at once, so its kernels are madmom's flipped in
-    time and frequency. A `MaxPoolLayer` keeps the maximum of each `size` window every
-    `stride` bins from the first whole window: ``max_pool2d``'s windows.
-    """
-
-    def __init__(self, network):
-        import torch
-        import torch.nn.functional as F
-        from madmom.ml.nn.activations import linear, relu
-        from madmom.ml.nn.layers import BatchNormLayer, ConvolutionalLayer, MaxPoolLayer
-
-        activations = {linear: lambda x: x, relu: torch.relu_}
-
-        def activation(layer):
-            if layer.activation_fn not in activations:
-                raise ValueError(f"unexpected activation in the chord network: {layer!r}")
-            return activations[layer.activation_fn]
-
-        def tensor(values, shape) -> torch.Tensor:
-            values = np.broadcast_to(np.asarray(values, dtype=np.float32), shape)
-            return torch.from_numpy(np.array(values, order="C"))  # writable, our own
-
-        def conv(layer):
-            if layer.pad != "valid" or layer.stride not in (None, 1, (1, 1)):
-                raise ValueError(f"unexpected convolution: pad {layer.pad}, {layer.stride}")
-            # madmom's weights: (in, out, time, freq), convolved; torch's: (out, in, ...)
-            flipped = layer.weights.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]
-            weight = tensor(flipped, flipped.shape)
-            bias = tensor(layer.bias, (weight.shape[0],))
-            act = activation(layer)
-            return lambda x: act(F.conv2d(x, weight, bias))
-
-        def norm(layer):
-            maps = np.size(layer.mean)
-
-            def per_map(values) -> torch.Tensor:  # broadcast over time and frequency
-                return tensor(values, (maps,))[:, None, None]
-
-            mean, beta = per_map(layer.mean), per_map(layer.beta)
-            scale = per_map(np.asarray(layer.gamma) * layer.inv_std)
-            act = activation(layer)
-            return lambda x: act(x.sub_(mean).mul_(scale).add_(beta))
-
-        def pool(layer):
-            if layer.axis is not None:
-                raise ValueError("unexpected max-pool along an axis in the chord network")
-            size, stride = tuple(layer.size), tuple(layer.stride)
-            return lambda x: F.max_pool2d(x, size, stride)
-
-        kinds = {ConvolutionalLayer: conv, BatchNormLayer: norm, MaxPoolLayer: pool}
-        self._steps = []
-        for layer in network.layers:
-            if type(layer) not in kinds:
-                raise ValueError(f"unexpected layer in the chord network: {layer!r}")
-            self._steps.append(kinds[type(layer)](layer))
-
-    def __call__(self, data: np.ndarray) -> np.ndarray:
-        """(frames, bins) in, (frames, bins, maps) float32 out, as madmom's network."""
-        import torch
-
-        with torch.inference_mode():
-            x = torch.tensor(np.asarray(data), dtype=torch.float32)[None, None]  # a copy
-            for step in self._steps:
-                x = step(x)
-            return np.ascontiguousarray(x[0].permute(1, 2, 0).numpy())
-
-
-def _set_torch_threads() -> None:
-    """Give torch the cores this process may use: MIR_THREADS (`mir run` gives each worker
-    its share) when set; torch's own default otherwise."""
-    import torch
-
-    threads = int(os.environ.get("MIR_THREADS") or 0)
-    if threads > 0 and torch.get_num_threads() != threads:
-        torch.set_num_threads(threads)
-
-
 def _stages(model: str, features) -> list:
     """What runs after the spectrogram: madmom's processors, except the CNN's network,
     which runs in torch (the same outputs, about 55 times faster)."""
     from madmom.ml.nn import NeuralNetwork
 
+    from mir._madmom import TorchNetwork
+
     stages = list(features.processors[4:])
     if model == "cnn":
-        _set_torch_threads()
         for i, stage in enumerate(stages):
             if isinstance(stage, NeuralNetwork):
-                stages[i] = _processor("cnn_torch", lambda net=stage: _TorchNetwork(net))
+                stages[i] = _processor("cnn_torch", lambda net=stage: TorchNetwork(net.layers))
     return stages
 
 

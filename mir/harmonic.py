@@ -302,66 +302,24 @@ _cnn_lock = threading.Lock()
 @functools.cache
 def _key_cnn():
     """madmom's key CNN (Korzeniowski & Widmer 2018), loaded once: its spectrogram chain
-    and, per network, its layers with weights ready for :func:`_cnn_forward`."""
-    from mir._madmom import import_madmom
+    and each network's layers up to its last feature map, run in torch
+    (:class:`mir._madmom.TorchNetwork`); the caller averages the map over blocks."""
+    from mir._madmom import TorchNetwork, import_madmom
 
     madmom = import_madmom()
     from madmom.features.key import KEY_LABELS, CNNKeyRecognitionProcessor
-    from madmom.ml.nn import layers as nn_layers
+    from madmom.ml.nn.layers import AverageLayer
 
     processor = CNNKeyRecognitionProcessor()
     sig, frames, stft, spec, ensemble = processor.processors[:5]
     networks = []
     for network in ensemble.processors[0].processors:
-        ops = []
-        for layer in network.layers:
-            if isinstance(layer, nn_layers.PadLayer):
-                ops.append(("pad", layer.width, float(layer.value)))
-            elif isinstance(layer, nn_layers.ConvolutionalLayer):
-                # madmom convolves (flipped kernels); a correlation with the flip is the same
-                w = np.ascontiguousarray(
-                    layer.weights[:, :, ::-1, ::-1].transpose(2, 3, 0, 1), dtype=np.float32
-                )
-                ops.append(("conv", w, np.asarray(layer.bias, dtype=np.float32)))
-            elif isinstance(layer, nn_layers.BatchNormLayer):
-                scale = (layer.gamma * layer.inv_std).astype(np.float32)
-                shift = (layer.beta - layer.mean * layer.gamma * layer.inv_std).astype(np.float32)
-                ops.append(("norm", scale, shift))
-            elif isinstance(layer, nn_layers.MaxPoolLayer) and tuple(layer.size) == (2, 2):
-                ops.append(("pool",))
-            elif isinstance(layer, nn_layers.AverageLayer):
-                continue  # the mean over the map is taken by the caller
-            else:
-                raise TypeError(f"unexpected layer in madmom's key CNN: {layer!r}")
-        networks.append(ops)
+        *layers, last = network.layers
+        if not isinstance(last, AverageLayer):
+            raise TypeError(f"unexpected last layer in madmom's key CNN: {last!r}")
+        networks.append(TorchNetwork(layers))
     order = [key_index(pitch_class(label.split()[0]), label.split()[1]) for label in KEY_LABELS]
     return madmom, (sig, frames, stft, spec), networks, np.array(order)
-
-
-def _cnn_forward(ops: list, x: np.ndarray) -> np.ndarray:
-    """One network's layers on a (frames, bins) spectrogram, up to its last feature map
-    (frames / 8, bins / 8, 24): each convolution as one matrix product per kernel tap."""
-    x = x[:, :, None]
-    for op in ops:
-        if op[0] == "pad":
-            w = op[1]
-            x = np.pad(x, ((w, w), (w, w), (0, 0)), constant_values=op[2])
-        elif op[0] == "conv":
-            kernel, bias = op[1], op[2]
-            kt, kf, cin, cout = kernel.shape
-            t, f = x.shape[0] - kt + 1, x.shape[1] - kf + 1
-            out = np.zeros((t * f, cout), dtype=np.float32)
-            for dt in range(kt):
-                for df in range(kf):
-                    out += x[dt : dt + t, df : df + f].reshape(t * f, cin) @ kernel[dt, df]
-            x = (out + bias).reshape(t, f, cout)
-        elif op[0] == "norm":
-            x = x * op[1] + op[2]
-            x = np.where(x > 0, x, np.expm1(np.minimum(x, 0.0)))  # elu
-        else:  # 2 x 2 max pooling, the last odd row or column dropped
-            t, f = x.shape[0] // 2, x.shape[1] // 2
-            x = x[: 2 * t, : 2 * f].reshape(t, 2, f, 2, -1).max(axis=(1, 3))
-    return x
 
 
 def key_cnn_probabilities(y: np.ndarray, *, sr: int = SR) -> np.ndarray | None:
@@ -369,9 +327,8 @@ def key_cnn_probabilities(y: np.ndarray, *, sr: int = SR) -> np.ndarray | None:
     each of the 24 keys (:func:`key_index` order), or None for under 2 s of audio.
 
     The same spectrogram (frames of 8192 at 5 per second, 24 bands per octave from 65 Hz
-    to 2.1 kHz) and network weights as madmom's, to float32 rounding; its convolutions
-    run as matrix products (about 15 times faster than madmom's loops over channel
-    pairs) on blocks of :data:`KEY_CNN_BLOCK_FRAMES` frames, each with
+    to 2.1 kHz) and network weights as madmom's, to float32 rounding; the network runs in
+    torch (about 30 times faster than madmom's loops over channel pairs) on blocks of :data:`KEY_CNN_BLOCK_FRAMES` frames, each with
     :data:`KEY_CNN_CONTEXT_FRAMES` on either side (more than the network's reach)."""
     if sr != SR or y.size < 2 * sr:
         return None
@@ -383,12 +340,12 @@ def key_cnn_probabilities(y: np.ndarray, *, sr: int = SR) -> np.ndarray | None:
     rows, ctx = x.shape[0] // 8, KEY_CNN_CONTEXT_FRAMES
     block = KEY_CNN_BLOCK_FRAMES // 8
     logits = np.zeros(24)
-    for ops in networks:
+    for network in networks:
         total, count = np.zeros(24), 0
         for r0 in range(0, rows, block):
             r1 = min(r0 + block, rows)
             a, b = max(0, 8 * r0 - ctx), min(x.shape[0], 8 * r1 + ctx)
-            fmap = _cnn_forward(ops, x[a:b])[r0 - a // 8 : r1 - a // 8]
+            fmap = network(x[a:b])[r0 - a // 8 : r1 - a // 8]
             total += fmap.sum(axis=(0, 1))
             count += fmap.shape[0] * fmap.shape[1]
         logits += total / count / len(networks)
