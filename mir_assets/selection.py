@@ -64,15 +64,15 @@ def missing_fpcalc(cfg: MasterConfig) -> Exception | None:
 TOOL_CHECKS = {"audio_quality": missing_fpcalc}
 
 
+def _failing(checks: dict, cfg: MasterConfig, names) -> dict[str, Exception]:
+    """`{asset: error}` for the assets among `names` whose check in `checks` fails."""
+    errors = {name: checks[name](cfg) for name in names if name in checks}
+    return {name: error for name, error in errors.items() if error is not None}
+
+
 def missing_tools(cfg: MasterConfig, names) -> dict[str, Exception]:
     """`{asset: error}` for the assets among `names` whose program is missing."""
-    found = {}
-    for name in names:
-        check = TOOL_CHECKS.get(name)
-        error = check(cfg) if check else None
-        if error is not None:
-            found[name] = error
-    return found
+    return _failing(TOOL_CHECKS, cfg, names)
 
 
 #: asset -> the check of the model it needs (stems: see `missing_separation_model`)
@@ -86,13 +86,7 @@ MODEL_CHECKS = {
 
 def missing_models(cfg: MasterConfig, names) -> dict[str, ModelNotFound]:
     """`{asset: error}` for the assets among `names` whose model is missing."""
-    found = {}
-    for name in names:
-        check = MODEL_CHECKS.get(name)
-        error = check(cfg) if check else None
-        if error is not None:
-            found[name] = error
-    return found
+    return _failing(MODEL_CHECKS, cfg, names)
 
 
 def runnable_track_assets(cfg: MasterConfig, assets) -> list[AssetKey]:

@@ -22,6 +22,7 @@ from mir.audio import Audio, extension
 from mir.chords import crop_chords
 from mir.info import safe_update
 from mir.intermediates import SR
+from mir.quality import INFO_KEYS as QUALITY_INFO_KEYS
 from mir.separation.files import mp3_bitrate, write_stem
 
 MIN_FRACTION = 0.75
@@ -206,16 +207,7 @@ NOT_TRANSFERRED = {
     "channels",
     "sample_rate",
     # audio_quality and sat_dataset: about the file and its place in the dataset
-    "fake_lossless",
-    "lossy_cutoff_hz",
-    "clipped",
-    "clipped_runs",
-    "clipped_ratio",
-    "silent",
-    "silence_ratio",
-    "too_short",
-    "duplicate_of",
-    "duplicate_similarity",
+    *QUALITY_INFO_KEYS,
     "dataset_excluded",
     # what the crops, track_timeseries and sat_dataset assets record about the track:
     # bookkeeping of the dataset, not music
