@@ -16,18 +16,8 @@ from mir_assets.definitions import all_assets
 from resources.duckdb_tables import FeatureTables, read_arrays, read_crop_rows
 from tests.conftest import write_config
 from tests.helpers import register, run_track
+from tests.test_crops import LENGTH, PIPELINE, SR  # the same short pipeline
 
-SR = 44100
-LENGTH = 4 * SR  # short crops keep the tests quick
-PIPELINE = [
-    "source_audio",
-    "beat_grid",
-    "loudness",
-    "harmonic_features",
-    "track_timeseries",
-    "training_crops",
-    "sat_dataset",
-]
 SIDECAR_BASE = {"prompt", "seconds_start", "seconds_total"}
 #: the default conditioning keys the pipeline above gives every crop
 PIPELINE_KEYS = {
