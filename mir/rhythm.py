@@ -173,14 +173,14 @@ FAST_BPM = 160.0
 BACKBEAT_MAX_HZ = 4000.0
 
 
-def _same_tempo(a: float, b: float) -> bool:
-    return abs(a - b) / b < TEMPO_TOLERANCE
+def _same_tempo(a: float, b: float, tolerance: float = TEMPO_TOLERANCE) -> bool:
+    return abs(a - b) / b < tolerance
 
 
 def _same_tempo_class(a: float, b: float) -> bool:
     """`a` and `b` agree within :data:`AGREEMENT_TOLERANCE` at the same octave, or at
     double or half."""
-    return any(abs(a - b * f) / (b * f) < AGREEMENT_TOLERANCE for f in (1.0, 0.5, 2.0))
+    return any(_same_tempo(a, b * f, AGREEMENT_TOLERANCE) for f in (1.0, 0.5, 2.0))
 
 
 @dataclass(frozen=True)
