@@ -6,8 +6,8 @@ from pathlib import Path
 
 from mir.audio import AUDIO_EXTENSIONS
 from mir.errors import MirError
+from mir.feature_table import STEMS as STEM_NAMES
 
-STEM_NAMES = ("drums", "bass", "other", "vocals")
 # preferred when a stem exists in several formats: lossless first
 _PREFERENCE = ("flac", "wav", "aiff", "aif", "ogg", "mp3", "m4a", "aac")
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-STEM_NAMES = ("drums", "bass", "other", "vocals")
+from mir.feature_table import STEMS as STEM_NAMES
 
 
 @dataclass
