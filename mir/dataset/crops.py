@@ -19,7 +19,9 @@ from typing import Any
 import numpy as np
 
 from mir.audio import Audio, extension
+from mir.captions.template import caption_for, template_caption
 from mir.chords import crop_chords
+from mir.dataset.timeseries import NPZ_SUFFIX, crop_timeseries, write_npz
 from mir.info import safe_update
 from mir.intermediates import SR
 from mir.quality import INFO_KEYS as QUALITY_INFO_KEYS
@@ -326,11 +328,6 @@ def make_crops(
     and `caption_template` and `caption` made of these values. Silent crops are rejected.
     Every file is written under a temporary name and renamed into place.
     """
-    # imported here: mir.quality reads MIN_FRACTION from this module without the
-    # feature modules
-    from mir.captions.template import caption_for, template_caption
-    from mir.dataset.timeseries import NPZ_SUFFIX, crop_timeseries, write_npz
-
     y = audio.mono()
     length = int(round(cfg.length_samples * audio.sr / SR))
     plan = plan_crops(
