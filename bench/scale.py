@@ -12,7 +12,8 @@ the sensor probes and hashes them) and measures:
   per-track plan; the code location's import is done before); the runs themselves are
   not started. `mir run --dry-run` too;
 - adding N dynamic partitions (`instance.add_dynamic_partitions`, in batches);
-- a feature query over N rows in DuckDB, rows written with the project's upsert;
+- a feature query over N rows in DuckDB and in PostgreSQL (a server of Debian's
+  postgresql started on loopback, as the tests do), rows written with the store's upsert;
 - the asset page with N partitions in Chromium under `dagster dev`: time until the
   partition list shows a track (screenshots in test-artifacts/);
 - launching a backfill over all N partitions as the UI does (`PartitionBackfill.
@@ -21,7 +22,8 @@ the sensor probes and hashes them) and measures:
   queued, never launched (no run queue daemon runs). A step that outlasts its budget is
   stopped and its measured rate extrapolated to N (labelled so).
 
-    python bench/scale.py [--tracks 100000] [--new 1000] [--no-browser] [--keep DIR]
+    python bench/scale.py [--tracks 100000] [--new 1000] [--no-browser] [--no-postgres]
+                          [--keep DIR]
 """
 
 from __future__ import annotations
@@ -214,13 +216,10 @@ def bench_planning(table: Table, config_path: Path, n: int) -> None:
     table.add(f"mir run --dry-run, {n:,} files", seconds(time.perf_counter() - started))
 
 
-def bench_duckdb(table: Table, duckdb_path: Path, track_ids: list[str]) -> None:
-    import duckdb
-
-    from resources.duckdb_tables import FeatureTables
-
+def bench_store(table: Table, tables, name: str, track_ids: list[str]) -> None:
+    """Upsert `beat_grid` and `loudness` rows for every track into the feature store
+    `tables`, then time :data:`QUERIES` on one connection (median of 10, after a first)."""
     rng = np.random.default_rng(1)
-    tables = FeatureTables(duckdb_path)
     bpm = rng.uniform(60, 180, len(track_ids))
     lufs = rng.uniform(-30, -4, len(track_ids))
     started = time.perf_counter()
@@ -230,10 +229,9 @@ def bench_duckdb(table: Table, duckdb_path: Path, track_ids: list[str]) -> None:
         tables.upsert("beat_grid", {t: {"bpm": float(bpm[a + i]), "beats_per_bar": 4} for i, t in enumerate(ids)})  # fmt: skip
         tables.upsert("loudness", {t: {"lufs": float(lufs[a + i]), "lra": 6.5} for i, t in enumerate(ids)})  # fmt: skip
     took = time.perf_counter() - started
-    table.add(f"DuckDB upsert, {len(track_ids):,} rows x 2 tables (1,000 a write)", seconds(took))
-    con = duckdb.connect(str(duckdb_path), read_only=True)
-    try:
-        for name, sql in QUERIES.items():
+    table.add(f"{name} upsert, {len(track_ids):,} rows x 2 tables (1,000 a write)", seconds(took))
+    with tables.connect(read_only=True) as con:
+        for query, sql in QUERIES.items():
             times, rows = [], 0
             for _ in range(11):
                 started = time.perf_counter()
@@ -241,11 +239,19 @@ def bench_duckdb(table: Table, duckdb_path: Path, track_ids: list[str]) -> None:
                 times.append(time.perf_counter() - started)
             ms = statistics.median(times[1:]) * 1000
             table.add(
-                f"DuckDB query over {len(track_ids):,} rows: {name} ({rows:,} rows; first {times[0] * 1000:.0f} ms)",
+                f"{name} query over {len(track_ids):,} rows: {query} ({rows:,} rows; first {times[0] * 1000:.0f} ms)",
                 f"{ms:.1f} ms", "< 100 ms", ms < 100,
             )  # fmt: skip
-    finally:
-        con.close()
+
+
+def bench_postgres(table: Table, track_ids: list[str]) -> None:
+    """:func:`bench_store` on the PostgreSQL backend, on a server of Debian's postgresql
+    started on loopback for the bench (as the tests start theirs)."""
+    from resources.postgres_tables import PostgresTables
+    from tests.servers import create_database, postgres_server
+
+    with postgres_server("postgres_default") as port:
+        bench_store(table, PostgresTables(create_database(port, "mir")), "PostgreSQL", track_ids)
 
 
 def bench_browser(table: Table, home: Path, config_path: Path, n: int, shots: Path) -> None:
@@ -369,6 +375,7 @@ def main() -> int:
     parser.add_argument("--tracks", type=int, default=100_000)
     parser.add_argument("--new", type=int, default=1000, help="new files for the sensor's tick")
     parser.add_argument("--no-browser", action="store_true")
+    parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL store")
     parser.add_argument("--backfill-budget", type=float, default=420.0, help="seconds")
     parser.add_argument("--keep", type=Path, help="build the project here and keep it")
     parser.add_argument("--backfill-child", type=Path, help=argparse.SUPPRESS)
@@ -408,7 +415,9 @@ def main() -> int:
 
         bench_planning(table, config_path, n)
         bench_sensor(table, instance, config_path, root / "inbox", n, args.new)
-        bench_duckdb(table, root / "mir.duckdb", track_ids)
+        bench_store(table, tables, "DuckDB", track_ids)
+        if not args.no_postgres:
+            bench_postgres(table, track_ids)
         if not args.no_browser:
             shots = ROOT / "test-artifacts"
             shots.mkdir(exist_ok=True)

@@ -9,6 +9,7 @@
     mir caption FILE            a caption of one file (template or Music Flamingo)
     mir models list|fetch|verify
                                 the model files the configuration selects
+    mir snapshot FILE           the feature store's tables copied into a DuckDB file
 
 Every command but `run` works without Dagster and imports none. `run` reads its
 configuration first, exports `MIR_CONFIG` and the configuration's ROCm environment, and
@@ -277,6 +278,18 @@ def cmd_separate(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_snapshot(args: argparse.Namespace) -> int:
+    from resources.duckdb_tables import open_tables
+
+    tables = open_tables(load_config(args.config))
+    target = Path(args.file).resolve()
+    print(f"feature store:  {tables.location}")
+    started = time.perf_counter()
+    copied = tables.snapshot(target)
+    print(f"{len(copied)} tables copied to {target} in {fmt_s(time.perf_counter() - started)}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="mir", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -332,6 +345,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--config")
     p.set_defaults(func=cmd_separate)
+    p = sub.add_parser(
+        "snapshot", help="copy the feature store's tables into a DuckDB file (any backend)"
+    )
+    p.add_argument("file", help="the DuckDB file to write (replaced when the copy is complete)")
+    p.add_argument("--config")
+    p.set_defaults(func=cmd_snapshot)
     from mir.models import add_models_parser
 
     add_models_parser(sub)  # mir models list | fetch | verify

@@ -34,6 +34,8 @@ PATH_OVERRIDES = {
     "crops": "MIR_CROPS",
     "dataset": "MIR_DATASET",
 }
+#: Environment variables that override `feature_store.*`.
+STORE_OVERRIDES = {"backend": "MIR_FEATURE_STORE", "postgres_url": "MIR_FEATURE_STORE_URL"}
 
 
 class _Section(BaseModel):
@@ -192,6 +194,23 @@ class LoudnessConfig(_Section):
     lra_window_s: float = 3.0
 
 
+class FeatureStoreConfig(_Section):
+    """`feature_store:`, where the feature tables live: a DuckDB file (`paths.duckdb`, one
+    machine) or a PostgreSQL database that several machines write at once."""
+
+    backend: Literal["duckdb", "postgres"] = "duckdb"
+    #: libpq URL (`postgresql://user@host:5432/mir`); the password may come from $PGPASSWORD
+    postgres_url: str = ""
+
+    @model_validator(mode="after")
+    def _url_for_postgres(self) -> FeatureStoreConfig:
+        if self.backend == "postgres" and not self.postgres_url:
+            raise ValueError(
+                "backend postgres needs feature_store.postgres_url (or $MIR_FEATURE_STORE_URL)"
+            )
+        return self
+
+
 class SensorConfig(_Section):
     stable_seconds: float = 10.0
     max_new_tracks_per_tick: int = Field(50, ge=1)
@@ -278,6 +297,7 @@ class MasterConfig(_Section):
     """The whole of `master_pipeline.yaml`. Paths are absolute after :func:`load_config`."""
 
     paths: PathsConfig = PathsConfig()
+    feature_store: FeatureStoreConfig = FeatureStoreConfig()
     features: FeaturesConfig = FeaturesConfig()
     beats: BeatsConfig = BeatsConfig()
     loudness: LoudnessConfig = LoudnessConfig()
@@ -320,7 +340,8 @@ def load_config(path: str | os.PathLike | None = None) -> MasterConfig:
     -------
     MasterConfig
         With every path absolute: relative ones are taken from :func:`config_root`,
-        and `MIR_INBOX`, `MIR_LIBRARY`, `MIR_DUCKDB` override their keys.
+        and `MIR_INBOX`, `MIR_LIBRARY`, `MIR_DUCKDB` override their keys
+        (`MIR_FEATURE_STORE` and `MIR_FEATURE_STORE_URL` those of `feature_store`).
     """
     path = config_path(path).resolve()
     try:
@@ -361,6 +382,10 @@ def config_from_dict(
 ) -> MasterConfig:
     """Validate a configuration mapping (as read from YAML) and resolve its paths."""
     raw = _yaml_friendly(raw)
+    store = raw.get("feature_store")
+    overrides = {k: os.environ[env] for k, env in STORE_OVERRIDES.items() if os.environ.get(env)}
+    if overrides and (store is None or isinstance(store, dict)):
+        raw = {**raw, "feature_store": {**(store or {}), **overrides}}
     # YAML reads `1` as int where a float is declared; accept ints for float fields only.
     try:
         cfg = MasterConfig.model_validate(raw, strict=False)

@@ -15,7 +15,7 @@ from mir_assets.runtime import (
     full_mix_path,
     model_failure,
 )
-from resources.duckdb_tables import LABELS_TABLE, replace_labels
+from resources.duckdb_tables import LABELS_TABLE
 from resources.gpu import GpuResource
 from resources.settings import PipelineSettings
 
@@ -75,7 +75,7 @@ def classification(
             ):
                 vocals = stem.mono(SR)
         values, everything = classify(classifier, audio.mono(SR), vocals16=vocals)
-        replace_labels(settings.tables, track_id, everything)
+        settings.tables.replace_labels(track_id, everything)
         return values
 
     result = for_each_track(context, settings, compute)

@@ -20,12 +20,6 @@ from mir_assets import DEFINITION_CONFIG
 from mir_assets.chords import CHORDS
 from mir_assets.rhythm import read_beat_grid
 from mir_assets.runtime import decoded, feature_asset_args, for_each_track, full_mix_path
-from resources.duckdb_tables import (
-    read_arrays,
-    replace_crop_arrays,
-    replace_crop_rows,
-    write_arrays,
-)
 from resources.gpu import GpuResource
 from resources.settings import PipelineSettings
 
@@ -206,8 +200,8 @@ def training_crops(
             model_values=models.values if models is not None else None,
             captions=captioner.captions if captioner is not None else None,
         )
-        replace_crop_rows(settings.tables, CROPS_TABLE, track_id, crops.rows)
-        replace_crop_arrays(settings.tables, track_id, crops.series)
+        settings.tables.replace_crop_rows(CROPS_TABLE, track_id, crops.rows)
+        settings.tables.replace_crop_arrays(track_id, crops.series)
         # the crops of an earlier cropping that this one did not write again (a new
         # length, new beats): gone, so the folder, the table and the dataset agree
         removed = remove_other_files(out_dir, crops.written)
@@ -215,7 +209,7 @@ def training_crops(
             "crop_count": len(crops.rows),
             "crops_removed": len(removed),
             "crops_rejected_silent": crops.rejected,
-            "crops_dir": str(out_dir),
+            "crops_dir": out_dir.relative_to(settings.config.paths.crops).as_posix(),
             "crop_seconds": round(sum(r["duration"] for r in crops.rows), 3),
         }
 
@@ -240,14 +234,14 @@ def track_timeseries(
     def compute(track_id: str) -> dict:
         mix_path = full_mix_path(settings, track_id, source_audio[track_id])
         audio = decoded(mix_path)
-        stored = read_arrays(settings.tables, track_id, -1)
+        stored = settings.tables.read_arrays(track_id, -1)
         series = timeseries_lib.track_timeseries(
             audio.mono(SR),
             beat_activation=stored.get("beat_activation_ts"),
             downbeat_activation=stored.get("downbeat_activation_ts"),
             energies=band_energies_of(audio),  # shared with spectral_features' band levels
         )
-        write_arrays(settings.tables, track_id, -1, series)
+        settings.tables.write_arrays(track_id, -1, series)
         n_frames = next(iter(series.values())).shape[0]
         npz = sidecar_path(settings.track_dir(track_id), NPZ_SUFFIX)
         write_npz(

@@ -20,7 +20,6 @@ from mir.info import info_path, read_info
 from mir_assets.crops import CROPS_TABLE
 from mir_assets.quality import exclude_from_dataset
 from mir_assets.runtime import feature_asset_args, for_each_track
-from resources.duckdb_tables import read_crop_rows
 from resources.settings import PipelineSettings
 
 
@@ -61,7 +60,7 @@ def sat_dataset(
     cfg = settings.config.export
     root = settings.config.paths.dataset
     config_path = write_dataset_files(root)
-    all_rows = read_crop_rows(settings.tables, CROPS_TABLE, list(context.partition_keys))
+    all_rows = settings.tables.read_crop_rows(CROPS_TABLE, list(context.partition_keys))
     prompts: list[str] = []
     excluded = exclude_from_dataset(settings, root)  # removes their folders
 
@@ -102,7 +101,7 @@ def sat_dataset(
         removed = remove_other_files(out_dir, keep)
         return {
             "dataset_crops": len(all_rows.get(track_id, [])),
-            "dataset_dir": str(out_dir),
+            "dataset_dir": out_dir.relative_to(settings.config.paths.dataset).as_posix(),
             "dataset_excluded": "",
             "dataset_removed": len(removed),
         }

@@ -2,8 +2,8 @@
 clipping, digital silence, too short), and the library's duplicate groups.
 
 The flags go to `.INFO` and the `audio_quality` table like any feature. The fingerprints
-live in their own table, `audio_fingerprints` (DuckDB only: a 5-minute track's 2,400
-items would otherwise be copied into its `.INFO` and from there into every crop's), one
+live in their own table, `audio_fingerprints` (the feature store only: a 5-minute track's
+2,400 items would otherwise be copied into its `.INFO` and from there into every crop's), one
 row per track with what decides which copy is kept and that decision:
 
     track_id, duration_s, lossless, clipped, bitrate_kbps, sample_rate,
@@ -39,13 +39,12 @@ FINGERPRINTS_TABLE = "audio_fingerprints"
 _COPY_COLUMNS = "track_id, duration_s, lossless, clipped, bitrate_kbps, sample_rate, fingerprint"
 
 
-def _ensure_table(con) -> None:
-    con.execute(
-        f"CREATE TABLE IF NOT EXISTS {FINGERPRINTS_TABLE} (track_id VARCHAR PRIMARY KEY, "
-        "duration_s DOUBLE, lossless BOOLEAN, clipped BOOLEAN, bitrate_kbps INTEGER, "
-        "sample_rate INTEGER, fingerprint BLOB, duplicate_of VARCHAR, "
-        "duplicate_similarity DOUBLE, fingerprinted_at TIMESTAMP)"
-    )
+_FINGERPRINT_COLUMNS = [
+    ("track_id", "VARCHAR"), ("duration_s", "DOUBLE"), ("lossless", "BOOLEAN"),
+    ("clipped", "BOOLEAN"), ("bitrate_kbps", "INTEGER"), ("sample_rate", "INTEGER"),
+    ("fingerprint", "BLOB"), ("duplicate_of", "VARCHAR"), ("duplicate_similarity", "DOUBLE"),
+    ("fingerprinted_at", "TIMESTAMP"),
+]  # fmt: skip
 
 
 def _copy(row: tuple) -> tuple[quality.Copy, np.ndarray]:
@@ -83,8 +82,8 @@ def group_duplicates(
     me = copy.track_id
     members: dict[str, tuple[quality.Copy, np.ndarray]] = {me: (copy, items)}
     similarity: dict[frozenset, float] = {}
-    with tables.connect() as con:
-        _ensure_table(con)
+    with tables.connect(lock=FINGERPRINTS_TABLE) as con:
+        tables.create_table(con, FINGERPRINTS_TABLE, _FINGERPRINT_COLUMNS, ("track_id",))
         con.begin()
         if quality.comparable(items):
             screen = quality.ItemScreen(items)
@@ -104,7 +103,7 @@ def group_duplicates(
         ids = list(members)
         for row in con.execute(  # the rest of their groups (and of this track's old one)
             f"SELECT {_COPY_COLUMNS} FROM {FINGERPRINTS_TABLE} "
-            "WHERE duplicate_of IN (SELECT unnest(?)) AND track_id NOT IN (SELECT unnest(?))",
+            f"WHERE {tables.in_list('duplicate_of')} AND NOT ({tables.in_list('track_id')})",
             [ids, ids],
         ).fetchall():
             other, other_items = _copy(row)
@@ -120,19 +119,15 @@ def group_duplicates(
             s = similarity[pair]
             decisions[track_id] = (best, s) if s >= threshold else (None, None)
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        con.execute(
-            f"INSERT OR REPLACE INTO {FINGERPRINTS_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                me,
-                copy.duration_s,
-                copy.lossless,
-                copy.clipped,
-                copy.bitrate_kbps,
-                copy.sample_rate,
-                quality.fingerprint_to_bytes(items),
-                *decisions[me],
-                now,
-            ],
+        row = [me, copy.duration_s, copy.lossless, copy.clipped, copy.bitrate_kbps,
+               copy.sample_rate, quality.fingerprint_to_bytes(items), *decisions[me], now]  # fmt: skip
+        tables.insert_rows(
+            con,
+            FINGERPRINTS_TABLE,
+            [row],
+            key=("track_id",),
+            names=[name for name, _ in _FINGERPRINT_COLUMNS],
+            types=[t for _, t in _FINGERPRINT_COLUMNS],
         )
         others = [[*d, t] for t, d in decisions.items() if t != me]
         if others:
@@ -151,15 +146,12 @@ def stored_duplicates(
     """`{track id: (duplicate_of or None, similarity)}` as `audio_fingerprints` holds them
     (the decision of record: it is written under the lock with the whole group)."""
     with tables.connect(read_only=True) as con:
-        known = con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [FINGERPRINTS_TABLE]
-        ).fetchone()[0]
-        if not known:
+        if not tables.columns(con, FINGERPRINTS_TABLE):
             return {}
         sql = f"SELECT track_id, duplicate_of, duplicate_similarity FROM {FINGERPRINTS_TABLE}"
         params: list = []
         if track_ids is not None:
-            sql += " WHERE track_id IN (SELECT unnest(?))"
+            sql += " WHERE " + tables.in_list("track_id")
             params = [list(track_ids)]
         return {t: (d, s) for t, d, s in con.execute(sql, params).fetchall()}
 

@@ -10,7 +10,6 @@ from mir.info import read_times, sidecar_path, write_times
 from mir.intermediates import onset_times
 from mir.stems import require_stems
 from mir_assets.runtime import decoded, feature_asset_args, for_each_track, full_mix_path
-from resources.duckdb_tables import write_arrays
 from resources.settings import PipelineSettings
 
 BEATS_GRID = ".BEATS_GRID"
@@ -116,7 +115,7 @@ def beat_grid(
                 "beat_activation_ts": grid.activation,
                 "downbeat_activation_ts": grid.downbeat_activation,
             }
-            write_arrays(settings.tables, track_id, -1, arrays)
+            settings.tables.write_arrays(track_id, -1, arrays)
         return values
 
     return for_each_track(context, settings, compute)

@@ -69,10 +69,10 @@ def run_pipeline(args: argparse.Namespace, cfg: MasterConfig) -> int:
     from mir_assets.partitions import TRACKS
     from mir_assets.runtime import NEEDS_STEMS_TAG
     from mir_assets.track_failures import stored_partitions
-    from resources.duckdb_tables import FeatureTables, admit_files
+    from resources.duckdb_tables import admit_files, open_tables
 
     instance = DagsterInstance.get()
-    tables = FeatureTables(cfg.paths.duckdb)
+    tables = open_tables(cfg)
     files = find_audio_files(cfg.paths.inbox, cfg.processing.audio_extensions)
     if not files:
         print(f"no audio files in {cfg.paths.inbox}")

@@ -36,7 +36,8 @@ def _copy_original(source: Path, dest: Path, sha256: str) -> None:
 def source_audio(context: AssetExecutionContext, settings: PipelineSettings) -> dict[str, dict]:
     """The original file copied to `<library>/<Track Name>/full_mix.<ext>`.
 
-    The original is only read. Records `full_mix` (file name), `source_path`,
+    The original is only read. Records `full_mix` (file name), `source_path` (relative to
+    `paths.inbox` for a file there, so machines that mount it elsewhere agree),
     `sha256`, `duration_s` (s), `sample_rate` (Hz), `channels` and `format`.
     The file must decode: a broken file fails here, before any feature runs.
     """
@@ -58,7 +59,7 @@ def source_audio(context: AssetExecutionContext, settings: PipelineSettings) -> 
         _copy_original(source, dest, sha)
         return {
             "full_mix": dest.name,
-            "source_path": str(source),
+            "source_path": settings.tables.stored_path(source),
             "sha256": sha,
             "duration_s": round(audio.duration_s, 6),
             "sample_rate": audio.sr,

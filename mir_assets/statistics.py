@@ -26,7 +26,7 @@ def feature_statistics(
     tables = sorted(key.path[-1] for key in context.assets_def.asset_deps[context.asset_key])
     reports = settings.config.paths.reports
     reports.mkdir(parents=True, exist_ok=True)
-    with settings.tables.connect() as con:
+    with settings.tables.analytics(tables) as con:
         statistics = summarize(con, tables)
     if statistics is None:
         return MaterializeResult(metadata={"features": 0, "note": "no features stored yet"})

@@ -48,7 +48,7 @@ class FeatureStore(ConfigurableIOManager):
             {
                 "table": MetadataValue.text(table),
                 "rows_written": MetadataValue.int(written),
-                "duckdb": MetadataValue.path(str(self.settings.config.paths.duckdb)),
+                "feature_store": MetadataValue.text(self.settings.tables.location),
             }
         )
 

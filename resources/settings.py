@@ -16,7 +16,7 @@ from pydantic import PrivateAttr
 
 from mir.config import MasterConfig, load_config
 from mir.info import info_path, safe_update
-from resources.duckdb_tables import FeatureTables
+from resources.duckdb_tables import FeatureTables, open_tables
 
 
 class PipelineSettings(ConfigurableResource):
@@ -43,7 +43,7 @@ class PipelineSettings(ConfigurableResource):
 
     @cached_property
     def tables(self) -> FeatureTables:
-        return FeatureTables(self.config.paths.duckdb)
+        return open_tables(self.config)
 
     def track_dir(self, track_id: str) -> Path:
         """`<library>/<track id>/`; the id is checked to stay inside the library."""
@@ -59,7 +59,7 @@ class PipelineSettings(ConfigurableResource):
         *,
         comments: Mapping[str, str] | None = None,
     ) -> int:
-        """Merge each track's values into its `.INFO`, then upsert them into DuckDB.
+        """Merge each track's values into its `.INFO`, then upsert them into the feature store's table.
 
         The `.INFO` files of a batch are written on a few threads: each write waits for
         its own fsyncs, and one after another they added up on a busy disk. The first

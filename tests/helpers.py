@@ -11,9 +11,12 @@ from mir_assets.partitions import TRACKS
 from resources.duckdb_tables import FeatureTables, register_files
 
 
-def register(project, paths: list[Path], instance: DagsterInstance) -> list[str]:
-    """Register files as tracks and add their partitions; returns the track ids."""
-    tables = FeatureTables(project.duckdb)
+def register(
+    project, paths: list[Path], instance: DagsterInstance, tables: FeatureTables | None = None
+) -> list[str]:
+    """Register files as tracks (in the project's DuckDB file unless `tables` is given) and
+    add their partitions; returns the track ids."""
+    tables = tables or FeatureTables(project.duckdb, inbox=project.inbox)
     ids = []
     for track_id, _, _ in register_files(tables, list(paths)):
         if track_id not in ids:

@@ -61,6 +61,20 @@ def postgres_server(db_name: str = "dagster") -> Iterator[int]:
         shutil.rmtree(base, ignore_errors=True)
 
 
+def create_database(port: int, name: str) -> str:
+    """Create database `name` on the server of :func:`postgres_server`; returns its URL."""
+    import psycopg2
+
+    conn = psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres")
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        conn.close()
+    return f"postgresql://postgres@127.0.0.1:{port}/{name}"
+
+
 @contextmanager
 def redis_server(timeout_s: float = 30.0) -> Iterator[int]:
     """Yield the port of a Redis server (Debian's redis-server) on 127.0.0.1, in memory

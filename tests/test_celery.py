@@ -1,6 +1,7 @@
-"""Steps on Celery workers (dagster-celery) over Redis, Dagster's storage on PostgreSQL:
-the "Scaling out" recipe of the README, run on loopback with two workers standing in for
-two machines, one serving the GPU queue and one the CPU queue."""
+"""Steps on Celery workers (dagster-celery) over Redis, Dagster's storage and the feature
+store on PostgreSQL: the "Scaling out" recipe of the README, run on loopback with two
+workers standing in for two machines, one serving the GPU queue and one the CPU queue,
+each reaching the shared library and inbox through a mount of its own (a symlink)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from dagster_celery.tags import DAGSTER_CELERY_QUEUE_TAG
 from mir.info import info_path, read_info
 from mir.synth import render_song
 from mir_assets.executors import QueuedCeleryExecutor, read_celery_config
-from resources.duckdb_tables import FeatureTables
+from resources.postgres_tables import PostgresTables
 from tests.conftest import write_config
 from tests.dagster_dev import (
     ROOT,
@@ -31,7 +32,7 @@ from tests.dagster_dev import (
     wait_until,
 )
 from tests.helpers import register
-from tests.servers import postgres_server, redis_server
+from tests.servers import create_database, postgres_server, redis_server
 
 ASSETS = ["source_audio", "loudness", "spectral_features"]
 #: no GPU asset runs without model weights: the test sends a cheap CPU asset to the GPU
@@ -114,7 +115,10 @@ def test_a_backfill_runs_its_steps_on_a_gpu_and_a_cpu_celery_worker(project, tmp
         celery_config["queues"]["gpu_assets"] = [GPU_QUEUED]
         celery_yaml = tmp_path / "celery.yaml"
         celery_yaml.write_text(yaml.safe_dump(celery_config))
+        store_url = create_database(pg_port, "mir")
         env = {
+            "MIR_FEATURE_STORE": "postgres",
+            "MIR_FEATURE_STORE_URL": store_url,
             "MIR_CONFIG": str(project.config_path),
             "MIR_CELERY_CONFIG": str(celery_yaml),
             "MIR_CELERY_BROKER": f"redis://127.0.0.1:{redis_port}/0",
@@ -127,10 +131,18 @@ def test_a_backfill_runs_its_steps_on_a_gpu_and_a_cpu_celery_worker(project, tmp
             (machines[name] / "dagster.yaml").write_text(yaml.safe_dump(instance_config))
         instance = DagsterInstance.from_config(str(machines["webserver"]))
         try:
-            ids = register(project, paths, instance)
+            ids = register(project, paths, instance, PostgresTables(store_url, inbox=project.inbox))
+            mounts = {}
+            for name in ("gpu", "cpu"):  # the share, mounted at another place on each worker
+                mounts[name] = tmp_path / f"mnt-{name}"
+                mounts[name].symlink_to(project.root)
+            mounted = {
+                name: {**env, "MIR_INBOX": str(m / "inbox"), "MIR_LIBRARY": str(m / "library")}
+                for name, m in mounts.items()
+            }
             with (
-                celery_worker("gpu", machines["gpu"], celery_yaml, env) as gpu_log,
-                celery_worker("cpu", machines["cpu"], celery_yaml, env) as cpu_log,
+                celery_worker("gpu", machines["gpu"], celery_yaml, mounted["gpu"]) as gpu_log,
+                celery_worker("cpu", machines["cpu"], celery_yaml, mounted["cpu"]) as cpu_log,
                 dagster_dev_on_instance(
                     machines["webserver"], {**env, "MIR_EXECUTOR": "celery"}
                 ) as url,
@@ -170,6 +182,19 @@ def test_a_backfill_runs_its_steps_on_a_gpu_and_a_cpu_celery_worker(project, tmp
             assert worker_of["source_audio"] == worker_of["spectral_features"] == {"cpu"}
             for asset in ASSETS:
                 assert instance.get_materialized_partitions(AssetKey(asset)) == set(ids)
+            # every track's rows in the shared feature store (no worker wrote a DuckDB file)
+            tables = PostgresTables(store_url)
+            for asset in ASSETS:
+                assert set(tables.read(asset)) == set(ids), asset
+            assert not project.duckdb.exists()
+            # the registry and .INFO name the original relative to the inbox, which both
+            # workers read through their own mounts
+            for track_id in ids:
+                stored = PostgresTables(store_url).track(track_id)["source_path"]
+                assert stored == f"t{ids.index(track_id)}.wav", stored
+                text = info_path(project.library / track_id).read_text()
+                assert "mnt-" not in text and str(project.root) not in text
+                assert read_info(info_path(project.library / track_id))["source_path"] == stored
         finally:
             instance.dispose()
     # each worker's own log shows the steps it ran
@@ -179,10 +204,7 @@ def test_a_backfill_runs_its_steps_on_a_gpu_and_a_cpu_celery_worker(project, tmp
     assert 'Finished execution of step "spectral_features"' in cpu_text
     assert f'Finished execution of step "{GPU_QUEUED}"' not in cpu_text
     assert 'Finished execution of step "source_audio"' not in gpu_text
-    # every track's rows in the feature store and its keys in .INFO
-    tables = FeatureTables(project.duckdb)
-    for asset in ASSETS:
-        assert set(tables.read(asset)) == set(ids), asset
+    # every track's keys in .INFO
     for track_id in ids:
         info = read_info(info_path(project.library / track_id))
         assert {"lufs", "lra", "spectral_flatness", "duration_s"} <= set(info), info.keys()

@@ -12,7 +12,7 @@ from mir.dataset.crops import cut, is_silent, plan_crops
 from mir.info import read_info
 from mir.synth import render_song
 from mir_assets.definitions import all_assets, all_checks
-from resources.duckdb_tables import FeatureTables, read_arrays, read_crop_rows
+from resources.duckdb_tables import FeatureTables
 from tests.conftest import write_config
 from tests.helpers import register, run_track
 
@@ -93,7 +93,7 @@ def cropped(project, instance):
 
 def test_crops_are_files_rows_and_infos_with_transferred_and_own_features(project, cropped):
     track_id, _ = cropped
-    rows = read_crop_rows(FeatureTables(project.duckdb), "crops", [track_id])[track_id]
+    rows = FeatureTables(project.duckdb).read_crop_rows("crops", [track_id])[track_id]
     assert len(rows) >= 3
     folder = project.root / "crops" / track_id
     for row in rows:
@@ -110,12 +110,12 @@ def test_crops_are_files_rows_and_infos_with_transferred_and_own_features(projec
 def test_time_series_read_back_as_arrays_by_track_and_crop(project, cropped):
     track_id, _ = cropped
     tables = FeatureTables(project.duckdb)
-    crop = read_arrays(tables, track_id, 0)
+    crop = tables.read_arrays(track_id, 0)
     assert crop["hpcp_ts"].shape == (256, 12)
     assert crop["beat_activations_ts"].shape == (256,) and crop[
         "beat_activations_ts"
     ].max() == pytest.approx(1.0)
-    whole = read_arrays(tables, track_id, -1)
+    whole = tables.read_arrays(track_id, -1)
     n = whole["onset_envelope_ts"].shape[0]
     assert n == pytest.approx(30 * 100, abs=200)
     assert whole["beat_activation_ts"].shape == (n,) and whole["hpcp_ts"].shape == (n, 12)

@@ -13,7 +13,7 @@ from mir.dataset.timeseries import read_npz
 from mir.info import info_path, read_info
 from mir.synth import render_song
 from mir_assets.definitions import all_assets
-from resources.duckdb_tables import FeatureTables, read_arrays, read_crop_rows
+from resources.duckdb_tables import FeatureTables
 from tests.conftest import write_config
 from tests.helpers import register, run_track
 from tests.test_crops import LENGTH, PIPELINE, SR  # the same short pipeline
@@ -124,7 +124,7 @@ def test_a_classifier_added_later_reaches_the_sidecars_without_running_anything_
 
 
 def _dataset_matches_crops_table(project, track_id) -> list[dict]:
-    rows = read_crop_rows(FeatureTables(project.duckdb), "crops", [track_id])[track_id]
+    rows = FeatureTables(project.duckdb).read_crop_rows("crops", [track_id])[track_id]
     stems = [row["file"].rsplit(".", 1)[0] for row in rows]
     assert [row["crop_index"] for row in rows] == list(range(len(rows)))
     expected = {f"{s}{ext}" for s in stems for ext in (".wav", ".json", ".TIMESERIES.npz")}
@@ -156,12 +156,12 @@ def test_recropping_replaces_the_crops_in_the_folder_and_the_dataset(project, in
 
 def test_time_series_beside_the_audio_equal_the_feature_store(project, track):
     tables = FeatureTables(project.duckdb)
-    rows = read_crop_rows(tables, "crops", [track])[track]
+    rows = tables.read_crop_rows("crops", [track])[track]
     dataset = project.root / "dataset" / track
     for row in rows:
         stem = row["file"].rsplit(".", 1)[0]
         arrays, meta = read_npz(dataset / f"{stem}.TIMESERIES.npz")
-        stored = read_arrays(tables, track, row["crop_index"])
+        stored = tables.read_arrays(track, row["crop_index"])
         assert set(arrays) == set(stored) and meta["fields"] == sorted(stored)
         for field, values in stored.items():
             np.testing.assert_array_equal(arrays[field], values)
@@ -178,7 +178,7 @@ def test_time_series_beside_the_audio_equal_the_feature_store(project, track):
     assert sample["beat_activations_ts"].shape == (256,) and sample["__meta__"]["n_steps"] == 256
 
     whole, meta = read_npz(project.library / track / f"{track}.TIMESERIES.npz")
-    stored = read_arrays(tables, track, -1)
+    stored = tables.read_arrays(track, -1)
     assert set(whole) == set(stored)
     for field, values in stored.items():
         np.testing.assert_array_equal(whole[field], values)
@@ -207,7 +207,7 @@ def test_model_values_per_crop_and_stems_cut_at_their_own_rate(project, instance
 
     classifier = load_classifier(models)
     folder = project.root / "crops" / track_id
-    rows = read_crop_rows(FeatureTables(project.duckdb), "crops", [track_id])[track_id]
+    rows = FeatureTables(project.duckdb).read_crop_rows("crops", [track_id])[track_id]
     assert len(rows) >= 2
     track_info = read_info(info_path(project.library / track_id))
     assert "danceability" not in track_info  # the track was never classified

@@ -153,7 +153,7 @@ def test_a_corrupt_file_is_rejected_with_its_reason_and_tried_again_once_it_chan
     result, cursor = _tick(project, instance, cursor)
     assert [r.partition_key for r in result.run_requests] == ["good"]
     assert instance.get_dynamic_partitions(TRACKS) == ["good"]
-    rejected = FeatureTables(project.duckdb).rejected()
+    rejected = FeatureTables(project.duckdb, inbox=project.inbox).rejected()
     assert set(rejected) == {str(broken), str(cut)}
     assert "not a readable audio file" in rejected[str(broken)][2]
     assert "lost sync" in rejected[str(cut)][2]  # its end does not decode
@@ -167,4 +167,4 @@ def test_a_corrupt_file_is_rejected_with_its_reason_and_tried_again_once_it_chan
     _, cursor = _tick(project, instance, cursor)
     result, _ = _tick(project, instance, cursor)
     assert [r.partition_key for r in result.run_requests] == ["cut"]
-    assert set(FeatureTables(project.duckdb).rejected()) == {str(broken)}
+    assert set(FeatureTables(project.duckdb, inbox=project.inbox).rejected()) == {str(broken)}
