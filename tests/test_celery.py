@@ -6,10 +6,12 @@ each reaching the shared library and inbox through a mount of its own (a symlink
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -48,12 +50,20 @@ def _song(seed: int) -> np.ndarray:
     return render_song(bpm=96 + 8 * seed, bars=2, seed=seed).mix
 
 
+@dataclass
+class Worker:
+    proc: subprocess.Popen
+    log: Path
+
+
 @contextmanager
 def celery_worker(
-    queue: str, machine: Path, celery_yaml: Path, env: dict[str, str]
-) -> Iterator[Path]:
-    """A `dagster-celery` worker named and serving `queue`, in its own folder (its working
-    directory and DAGSTER_HOME) and environment; yields its log, stops it after."""
+    name: str, machine: Path, celery_yaml: Path, env: dict[str, str], *, queue: str = ""
+) -> Iterator[Worker]:
+    """A `dagster-celery` worker named `name` serving `queue` (default: its name), in its
+    own folder (its working directory and DAGSTER_HOME) and environment, in a process
+    group of its own; stops it after."""
+    queue = queue or name
     log_path = machine / "worker.log"
     bin_dir = Path(sys.executable).parent
     env = {
@@ -65,7 +75,7 @@ def celery_worker(
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
             [str(bin_dir / "dagster-celery"), "worker", "start", "-A", "dagster_celery.app",
-             "-y", str(celery_yaml), "-q", queue, "-n", queue, "--loglevel", "INFO",
+             "-y", str(celery_yaml), "-q", queue, "-n", name, "--loglevel", "INFO",
              "--", "--concurrency=1", "--without-gossip", "--without-mingle"],
             cwd=machine, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
@@ -76,7 +86,7 @@ def celery_worker(
                 interval_s=0.5,
             )
             assert ready and proc.poll() is None, log_path.read_text()[-3000:]
-            yield log_path
+            yield Worker(proc, log_path)
         finally:
             stop_process_group(proc)
 
@@ -101,9 +111,70 @@ def test_gpu_assets_and_assets_named_in_the_config_are_sent_to_the_gpu_queue(mon
     assert queues["gpu"] == "gpu"
 
 
-def test_a_backfill_runs_its_steps_on_a_gpu_and_a_cpu_celery_worker(project, tmp_path):
-    write_config(project.root, processing={"tracks_per_run": 2})
-    paths = [project.add_audio(f"t{i}.wav", _song(i)) for i in range(4)]
+@dataclass
+class Cluster:
+    """Dagster's storage and the feature store on one PostgreSQL server, Redis, and a
+    folder per machine holding its dagster.yaml (its DAGSTER_HOME)."""
+
+    instance: DagsterInstance
+    store: PostgresTables
+    env: dict[str, str]
+    celery_yaml: Path
+    tmp_path: Path
+    instance_yaml: str
+
+    def machine(self, name: str) -> Path:
+        folder = self.tmp_path / f"machine-{name}"
+        if not folder.exists():
+            folder.mkdir()
+            (folder / "dagster.yaml").write_text(self.instance_yaml)
+        return folder
+
+    def mounted(self, name: str, share: Path) -> dict[str, str]:
+        """The environment of a worker that reaches the share (the project folder, its
+        inbox and library) through a mount of its own, a symlink."""
+        mount = self.tmp_path / f"mnt-{name}"
+        mount.symlink_to(share)
+        return {**self.env, "MIR_INBOX": str(mount / "inbox"), "MIR_LIBRARY": str(mount / "library")}  # fmt: skip
+
+    def backfill(self, url: str, ids: list[str], assets: list[str]) -> str:
+        params = {
+            "partitionNames": ids,
+            "assetSelection": [{"path": [a]} for a in assets],
+            "fromFailure": False,
+        }
+        launched = graphql(url, LAUNCH_BACKFILL, {"params": params})["launchPartitionBackfill"]
+        assert launched["__typename"] == "LaunchBackfillSuccess", launched
+        return launched["backfillId"]
+
+    def wait_for(self, backfill_id: str, timeout_s: float) -> list:
+        """The runs of a backfill once it has finished."""
+
+        def finished():
+            b = self.instance.get_backfill(backfill_id)
+            done = ("COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED")
+            return b.status.value in done and b
+
+        log = self.machine("webserver") / "dagster_dev.log"
+        assert wait_until(finished, timeout_s=timeout_s), log.read_text()[-3000:]
+        return [
+            r for r in self.instance.get_runs() if r.tags.get("dagster/backfill") == backfill_id
+        ]
+
+    def workers_of(self, runs) -> dict[str, set[str]]:
+        """{step key: names of the Celery workers that ran it}, from the runs' event logs."""
+        worker_of: dict[str, set[str]] = {}
+        for run in runs:
+            for record in self.instance.all_logs(run.run_id):
+                event = record.dagster_event
+                if event and event.is_engine_event and "in celery worker" in event.message:
+                    worker = event.engine_event_data.metadata["Celery worker"].value
+                    worker_of.setdefault(record.step_key, set()).add(worker.split("@")[0])
+        return worker_of
+
+
+@contextmanager
+def cluster(project, tmp_path: Path, *, celery_settings: dict | None = None, gpu_assets=()) -> Iterator[Cluster]:  # fmt: skip
     with postgres_server() as pg_port, redis_server() as redis_port:
         # every machine's dagster.yaml: the Postgres instance of the README
         instance_config = yaml.safe_load((ROOT / "config" / "dagster-postgres.yaml").read_text())
@@ -112,7 +183,8 @@ def test_a_backfill_runs_its_steps_on_a_gpu_and_a_cpu_celery_worker(project, tmp
              "password": "", "db_name": "dagster"}
         )  # fmt: skip
         celery_config = yaml.safe_load((ROOT / "config" / "celery.yaml").read_text())
-        celery_config["queues"]["gpu_assets"] = [GPU_QUEUED]
+        celery_config["queues"]["gpu_assets"] = list(gpu_assets)
+        celery_config["execution"]["config"]["config_source"].update(celery_settings or {})
         celery_yaml = tmp_path / "celery.yaml"
         celery_yaml.write_text(yaml.safe_dump(celery_config))
         store_url = create_database(pg_port, "mir")
@@ -124,81 +196,60 @@ def test_a_backfill_runs_its_steps_on_a_gpu_and_a_cpu_celery_worker(project, tmp
             "MIR_CELERY_BROKER": f"redis://127.0.0.1:{redis_port}/0",
             "MIR_CELERY_BACKEND": f"redis://127.0.0.1:{redis_port}/1",
         }
-        machines = {}
-        for name in ("webserver", "gpu", "cpu"):
-            machines[name] = tmp_path / f"machine-{name}"
-            machines[name].mkdir()
-            (machines[name] / "dagster.yaml").write_text(yaml.safe_dump(instance_config))
-        instance = DagsterInstance.from_config(str(machines["webserver"]))
+        webserver = tmp_path / "machine-webserver"
+        webserver.mkdir()
+        (webserver / "dagster.yaml").write_text(yaml.safe_dump(instance_config))
+        instance = DagsterInstance.from_config(str(webserver))
         try:
-            ids = register(project, paths, instance, PostgresTables(store_url, inbox=project.inbox))
-            mounts = {}
-            for name in ("gpu", "cpu"):  # the share, mounted at another place on each worker
-                mounts[name] = tmp_path / f"mnt-{name}"
-                mounts[name].symlink_to(project.root)
-            mounted = {
-                name: {**env, "MIR_INBOX": str(m / "inbox"), "MIR_LIBRARY": str(m / "library")}
-                for name, m in mounts.items()
-            }
-            with (
-                celery_worker("gpu", machines["gpu"], celery_yaml, mounted["gpu"]) as gpu_log,
-                celery_worker("cpu", machines["cpu"], celery_yaml, mounted["cpu"]) as cpu_log,
-                dagster_dev_on_instance(
-                    machines["webserver"], {**env, "MIR_EXECUTOR": "celery"}
-                ) as url,
-            ):
-                params = {
-                    "partitionNames": ids,
-                    "assetSelection": [{"path": [a]} for a in ASSETS],
-                    "fromFailure": False,
-                }
-                launched = graphql(url, LAUNCH_BACKFILL, {"params": params})
-                launched = launched["launchPartitionBackfill"]
-                assert launched["__typename"] == "LaunchBackfillSuccess", launched
-                backfill_id = launched["backfillId"]
-
-                def finished():
-                    b = instance.get_backfill(backfill_id)
-                    done = ("COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED")
-                    return b.status.value in done and b
-
-                assert wait_until(finished, timeout_s=240), (
-                    machines["webserver"] / "dagster_dev.log"
-                ).read_text()[-3000:]
-            runs = [r for r in instance.get_runs() if r.tags.get("dagster/backfill") == backfill_id]
-            assert len(runs) == 2  # 4 tracks, 2 per run
-            assert all(r.status == DagsterRunStatus.SUCCESS for r in runs), [
-                (r.run_id, r.status) for r in runs
-            ]
-            # each step ran in the worker of its queue (the run's own event log says which)
-            worker_of = {}
-            for run in runs:
-                for record in instance.all_logs(run.run_id):
-                    event = record.dagster_event
-                    if event and event.is_engine_event and "in celery worker" in event.message:
-                        worker = event.engine_event_data.metadata["Celery worker"].value
-                        worker_of.setdefault(record.step_key, set()).add(worker.split("@")[0])
-            assert worker_of[GPU_QUEUED] == {"gpu"}, worker_of
-            assert worker_of["source_audio"] == worker_of["spectral_features"] == {"cpu"}
-            for asset in ASSETS:
-                assert instance.get_materialized_partitions(AssetKey(asset)) == set(ids)
-            # every track's rows in the shared feature store (no worker wrote a DuckDB file)
-            tables = PostgresTables(store_url)
-            for asset in ASSETS:
-                assert set(tables.read(asset)) == set(ids), asset
-            assert not project.duckdb.exists()
-            # the registry and .INFO name the original relative to the inbox, which both
-            # workers read through their own mounts
-            for track_id in ids:
-                stored = PostgresTables(store_url).track(track_id)["source_path"]
-                assert stored == f"t{ids.index(track_id)}.wav", stored
-                text = info_path(project.library / track_id).read_text()
-                assert "mnt-" not in text and str(project.root) not in text
-                assert read_info(info_path(project.library / track_id))["source_path"] == stored
+            yield Cluster(
+                instance,
+                PostgresTables(store_url, inbox=project.inbox),
+                env,
+                celery_yaml,
+                tmp_path,
+                yaml.safe_dump(instance_config),
+            )
         finally:
             instance.dispose()
+
+
+def test_a_backfill_runs_its_steps_on_a_gpu_and_a_cpu_celery_worker(project, tmp_path):
+    write_config(project.root, processing={"tracks_per_run": 2})
+    paths = [project.add_audio(f"t{i}.wav", _song(i)) for i in range(4)]
+    with cluster(project, tmp_path, gpu_assets=[GPU_QUEUED]) as c:
+        ids = register(project, paths, c.instance, c.store)
+        # the share, mounted at another place on each worker
+        gpu_env, cpu_env = c.mounted("gpu", project.root), c.mounted("cpu", project.root)
+        with (
+            celery_worker("gpu", c.machine("gpu"), c.celery_yaml, gpu_env) as gpu,
+            celery_worker("cpu", c.machine("cpu"), c.celery_yaml, cpu_env) as cpu,
+            dagster_dev_on_instance(c.machine("webserver"), {**c.env, "MIR_EXECUTOR": "celery"}) as url,
+        ):  # fmt: skip
+            runs = c.wait_for(c.backfill(url, ids, ASSETS), timeout_s=240)
+        assert len(runs) == 2  # 4 tracks, 2 per run
+        assert all(r.status == DagsterRunStatus.SUCCESS for r in runs), [
+            (r.run_id, r.status) for r in runs
+        ]
+        # each step ran in the worker of its queue (the run's own event log says which)
+        worker_of = c.workers_of(runs)
+        assert worker_of[GPU_QUEUED] == {"gpu"}, worker_of
+        assert worker_of["source_audio"] == worker_of["spectral_features"] == {"cpu"}
+        for asset in ASSETS:
+            assert c.instance.get_materialized_partitions(AssetKey(asset)) == set(ids)
+        # every track's rows in the shared feature store (no worker wrote a DuckDB file)
+        for asset in ASSETS:
+            assert set(c.store.read(asset)) == set(ids), asset
+        assert not project.duckdb.exists()
+        # the registry and .INFO name the original relative to the inbox, which both
+        # workers read through their own mounts
+        for i, track_id in enumerate(ids):
+            stored = PostgresTables(c.store.url).track(track_id)["source_path"]
+            assert stored == f"t{i}.wav", stored
+            text = info_path(project.library / track_id).read_text()
+            assert "mnt-" not in text and str(project.root) not in text
+            assert read_info(info_path(project.library / track_id))["source_path"] == stored
     # each worker's own log shows the steps it ran
-    gpu_text, cpu_text = gpu_log.read_text(), cpu_log.read_text()
+    gpu_text, cpu_text = gpu.log.read_text(), cpu.log.read_text()
     assert f'Finished execution of step "{GPU_QUEUED}"' in gpu_text
     assert 'Finished execution of step "source_audio"' in cpu_text
     assert 'Finished execution of step "spectral_features"' in cpu_text
@@ -208,3 +259,82 @@ def test_a_backfill_runs_its_steps_on_a_gpu_and_a_cpu_celery_worker(project, tmp
     for track_id in ids:
         info = read_info(info_path(project.library / track_id))
         assert {"lufs", "lra", "spectral_flatness", "duration_s"} <= set(info), info.keys()
+
+
+#: a feature module whose step takes a while and leaves a mark as it starts a track
+SLOW_MODULE = '''
+"""A slow feature: the test kills the worker that runs it."""
+
+import os
+import time
+from pathlib import Path
+
+from dagster import AssetExecutionContext, asset
+
+from mir.feature_table import Feature
+from mir_assets.runtime import feature_asset_args, for_each_track
+from resources.settings import PipelineSettings
+
+FEATURES = [Feature("slow_pid", 0, 4194304, "", "the process that computed it")]
+
+
+@asset(**feature_asset_args("spectral", features=FEATURES, crops=False, captions=False, statistics=False))
+def slow_feature(
+    context: AssetExecutionContext, settings: PipelineSettings, source_audio: dict[str, dict]
+) -> dict[str, dict]:
+    def compute(track_id: str) -> dict:
+        (Path(os.environ["MIR_TEST_MARKS"]) / f"{os.getpid()}-{track_id}").touch()
+        time.sleep(3)
+        return {"slow_pid": os.getpid()}
+
+    return for_each_track(context, settings, compute)
+'''
+
+
+def test_a_worker_killed_mid_step_leaves_no_partial_write_and_its_step_runs_again(
+    project, tmp_path
+):
+    config = yaml.safe_load(
+        write_config(project.root, processing={"tracks_per_run": 2}).read_text()
+    )
+    config["feature_modules"] = ["features/slow.py"]
+    project.config_path.write_text(yaml.safe_dump(config))
+    (project.root / "features").mkdir()
+    (project.root / "features" / "slow.py").write_text(SLOW_MODULE)
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    paths = [project.add_audio(f"t{i}.wav", _song(i)) for i in range(2)]
+    # a step not acknowledged within 20 s of its delivery goes back to the queue, looked
+    # for every 5 s (kombu's default: every 10th look, 10 s apart)
+    visibility = {
+        "broker_transport_options": {
+            "visibility_timeout": 20, "unacked_restore_interval": 5, "unacked_restore_throttle": 1,
+        }
+    }  # fmt: skip
+    with cluster(project, tmp_path, celery_settings=visibility) as c:
+        ids = register(project, paths, c.instance, c.store)
+        env = {**c.env, "MIR_TEST_MARKS": str(marks)}
+        with (
+            dagster_dev_on_instance(c.machine("webserver"), {**env, "MIR_EXECUTOR": "celery"}) as url,
+            celery_worker("cpu-a", c.machine("a"), c.celery_yaml, env, queue="cpu") as a,
+        ):  # fmt: skip
+            backfill_id = c.backfill(url, ids, ["source_audio", "slow_feature"])
+            assert wait_until(lambda: any(marks.iterdir()), timeout_s=240), a.log.read_text()[
+                -3000:
+            ]
+            killed_pid = int(next(marks.iterdir()).name.split("-")[0])
+            os.killpg(a.proc.pid, signal.SIGKILL)  # the machine dies mid-step
+            with celery_worker("cpu-b", c.machine("b"), c.celery_yaml, env, queue="cpu") as b:
+                runs = c.wait_for(backfill_id, timeout_s=240)
+        assert [r.status for r in runs] == [DagsterRunStatus.SUCCESS], b.log.read_text()[-3000:]
+        # the step that was cut short ran again, whole, on the other worker
+        assert c.workers_of(runs)["slow_feature"] == {"cpu-a", "cpu-b"}
+        assert 'Finished execution of step "slow_feature"' in b.log.read_text()
+        rows = c.store.read("slow_feature")
+        assert set(rows) == set(ids)
+        for track_id in ids:
+            assert rows[track_id]["slow_pid"] != killed_pid
+            info = read_info(info_path(project.library / track_id))
+            assert info["slow_pid"] == rows[track_id]["slow_pid"]
+            # nothing half-written beside it (safe_update's temporary files are gone)
+            assert not [p.name for p in (project.library / track_id).iterdir() if ".tmp" in p.name]
