@@ -15,8 +15,8 @@ from mir_assets.runtime import (
     full_mix_path,
     model_failure,
 )
-from resources.duckdb_tables import LABELS_TABLE
 from resources.gpu import GpuResource
+from resources.labels import LABELS_TABLE
 from resources.settings import PipelineSettings
 
 KEYS = sorted(MODEL_KEYS)

@@ -63,13 +63,18 @@ def run_pipeline(args: argparse.Namespace, cfg: MasterConfig) -> int:
 
     from dagster import AssetKey, DagsterInstance, materialize
 
-    from mir.stems import find_stems
     from mir_assets.definitions import all_assets, make_resources
     from mir_assets.local_run import TrackResult, run_tracks, worker_count
-    from mir_assets.partitions import TRACKS
-    from mir_assets.runtime import NEEDS_STEMS_TAG
+    from mir_assets.partitions import add_track_partitions
+    from mir_assets.selection import (
+        missing_models,
+        missing_separation_model,
+        missing_tools,
+        runnable_track_assets,
+    )
     from mir_assets.track_failures import stored_partitions
-    from resources.duckdb_tables import admit_files, open_tables
+    from resources.duckdb_tables import open_tables
+    from resources.registry import admit_files
 
     instance = DagsterInstance.get()
     tables = open_tables(cfg)
@@ -79,39 +84,20 @@ def run_pipeline(args: argparse.Namespace, cfg: MasterConfig) -> int:
         return 0
     print(f"registering {len(files)} file(s) from {cfg.paths.inbox} ...", flush=True)
     # files seen before with the same size and mtime are not probed or hashed again
-    seen = tables.sources()
-    reasons = {path: reason for path, (_, _, reason) in tables.rejected().items()}
-    track_ids: list[str] = []
-    chosen: set[str] = set()  # track_ids as a set: membership tests stay O(1)
-    rejected: list[tuple[Path, str]] = []
-    fresh: list[Path] = []
-    for path in files:
-        st = path.stat()
-        size, mtime, known_id = seen.get(str(path), (None, None, None))
-        if (size, mtime) != (st.st_size, st.st_mtime_ns):
-            fresh.append(path)
-        elif known_id is None:
-            rejected.append((path, reasons.get(str(path), "did not decode")))
-        elif known_id not in chosen:
-            track_ids.append(known_id)
-            chosen.add(known_id)
-    admission = admit_files(tables, fresh)
-    rejected += admission.rejected
+    admission = admit_files(tables, files)
+    rejected = admission.rejected
+    track_ids = admission.track_ids()
+    chosen = {track_id for track_id, _ in admission.known}
     for track_id, path, is_new in admission.tracks:
         if not is_new and track_id in chosen:
             print(f"  {path.name}: same content as {track_id!r}, skipped")
-        if track_id not in chosen:
-            track_ids.append(track_id)
-            chosen.add(track_id)
+        chosen.add(track_id)
     for path, reason in rejected:
         print(f"  rejected {path}: {reason}")
     if not track_ids:
         print("no track to run: every file was rejected")
         return 1
-    existing = set(instance.get_dynamic_partitions(TRACKS))
-    missing = [t for t in track_ids if t not in existing]
-    if missing:
-        instance.add_dynamic_partitions(TRACKS, missing)
+    add_track_partitions(instance, track_ids)
 
     order = [a.key.path[-1] for a in all_assets if a.partitions_def is not None]
     parents = {
@@ -119,52 +105,46 @@ def run_pipeline(args: argparse.Namespace, cfg: MasterConfig) -> int:
         for a in all_assets
     }
     library_wide = [a.key.path[-1] for a in all_assets if a.partitions_def is None]
-    needs_stems = {
-        a.key.path[-1] for a in all_assets if (a.tags_by_key.get(a.key) or {}).get(NEEDS_STEMS_TAG)
-    }
-    stems_enabled = "stems" in order and cfg.features.enabled("stems")
     enabled = [name for name in order if cfg.features.enabled(name)]
+    # the assets a run may cover: the sensor's selection, the one decision of it
+    selection = {key.path[-1] for key in runnable_track_assets(cfg, all_assets)}
     done_before = {
         name: (set() if args.force else stored_partitions(instance, AssetKey(name)))
         for name in enabled
     }
-    from mir_assets.selection import missing_models, missing_separation_model, missing_tools
-
     model_missing = missing_separation_model(cfg) if "stems" in enabled else None
-    # the other model assets whose model is not in place: reported, not run
+    # why the selection leaves an enabled asset out: reported per track, not run
     no_model = missing_models(cfg, enabled)
-    # the assets whose program is missing (fpcalc): left out, said once
-    no_tool = missing_tools(cfg, enabled)
+    no_tool = missing_tools(cfg, enabled)  # the assets whose program is missing (fpcalc)
+    left_out: dict[str, str] = {}
+    for name in enabled:
+        if name in selection:
+            continue
+        if name in no_tool:
+            left_out[name] = "skipped"
+        elif name in no_model or model_missing is not None:
+            left_out[name] = "no model"
+        else:  # a per-stem feature with `stems` switched off
+            left_out[name] = "no stems"
     outcome: dict[str, dict[str, str]] = {name: {} for name in enabled}
     errors: dict[tuple[str, str], str] = {}
     seconds: dict[str, float] = {name: 0.0 for name in enabled}
     plan: dict[str, list[str]] = {}
     for track_id in track_ids:
         todo = [n for n in enabled if track_id not in done_before[n]]
-        # the track folder is looked at only when something to do needs its stems
-        has_stems = (stems_enabled and model_missing is None) or (
-            any(n in needs_stems for n in todo) and bool(find_stems(cfg.paths.library / track_id))
-        )
         for name in enabled:
             if name not in todo:
                 outcome[name][track_id] = "up to date"
-            elif name == "stems" and model_missing is not None:
-                outcome[name][track_id] = "no model"
-            elif name in no_model:
-                outcome[name][track_id] = "no model"
-            elif name in no_tool:
-                outcome[name][track_id] = "skipped"
-            elif name in needs_stems and not has_stems:
-                outcome[name][track_id] = "no model" if model_missing is not None else "no stems"
-        runnable = {n for n in todo if n not in outcome or track_id not in outcome[n]}
+            elif name in left_out:
+                outcome[name][track_id] = left_out[name]
+        runnable = {n for n in todo if n in selection}
         # an asset whose upstream runs again for this track is stale: it runs after it
         # (a feature added later reaches the statistics, the crops and the dataset)
         grew = True
         while grew:
             grew = False
-            for name in enabled:
-                skipped = track_id in outcome[name] and outcome[name][track_id] != "up to date"
-                if name not in runnable and not skipped and parents[name] & runnable:
+            for name in selection - runnable:
+                if parents[name] & runnable:
                     runnable.add(name)
                     grew = True
         for name in runnable:

@@ -25,7 +25,8 @@ import psycopg2
 import psycopg2.extensions
 import psycopg2.extras
 
-from resources.duckdb_tables import FeatureTables, _absolute, _ident
+from resources.duckdb_tables import FeatureTables
+from resources.sql import absolute, ident
 
 #: DuckDB's type names (as the shared SQL writes them) in PostgreSQL
 _TO_PG = {"DOUBLE": "DOUBLE PRECISION", "JSON": "JSONB", "BLOB": "BYTEA", "VARCHAR": "TEXT"}
@@ -91,7 +92,7 @@ class PostgresTables(FeatureTables):
         self, url: str, *, inbox: str | os.PathLike | None = None, lock_timeout_s: float = 600.0
     ):
         self.url = url
-        self.inbox = _absolute(inbox)
+        self.inbox = absolute(inbox)
         self.lock_timeout_s = lock_timeout_s
 
     @property
@@ -125,8 +126,8 @@ class PostgresTables(FeatureTables):
         finally:
             conn.close()
 
-    def ddl_type(self, sql_type: str) -> str:
-        return _TO_PG.get(sql_type, sql_type)
+    def ddl_type(self, type_name: str) -> str:
+        return _TO_PG.get(type_name, type_name)
 
     def in_list(self, column: str) -> str:
         return f"{column} = ANY(?)"
@@ -147,13 +148,13 @@ class PostgresTables(FeatureTables):
             con.execute(
                 "SELECT a.attname, col_description(a.attrelid, a.attnum) FROM pg_attribute a "
                 "WHERE a.attrelid = to_regclass(?) AND a.attnum > 0 AND NOT a.attisdropped",
-                [_ident(table)],
+                [ident(table)],
             ).fetchall()
         )
 
     def _set_comment(self, con, table: str, column: str, text: str) -> None:
         # psycopg2 quotes the literal (COMMENT ON takes no server-side parameter)
-        con.cursor.execute(f"COMMENT ON COLUMN {_ident(table)}.{_ident(column)} IS %s", [text])
+        con.cursor.execute(f"COMMENT ON COLUMN {ident(table)}.{ident(column)} IS %s", [text])
 
     def insert_rows(
         self,
@@ -168,11 +169,11 @@ class PostgresTables(FeatureTables):
         if not rows:
             return
         names = names or list(self.columns(con, table))
-        sql = f"INSERT INTO {_ident(table)} ({', '.join(_ident(n) for n in names)}) VALUES %s"
+        sql = f"INSERT INTO {ident(table)} ({', '.join(ident(n) for n in names)}) VALUES %s"
         if key:
             update = [n for n in names if n not in key]
-            sql += f" ON CONFLICT ({', '.join(_ident(k) for k in key)}) " + (
-                "DO UPDATE SET " + ", ".join(f"{_ident(n)} = EXCLUDED.{_ident(n)}" for n in update)
+            sql += f" ON CONFLICT ({', '.join(ident(k) for k in key)}) " + (
+                "DO UPDATE SET " + ", ".join(f"{ident(n)} = EXCLUDED.{ident(n)}" for n in update)
                 if update
                 else "DO NOTHING"
             )

@@ -34,9 +34,9 @@ from dagster import (
 from mir.tracks import find_audio_files
 from mir_assets import DEFINITION_CONFIG
 from mir_assets.jobs import track_job
-from mir_assets.partitions import TRACKS
+from mir_assets.partitions import TRACKS, new_partitions
 from mir_assets.selection import runnable_track_assets
-from resources.duckdb_tables import Admission, admit_files
+from resources.registry import Admission, admit_files
 from resources.settings import PipelineSettings
 
 #: the run tags that make a run cover a range of partitions (what backfills set)
@@ -108,10 +108,11 @@ def inbox_tick(
     cfg = settings.config
     cursor = json.loads(context.cursor) if context.cursor else {}
     tables = settings.tables
+    sources = tables.sources()
     scan = scan_inbox(
         cfg.paths.inbox,
         extensions=cfg.processing.audio_extensions,
-        known=tables.known_sources(),
+        known={path: (size, mtime) for path, (size, mtime, _) in sources.items()},
         pending=cursor.get("pending", {}),
         stable_seconds=cfg.sensor.stable_seconds,
     )
@@ -120,7 +121,7 @@ def inbox_tick(
     for path in later:  # stay stable-and-waiting for the next tick
         st = path.stat()
         scan.pending[str(path)] = [st.st_size, st.st_mtime_ns]
-    admission = admit_files(tables, take) if take else Admission()
+    admission = admit_files(tables, take, seen=sources) if take else Admission()
     for track_id, path, is_new in admission.tracks:
         if not is_new:
             context.log.info(f"{path}: same content as track {track_id!r}; not a new track")
@@ -129,8 +130,7 @@ def inbox_tick(
             f"rejected {path}: {reason} (recorded in `rejected_files`; tried again when it changes)"
         )
     # every registered track needs a partition; repairs a tick that died half-way too
-    existing = set(context.instance.get_dynamic_partitions(TRACKS))
-    new_ids = [tid for tid in tables.track_ids() if tid not in existing]
+    new_ids = new_partitions(context.instance, tables.track_ids())
     new_cursor = json.dumps({"pending": scan.pending}, separators=(",", ":"))
     if not new_ids:
         context.update_cursor(new_cursor)

@@ -7,22 +7,21 @@ from pathlib import Path
 from dagster import DagsterInstance, materialize
 
 from mir_assets.definitions import all_assets, all_checks
-from mir_assets.partitions import TRACKS
-from resources.duckdb_tables import FeatureTables, register_files
+from mir_assets.partitions import add_track_partitions
+from resources.duckdb_tables import FeatureTables
+from resources.registry import register_files
 
 
 def register(
     project, paths: list[Path], instance: DagsterInstance, tables: FeatureTables | None = None
 ) -> list[str]:
     """Register files as tracks (in the project's DuckDB file unless `tables` is given) and
-    add their partitions; returns the track ids."""
+    add their partitions; returns the track ids. The files are not probed (as the sensor
+    and `mir run` do, :func:`~resources.registry.admit_files`): the tests of bad input
+    register files that do not decode, to see the assets fail on them."""
     tables = tables or FeatureTables(project.duckdb, inbox=project.inbox)
-    ids = []
-    for track_id, _, _ in register_files(tables, list(paths)):
-        if track_id not in ids:
-            ids.append(track_id)
-    known = set(instance.get_dynamic_partitions(TRACKS))
-    instance.add_dynamic_partitions(TRACKS, [t for t in ids if t not in known])
+    ids = list(dict.fromkeys(track_id for track_id, _, _ in register_files(tables, list(paths))))
+    add_track_partitions(instance, ids)
     return ids
 
 

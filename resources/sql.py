@@ -1,0 +1,108 @@
+"""The SQL both feature-store backends speak: identifiers, the type of a value, values
+as a column stores them, rows back as dicts, DuckDB's bulk insert. No Dagster, no
+connection: :mod:`resources.duckdb_tables` and :mod:`resources.postgres_tables` share it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def ident(name: str) -> str:
+    if not _IDENT.match(name):
+        raise ValueError(f"not a valid table or column name: {name!r}")
+    return f'"{name}"'
+
+
+def sql_type(value: Any) -> str:
+    if isinstance(value, bool | np.bool_):
+        return "BOOLEAN"
+    if isinstance(value, int | np.integer):
+        return "BIGINT"
+    if isinstance(value, float | np.floating):
+        return "DOUBLE"
+    if isinstance(value, Mapping | list | tuple | np.ndarray):
+        return "JSON"
+    return "VARCHAR"
+
+
+def sql_value(value: Any, column_type: str) -> Any:
+    """`value` as a column of `column_type` (:func:`sql_type`'s names) stores it."""
+    if value is None:  # SQL NULL, not JSON's null: a missing key reads back missing
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if column_type == "JSON":
+        if isinstance(value, np.ndarray):
+            value = value.tolist()
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def records(cur, columns: dict[str, str]) -> list[dict[str, Any]]:
+    """The rows of a cursor as dicts: JSON columns decoded, NULLs and `materialized_at` left out."""
+    names = [d[0] for d in cur.description]
+    out = []
+    for row in cur.fetchall():
+        record = {}
+        for name, value in zip(names, row, strict=True):
+            if name == "materialized_at" or value is None:
+                continue
+            if columns.get(name) == "JSON" and isinstance(value, str):
+                value = json.loads(value)
+            record[name] = value
+        out.append(record)
+    return out
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def absolute(path: str | os.PathLike | None) -> Path | None:
+    # absolute without resolving links: a mount reached through a symlink keeps its name
+    return None if path is None else Path(os.path.abspath(os.path.expanduser(path)))
+
+
+def portable(value: Any) -> Any:
+    # a driver's buffer type (psycopg2's memoryview for BYTEA) as bytes
+    return bytes(value) if isinstance(value, memoryview) else value
+
+
+def duckdb_insert(
+    con,
+    table: str,
+    rows: list[list],
+    *,
+    replace: bool = False,
+    names: list[str] | None = None,
+    types: list[str] | None = None,
+) -> None:
+    """DuckDB: insert many rows in one statement, each column passed as one list and
+    the lists unnested together (cast to `types`, when given)."""
+    if not rows:
+        return
+    columns = list(zip(*rows, strict=True))
+    casts = [f"::{t}[]" for t in types] if types else [""] * len(columns)
+    select = ", ".join(f"unnest(${i + 1}{cast})" for i, cast in enumerate(casts))
+    into = ident(table) + (f" ({', '.join(ident(n) for n in names)})" if names else "")
+    verb = "INSERT OR REPLACE" if replace else "INSERT"
+    con.execute(f"{verb} INTO {into} SELECT {select}", [list(c) for c in columns])
+
+
+def quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
