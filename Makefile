@@ -23,13 +23,6 @@ $(BIN)/python:
 # pip caches the built wheel, so later set-ups do not build it again.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF
 
-# With the dev tools (transformers, for the Music Flamingo transformers backend's test):
-# PyPI's torchvision for torch 2.13.0 (pulled in by audio-separator -> onnx2torch, for an
-# MDX path we never use) is a CUDA build that cannot import beside the CPU torch, and
-# transformers imports it whenever it is installed; pip cannot leave a declared dependency
-# out, so it is removed after the install (README, "Development")
-NO_TORCHVISION := $(PIP) uninstall -y -q torchvision 2>/dev/null || true
-
 # torch first, pinned: the build on this machine's disk, so that no package of the
 # model stacks pulls a different (multi-gigabyte) torch
 TORCH := torch==2.13.0
@@ -68,7 +61,6 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(PIP) install $(TORCH)
 	$(PIP) install -e '.[separation,captions,dev]' $(TORCH)
-	@$(NO_TORCHVISION)
 	@$(FPCALC)
 	@$(CHROMIUM)
 	@$(POSTGRES)

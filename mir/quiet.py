@@ -22,6 +22,8 @@ def quiet_libraries(*, essentia: bool = True) -> None:
     warnings.filterwarnings("ignore", category=FutureWarning, module="librosa")
     warnings.filterwarnings("ignore", message=".*is deprecated.*", module="madmom")
     warnings.filterwarnings("ignore", message=".*deprecated.*", category=UserWarning)
+    # rotary-embedding-torch (the BS-RoFormer's) on torch's renamed autocast, at import
+    warnings.filterwarnings("ignore", message=".*deprecated.*", category=FutureWarning)
     if not essentia:
         return
     import essentia as es

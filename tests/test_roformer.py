@@ -1,4 +1,5 @@
-"""BS-RoFormer through audio-separator's real loader, with a tiny random-weight checkpoint."""
+"""BS-RoFormer (the vendored model of audio-separator) through our loader and windowed
+inference, with a tiny random-weight checkpoint and its yaml as UVR ships them."""
 
 import numpy as np
 import pytest
@@ -15,7 +16,8 @@ MODEL = "model_bs_roformer_ep_317_sdr_12.9755"
 def make_tiny_roformer(folder):
     """A BS-RoFormer (dim 16, depth 1, 4 stems) with random weights, and its yaml, as UVR ships them."""
     import torch
-    from audio_separator.separator.uvr_lib_v5.roformer.bs_roformer import BSRoformer
+
+    from mir._vendor.bs_roformer import BSRoformer
 
     model_cfg = {
         "dim": 16, "depth": 1, "stereo": True, "num_stems": 4, "time_transformer_depth": 1,
@@ -47,9 +49,14 @@ def test_tiny_bs_roformer_loads_offline_and_separates_four_peak_normalised_stems
 
     cfg = make_tiny_roformer(tmp_path / "bs-roformer")
     model = load_roformer(cfg)
-    assert (cfg.model_dir / "download_checks.json").is_file()
-    # the MDX path's onnx2torch -> torchvision chain stays out of ours
-    assert "torchvision" not in sys.modules and "onnx2torch" not in sys.modules
+    assert model.instruments == ["drums", "bass", "other", "vocals"]
+    assert model.chunk_size == 512 * (173 - 1)  # stft_hop_length x (inference.dim_t - 1)
+    # nothing of audio-separator, onnx2torch or torchvision is needed
+    assert not [
+        m
+        for m in sys.modules
+        if m.split(".")[0] in ("audio_separator", "onnx2torch", "torchvision")
+    ]
     song = render_song(bpm=120, bars=2)
     mix = song.mix[: SR * 5] * 0.5
     result = separate_roformer(model, mix, SR, cfg, block_s=5.0)
@@ -95,3 +102,34 @@ def test_stems_asset_with_the_roformer_backend_records_peak_normalisation(
         for n in ("drums", "bass", "other", "vocals")
     )
     assert "lufs_vocals" in info
+
+
+def test_windowed_inference_is_the_network_on_one_window_and_blends_longer_mixes(tmp_path):
+    import torch
+
+    from mir.separation.roformer import chunk_starts, load_roformer
+
+    model = load_roformer(make_tiny_roformer(tmp_path / "bs-roformer"))
+    rng = np.random.default_rng(0)
+    one = (rng.standard_normal((2, model.chunk_size)) * 0.1).astype(np.float32)
+    with torch.inference_mode():
+        direct = model.net(torch.from_numpy(one)[None])[0].numpy()
+    out = model.demix(one)  # one window: its Hamming weights divide out
+    for i, name in enumerate(model.instruments):
+        np.testing.assert_allclose(out[name], direct[i], atol=1e-6)
+    # a longer mix: windows half a window apart, the last one ending at the end
+    n = int(model.chunk_size * 2.3)
+    assert chunk_starts(n, model.chunk_size, model.chunk_size // 2) == [
+        0, model.chunk_size // 2, model.chunk_size, n - model.chunk_size
+    ]  # fmt: skip
+    mix = (rng.standard_normal((2, n)) * 0.1).astype(np.float32)
+    one_by_one = model.demix(mix)
+    model.batch_size = 3  # windows per forward pass change nothing but speed
+    batched = model.demix(mix)
+    for name in model.instruments:
+        assert one_by_one[name].shape == (2, n)
+        np.testing.assert_allclose(batched[name], one_by_one[name], atol=1e-6)
+    # the first samples are the first window's alone
+    with torch.inference_mode():
+        first = model.net(torch.from_numpy(mix[:, : model.chunk_size])[None])[0].numpy()
+    np.testing.assert_allclose(one_by_one["drums"][:, :1000], first[0][:, :1000], atol=1e-6)

@@ -1,10 +1,11 @@
 """Source separation: a mix into drums, bass, other and vocals.
 
 Backends load their weights from local folders only (never a download): Demucs from a
-model repository in Demucs's own layout (:mod:`mir.separation.demucs`), BS-RoFormer
-through audio-separator (:mod:`mir.separation.roformer`). What they share (the result,
-block-wise processing, post-processing) is in :mod:`mir.separation.core`, the writing of
-stems in :mod:`mir.separation.files`; this module chooses the backend by configuration.
+model repository in Demucs's own layout (:mod:`mir.separation.demucs`), BS-RoFormer with
+audio-separator's model, vendored (:mod:`mir.separation.roformer`). What they share (the
+result, block-wise processing, post-processing) is in :mod:`mir.separation.core`, the
+writing of stems in :mod:`mir.separation.files`; this module chooses the backend by
+configuration.
 """
 
 from __future__ import annotations
