@@ -149,12 +149,12 @@ def child(config_path: str) -> None:
     from mir.tracks import find_audio_files
     from mir_assets.definitions import all_assets, all_checks, make_resources
     from mir_assets.partitions import TRACKS
-    from resources.duckdb_tables import FeatureTables
+    from resources.duckdb_tables import open_tables
     from resources.registry import register_files
 
     cfg = load_config(config_path)
     files = find_audio_files(cfg.paths.inbox, cfg.processing.audio_extensions)
-    ((track_id, _, _),) = register_files(FeatureTables(cfg.paths.duckdb), files)
+    ((track_id, _, _),) = register_files(open_tables(cfg), files)
     instance = DagsterInstance.get()
     instance.add_dynamic_partitions(TRACKS, [track_id])
     resources = make_resources(config_path)

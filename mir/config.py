@@ -403,7 +403,9 @@ def config_from_dict(
         if env and os.environ.get(env):
             value = Path(os.environ[env])
         value = Path(os.path.expanduser(str(value)))
-        paths[key] = value if value.is_absolute() else (root / value)
+        # normalised (`..` folded, links kept): a path is then written one way only, as
+        # the registry's keys and the sensor's comparisons need
+        paths[key] = Path(os.path.normpath(value if value.is_absolute() else (root / value)))
     sep = cfg.separation
     separation = sep.model_copy(
         update={

@@ -19,6 +19,7 @@ from mir.cli import DEMO_TRUTH, fmt_s
 from mir.config import PROJECT_ROOT, MasterConfig
 from mir.progress import Progress
 from mir.tracks import find_audio_files
+from resources.duckdb_tables import open_tables
 
 
 def ensure_dagster_home() -> Path:
@@ -37,7 +38,7 @@ def run_pipeline(args: argparse.Namespace, cfg: MasterConfig) -> int:
     print(f"config:         {cfg.source}")
     print(f"inbox:          {cfg.paths.inbox}")
     print(f"library:        {cfg.paths.library}")
-    print(f"feature store:  {cfg.paths.duckdb}")
+    print(f"feature store:  {open_tables(cfg).location}")
     print(f"dagster home:   {home}")
     if cfg.rocm:
         print(
@@ -63,9 +64,11 @@ def run_pipeline(args: argparse.Namespace, cfg: MasterConfig) -> int:
 
     from dagster import AssetKey, DagsterInstance, materialize
 
+    from mir.stems import find_stems
     from mir_assets.definitions import all_assets, make_resources
     from mir_assets.local_run import TrackResult, run_tracks, worker_count
     from mir_assets.partitions import add_track_partitions
+    from mir_assets.runtime import NEEDS_STEMS_TAG
     from mir_assets.selection import (
         missing_models,
         missing_separation_model,
@@ -73,7 +76,6 @@ def run_pipeline(args: argparse.Namespace, cfg: MasterConfig) -> int:
         runnable_track_assets,
     )
     from mir_assets.track_failures import stored_partitions
-    from resources.duckdb_tables import open_tables
     from resources.registry import admit_files
 
     instance = DagsterInstance.get()
@@ -126,6 +128,14 @@ def run_pipeline(args: argparse.Namespace, cfg: MasterConfig) -> int:
             left_out[name] = "no model"
         else:  # a per-stem feature with `stems` switched off
             left_out[name] = "no stems"
+    # per-stem features left out for want of new stems still run for a track whose stems
+    # are already in its folder (made before, elsewhere, or placed there by hand)
+    needs_stems = {
+        a.key.path[-1] for a in all_assets if (a.tags_by_key.get(a.key) or {}).get(NEEDS_STEMS_TAG)
+    }
+    stem_bound = {
+        n for n in left_out if n in needs_stems and n not in no_tool and n not in no_model
+    }
     outcome: dict[str, dict[str, str]] = {name: {} for name in enabled}
     errors: dict[tuple[str, str], str] = {}
     seconds: dict[str, float] = {name: 0.0 for name in enabled}
@@ -138,6 +148,9 @@ def run_pipeline(args: argparse.Namespace, cfg: MasterConfig) -> int:
             elif name in left_out:
                 outcome[name][track_id] = left_out[name]
         runnable = {n for n in todo if n in selection}
+        on_disk = stem_bound.intersection(todo)
+        if on_disk and find_stems(cfg.paths.library / track_id):
+            runnable |= on_disk
         # an asset whose upstream runs again for this track is stale: it runs after it
         # (a feature added later reaches the statistics, the crops and the dataset)
         grew = True
@@ -281,5 +294,5 @@ def _print_summary(cfg, tables, track_ids, outcome, errors, home, progress, seco
         + (f"; the assets computed for {fmt_s(busy)}" if busy > 0 else "")
     )
     print(f"library:        {cfg.paths.library}")
-    print(f"feature store:  {cfg.paths.duckdb}")
+    print(f"feature store:  {open_tables(cfg).location}")
     print(f"dagster home:   {home}  (open the UI: make ui)")

@@ -178,8 +178,14 @@ class FeatureTables(RegistryTables, CropTables, LabelTables):
                 if value is None or key in wanted:
                     continue
                 wanted[key] = sql_type(value)
+        folded = {column.lower(): column for column in existing}
         for key, wanted_type in wanted.items():
             have = existing.get(key)
+            if have is None and key.lower() in folded:
+                raise ValueError(
+                    f"table {table}: key {key!r} differs from column {folded[key.lower()]!r} "
+                    "only in case (DuckDB's names ignore case): rename one"
+                )
             if have is None:
                 con.execute(
                     f"ALTER TABLE {ident(table)} ADD COLUMN {ident(key)} {self.ddl_type(wanted_type)}"
@@ -267,30 +273,37 @@ class FeatureTables(RegistryTables, CropTables, LabelTables):
         self, target: duckdb.DuckDBPyConnection, tables: list[str] | None = None
     ) -> list[str]:
         """Copy tables of this store (all by default; those that exist) into the DuckDB
-        connection `target`, with their column types and comments; returns the names copied."""
+        connection `target`, with their column types and comments (not their keys);
+        returns the names copied. Each table is read in its own transaction, in batches,
+        so no lock is held past its table and no table is held in memory whole."""
         copied = []
         wanted = self.tables() if tables is None else tables
-        with self.connect(read_only=True) as con:
-            for table in wanted:
+        for table in wanted:
+            with self.connect(read_only=True) as con:
                 columns = self.columns(con, table)
                 if not columns:
                     continue
                 comments = self._comments(con, table)
-                names = list(columns)
-                cur = con.execute(
-                    f"SELECT {', '.join(ident(c) for c in names)} FROM {ident(table)}"
-                )
-                rows = [list(portable(v) for v in row) for row in cur.fetchall()]
+                names, types = list(columns), list(columns.values())
                 defs = ", ".join(f"{ident(c)} {t}" for c, t in columns.items())
                 target.execute(f"CREATE OR REPLACE TABLE {ident(table)} ({defs})")
-                duckdb_insert(target, table, rows, names=names, types=list(columns.values()))
+                sql = f"SELECT {', '.join(ident(c) for c in names)} FROM {ident(table)}"
+                for rows in self._batches(con, sql):
+                    rows = [[portable(v) for v in row] for row in rows]
+                    duckdb_insert(target, table, rows, names=names, types=types)
                 for column, text in comments.items():
                     if text:
                         target.execute(
                             f"COMMENT ON COLUMN {ident(table)}.{ident(column)} IS {quote(text)}"
                         )
-                copied.append(table)
+            copied.append(table)
         return copied
+
+    def _batches(self, con, sql: str, size: int = 10_000) -> Iterator[list]:
+        """The rows of a query, `size` at a time."""
+        cur = con.execute(sql)
+        while rows := cur.fetchmany(size):
+            yield rows
 
     @contextmanager
     def analytics(self, tables: list[str]) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -15,6 +15,7 @@ that only DuckDB speaks (the statistics, the README's queries) runs on a DuckDB 
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -48,6 +49,23 @@ _FROM_PG = {
 _ARRAYS = {"_int4": "INTEGER[]", "_int8": "BIGINT[]", "_float8": "DOUBLE[]", "_text": "VARCHAR[]"}
 
 
+def _pyformat(sql: str) -> str:
+    """`?` parameters as psycopg2's `%s` (a `?` inside a quoted literal or identifier
+    stays), and every other `%` doubled."""
+    out, quote = [], ""
+    for char in sql:
+        if quote:
+            if char == quote:
+                quote = ""
+        elif char in "'\"":
+            quote = char
+        elif char == "?":
+            out.append("%s")
+            continue
+        out.append("%%" if char == "%" else char)
+    return "".join(out)
+
+
 class _Session:
     """A psycopg2 connection with the calls the shared SQL makes of a DuckDB connection:
     `execute` (`?` parameters) returning a cursor, `executemany`, `begin`, `commit`."""
@@ -57,13 +75,11 @@ class _Session:
         self.cursor = conn.cursor()
 
     def execute(self, sql: str, params: list | tuple = ()):
-        self.cursor.execute(sql.replace("%", "%%").replace("?", "%s"), list(params))
+        self.cursor.execute(_pyformat(sql), list(params))
         return self.cursor
 
     def executemany(self, sql: str, rows: list) -> None:
-        psycopg2.extras.execute_batch(
-            self.cursor, sql.replace("%", "%%").replace("?", "%s"), rows, page_size=500
-        )
+        psycopg2.extras.execute_batch(self.cursor, _pyformat(sql), rows, page_size=500)
 
     def begin(self) -> None:
         """psycopg2 opens a transaction with the first statement."""
@@ -97,11 +113,19 @@ class PostgresTables(FeatureTables):
 
     @property
     def location(self) -> str:
-        parts = urlsplit(self.url)
-        if parts.password is None:
+        """The URL without its password (in a URL's user part, its query or a keyword
+        string alike), for logs and the UI."""
+        try:
+            params = psycopg2.extensions.parse_dsn(self.url)
+        except psycopg2.ProgrammingError:
+            return "(an invalid PostgreSQL URL)"
+        if "password" not in params:
             return self.url
-        netloc = parts.netloc.replace(":" + parts.password + "@", ":***@")
-        return urlunsplit(parts._replace(netloc=netloc))
+        parts = urlsplit(self.url)
+        if parts.scheme and parts.password is not None and "password" not in parts.query:
+            netloc = parts.netloc.replace(":" + parts.password + "@", ":***@")
+            return urlunsplit(parts._replace(netloc=netloc))
+        return psycopg2.extensions.make_dsn(**{**params, "password": "***"})
 
     @contextmanager
     def connect(self, *, read_only: bool = False, lock: str = "") -> Iterator[_Session]:
@@ -121,7 +145,9 @@ class PostgresTables(FeatureTables):
             yield session
             conn.commit()
         except BaseException:
-            conn.rollback()
+            # a connection that broke cannot roll back: the error that broke it is the news
+            with contextlib.suppress(psycopg2.Error):
+                conn.rollback()
             raise
         finally:
             conn.close()
@@ -178,6 +204,14 @@ class PostgresTables(FeatureTables):
                 else "DO NOTHING"
             )
         psycopg2.extras.execute_values(con.cursor, sql, rows, page_size=1000)
+
+    def _batches(self, con, sql: str, size: int = 10_000) -> Iterator[list]:
+        # a server-side cursor: psycopg2's own would fetch the whole result first
+        with con.conn.cursor(name="mir_batches") as cur:
+            cur.itersize = size
+            cur.execute(sql)
+            while rows := cur.fetchmany(size):
+                yield rows
 
     def tables(self) -> list[str]:
         with self.connect(read_only=True) as con:

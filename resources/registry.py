@@ -69,6 +69,26 @@ class RegistryTables:
             ("source_path",),
         )  # fmt: skip
 
+    def _relocate(self, con) -> None:
+        """Rewrite the absolute paths under the inbox that a store written before paths were
+        relative still holds (a row of the relative path, if any, wins)."""
+        if self.inbox is None:
+            return
+        prefix = str(self.inbox).rstrip("/") + "/"
+        cut = len(prefix) + 1  # SQL's substr counts from 1
+        for table in (SOURCES_TABLE, REJECTED_TABLE):
+            con.execute(
+                f"DELETE FROM {table} WHERE starts_with(source_path, ?) AND "
+                f"substr(source_path, ?) IN (SELECT source_path FROM {table})",
+                [prefix, cut],
+            )
+        for table in (TRACKS_TABLE, SOURCES_TABLE, REJECTED_TABLE):
+            con.execute(
+                f"UPDATE {table} SET source_path = substr(source_path, ?) "
+                "WHERE starts_with(source_path, ?)",
+                [cut, prefix],
+            )
+
     def register(self, files: list[tuple[Path, str, str]]) -> list[tuple[str, Path, bool]]:
         """Register audio files as tracks; the same content twice is one track.
 
@@ -89,6 +109,7 @@ class RegistryTables:
         sources: list[list] = []
         with self.connect(lock=REGISTRY_LOCK) as con:
             self._ensure_registry(con)
+            self._relocate(con)
             by_sha = dict(con.execute(f"SELECT sha256, track_id FROM {TRACKS_TABLE}").fetchall())
             taken = set(by_sha.values())
             for path, sha, proposed in files:
@@ -105,6 +126,8 @@ class RegistryTables:
                 )
                 out.append((track_id, path, is_new))
             self.insert_rows(con, TRACKS_TABLE, new_tracks)
+            # a path given twice is one row (PostgreSQL's upsert refuses a key twice)
+            sources = list({row[0]: row for row in sources}.values())
             self.insert_rows(con, SOURCES_TABLE, sources, key=("source_path",))
             if sources:  # a file that decodes now is no longer rejected
                 con.execute(
@@ -126,6 +149,8 @@ class RegistryTables:
             rows.append([self.stored_path(path), size, mtime, reason, stamp])
         with self.connect(lock=REGISTRY_LOCK) as con:
             self._ensure_registry(con)
+            self._relocate(con)
+            rows = list({row[0]: row for row in rows}.values())  # a path given twice: once
             self.insert_rows(con, REJECTED_TABLE, rows, key=("source_path",))
 
     def rejected(self) -> dict[str, tuple[int, int, str]]:
@@ -241,7 +266,7 @@ def admit_files(
     good, admission = [], Admission()
     rejected_before: list[Path] = []
     for path in map(Path, paths):
-        size, mtime, known_id = seen.get(str(path), (None, None, None))
+        size, mtime, known_id = seen.get(str(absolute(path)), (None, None, None))
         try:
             st = path.stat()
         except OSError:  # gone: the probe says so
@@ -262,7 +287,9 @@ def admit_files(
         tables.reject(admission.rejected)
     if rejected_before:
         reasons = tables.rejected()
-        admission.rejected += [(p, reasons.get(str(p), "did not decode")) for p in rejected_before]
+        admission.rejected += [
+            (p, reasons.get(str(absolute(p)), "did not decode")) for p in rejected_before
+        ]
     if good:
         admission.tracks = register_files(tables, good)
     return admission

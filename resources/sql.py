@@ -18,9 +18,18 @@ import numpy as np
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+#: PostgreSQL's identifier limit (it would cut a longer name short, silently)
+MAX_IDENT_BYTES = 63
+
+
 def ident(name: str) -> str:
-    if not _IDENT.match(name):
-        raise ValueError(f"not a valid table or column name: {name!r}")
+    """`name` quoted as a table or column name: letters, digits and `_`, at most
+    :data:`MAX_IDENT_BYTES` long, the same rule on both backends."""
+    if not _IDENT.match(name) or len(name) > MAX_IDENT_BYTES:
+        raise ValueError(
+            f"not a valid table or column name: {name!r} (letters, digits and _, "
+            f"at most {MAX_IDENT_BYTES} characters)"
+        )
     return f'"{name}"'
 
 
@@ -37,19 +46,39 @@ def sql_type(value: Any) -> str:
 
 
 def sql_value(value: Any, column_type: str) -> Any:
-    """`value` as a column of `column_type` (:func:`sql_type`'s names) stores it."""
+    """`value` as a column of `column_type` (:func:`sql_type`'s names) stores it, the same
+    on both backends: a non-finite float is NULL (JSON's null inside a JSON value, which
+    has no NaN), and a NUL character is dropped from text (PostgreSQL's text holds none)."""
     if value is None:  # SQL NULL, not JSON's null: a missing key reads back missing
         return None
+    if column_type == "JSON":
+        return json.dumps(_json_safe(value), ensure_ascii=False, allow_nan=False)
     if isinstance(value, np.generic):
         value = value.item()
-    if column_type == "JSON":
-        if isinstance(value, np.ndarray):
-            value = value.tolist()
-        return json.dumps(value, ensure_ascii=False)
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, Path):
         return str(value)
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    return value
+
+
+def _json_safe(value: Any) -> Any:
+    """`value` with numpy types as Python's, non-finite floats as None and NUL characters
+    dropped from strings (keys included), at any depth."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    elif isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, Mapping):
+        return {_json_safe(str(k)): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
     return value
 
 

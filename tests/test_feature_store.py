@@ -269,3 +269,64 @@ def test_machines_mounting_the_inbox_at_different_places_agree_on_its_files(stor
     outside.write_bytes(b"two")
     ((other, _, _),) = a.register([(outside, "sha2", "Elsewhere")])
     assert b.track(other)["source_path"] == str(outside)
+
+
+def test_values_postgres_would_refuse_are_stored_alike_on_both(store, tmp_path):
+    nan, inf = float("nan"), float("inf")
+    store.upsert(
+        "odd",
+        {"a": {"bands": {"low": [1.0, nan], "high": inf}, "title": "nul\x00byte", "x": nan}},
+    )
+    assert store.read("odd") == {
+        "a": {"bands": {"low": [1.0, None], "high": None}, "title": "nulbyte"}
+    }
+    with pytest.raises(ValueError, match="at most 63 characters"):
+        store.upsert("odd", {"a": {"k" * 64: 1}})
+    with pytest.raises(ValueError, match="only in case"):
+        store.upsert("odd", {"a": {"Title": "x"}})
+    # a path given twice in one batch is one row
+    song = tmp_path / "Song.wav"
+    song.write_bytes(b"one")
+    store.register([(song, "sha1", "Song"), (song, "sha1", "Song")])
+    store.reject([(tmp_path / "x.wav", "not audio"), (tmp_path / "x.wav", "not audio")])
+    assert len(store.sources()) == 2
+
+
+def test_paths_written_absolute_before_become_relative_to_the_inbox(store, tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    old, new, broken = inbox / "old.wav", inbox / "new.wav", inbox / "broken.wav"
+    for path in (old, new, broken):
+        path.write_bytes(path.name.encode())
+    before = copy.copy(store)
+    before.inbox = None  # a store written before paths were relative
+    before.register([(old, "sha-old", "old")])
+    before.reject([(broken, "not audio")])
+    store.inbox = inbox
+    store.register([(new, "sha-new", "new")])
+    with store.connect(read_only=True) as con:
+        stored = {r[0] for r in con.execute("SELECT source_path FROM track_sources").fetchall()}
+        assert stored == {"old.wav", "new.wav"}
+        assert con.execute("SELECT source_path FROM rejected_files").fetchall() == [("broken.wav",)]
+    assert store.track("old")["source_path"] == str(old)
+
+
+def test_a_password_never_shows_in_the_location():
+    for url in (
+        "postgresql://mir:secret@db-host:5432/mir",
+        "postgresql://mir@db-host:5432/mir?password=secret",
+        "host=db-host user=mir password=secret dbname=mir",
+    ):
+        location = PostgresTables(url).location
+        assert "secret" not in location and "***" in location, location
+
+
+def test_question_marks_inside_literals_stay_on_postgres(pg_port):
+    store = PostgresTables(new_database(pg_port))
+    with store.connect(read_only=True) as con:
+        assert con.execute("SELECT 'why?', ? || '%'", ["50"]).fetchone() == ("why?", "50%")
+
+
+def test_config_paths_are_written_one_way(tmp_path):
+    cfg = config_from_dict({"paths": {"inbox": "../music/./inbox"}}, root=tmp_path / "project")
+    assert cfg.paths.inbox == tmp_path / "music" / "inbox"

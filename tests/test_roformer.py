@@ -13,14 +13,15 @@ SR = 44100
 MODEL = "model_bs_roformer_ep_317_sdr_12.9755"
 
 
-def make_tiny_roformer(folder):
-    """A BS-RoFormer (dim 16, depth 1, 4 stems) with random weights, and its yaml, as UVR ships them."""
+def make_tiny_roformer(folder, target: str | None = None):
+    """A BS-RoFormer (dim 16, depth 1, 4 stems) with random weights, and its yaml, as UVR ships
+    them; with `target`, a single-target model as the default one (vocals, and `other`)."""
     import torch
 
     from mir._vendor.bs_roformer import BSRoformer
 
     model_cfg = {
-        "dim": 16, "depth": 1, "stereo": True, "num_stems": 4, "time_transformer_depth": 1,
+        "dim": 16, "depth": 1, "stereo": True, "num_stems": 1 if target else 4, "time_transformer_depth": 1,
         "freq_transformer_depth": 1, "linear_transformer_depth": 0,
         "freqs_per_bands": tuple([2] * 24 + [4] * 12 + [12] * 8 + [24] * 8 + [48] * 8 + [128, 129]),
         "dim_head": 8, "heads": 2, "attn_dropout": 0.0, "ff_dropout": 0.0, "flash_attn": False,
@@ -31,7 +32,8 @@ def make_tiny_roformer(folder):
         "audio": {"chunk_size": 88064, "dim_f": 1024, "dim_t": 173, "hop_length": 512, "n_fft": 2048,
                   "num_channels": 2, "sample_rate": SR, "min_mean_abs": 0.0},
         "model": model_cfg,
-        "training": {"instruments": ["drums", "bass", "other", "vocals"], "target_instrument": None},
+        "training": {"instruments": [target, "other"] if target else ["drums", "bass", "other", "vocals"],
+                     "target_instrument": target},
         "inference": {"batch_size": 1, "dim_t": 173, "num_overlap": 2},
     }  # fmt: skip
     torch.manual_seed(0)
@@ -133,3 +135,20 @@ def test_windowed_inference_is_the_network_on_one_window_and_blends_longer_mixes
     with torch.inference_mode():
         first = model.net(torch.from_numpy(mix[:, : model.chunk_size])[None])[0].numpy()
     np.testing.assert_allclose(one_by_one["drums"][:, :1000], first[0][:, :1000], atol=1e-6)
+
+
+def test_a_single_target_model_gives_its_stem_and_the_rest_of_the_mix(tmp_path):
+    from mir.separation.roformer import load_roformer, separate_roformer
+
+    cfg = make_tiny_roformer(tmp_path / "bs-roformer", target="vocals")
+    model = load_roformer(cfg)
+    assert model.instruments == ["vocals"] and model.stems == ["vocals", "other"]
+    rng = np.random.default_rng(1)
+    mix = (rng.standard_normal((2, int(model.chunk_size * 1.5))) * 0.1).astype(np.float32)
+    out = model.demix(mix)
+    assert set(out) == {"vocals", "other"}
+    # what the model does not call vocals is the rest of the mix, as audio-separator gives it
+    np.testing.assert_allclose(out["vocals"] + out["other"], mix, atol=1e-6)
+    result = separate_roformer(model, mix.T, SR, cfg, block_s=2.0)
+    assert set(result.stems) == {"vocals", "other"}
+    assert all(stem.shape == (mix.shape[1], 2) for stem in result.stems.values())

@@ -58,7 +58,12 @@ def check_roformer(cfg) -> None:
 
 @dataclass
 class RoformerModel:
-    """A loaded BS-RoFormer: the network, its stems in output order, and its window."""
+    """A loaded BS-RoFormer: the network, its outputs' stems in order, and its window.
+
+    A single-target model (the yaml's `training.target_instrument`, as the default
+    `model_bs_roformer_ep_317` for vocals) yields one stem; the other, `residual`, is the
+    mix minus it, named as audio-separator names it.
+    """
 
     net: object
     instruments: list[str]
@@ -66,6 +71,12 @@ class RoformerModel:
     overlap: int = OVERLAP
     #: windows per forward pass (`separation.bs_roformer.batch_size`)
     batch_size: int = 1
+    residual: str | None = None
+
+    @property
+    def stems(self) -> list[str]:
+        """Every stem :meth:`demix` returns, in order."""
+        return [*self.instruments, *([self.residual] if self.residual else [])]
 
     def demix(self, mix: np.ndarray) -> dict[str, np.ndarray]:
         """`{stem: (2, n) float32}` of a (2, n) mix at 44.1 kHz, on the network's device."""
@@ -95,7 +106,10 @@ class RoformerModel:
                     result[..., start : start + length] += out[..., :length] * window[:length]
                     weight[..., start : start + length] += window[:length]
         result /= weight.clamp(min=1e-10)
-        return {name: result[i].numpy() for i, name in enumerate(self.instruments)}
+        out = {name: result[i].numpy() for i, name in enumerate(self.instruments)}
+        if self.residual:
+            out[self.residual] = mix.astype(np.float32) - out[self.instruments[0]]
+        return out
 
 
 def chunk_starts(n: int, chunk: int, step: int) -> list[int]:
@@ -142,6 +156,7 @@ def load_roformer(cfg) -> RoformerModel:
     training = config.get("training") or {}
     target = training.get("target_instrument")
     instruments = [target] if target else list(training.get("instruments") or [])
+    residual = _residual_name(target, list(training.get("instruments") or [])) if target else None
     hop = model_cfg.get("stft_hop_length") or (config.get("audio") or {}).get("hop_length")
     dim_t = (config.get("inference") or {}).get("dim_t")
     if not instruments or not hop or not dim_t:
@@ -154,7 +169,18 @@ def load_roformer(cfg) -> RoformerModel:
         instruments=instruments,
         chunk_size=int(hop) * (int(dim_t) - 1),
         batch_size=cfg.batch_size,
+        residual=residual,
     )
+
+
+def _residual_name(target: str, instruments: list[str]) -> str:
+    """The name audio-separator gives the mix minus a single target: the yaml's other
+    instrument, else the target's pair (vocals and instrumental), else `no <target>`."""
+    others = [name for name in instruments if name != target]
+    if others:
+        return others[0]
+    pairs = {"vocals": "instrumental", "instrumental": "vocals"}
+    return pairs.get(target.lower(), f"no {target}")
 
 
 def separate_roformer(
@@ -180,17 +206,17 @@ def separate_roformer(
 
     def run(block) -> np.ndarray:
         out = model.demix(np.ascontiguousarray(block))
-        return np.stack([out[n][:, : block.shape[1]] for n in model.instruments])
+        return np.stack([out[n][:, : block.shape[1]] for n in model.stems])
 
     estimates = process_in_blocks(
         run,
         mix,
-        n_sources=len(model.instruments),
+        n_sources=len(model.stems),
         block=int(block_s * ROFORMER_SR),
         fade=ROFORMER_SR,
     )
     stems = {}
-    for i, name in enumerate(model.instruments):
+    for i, name in enumerate(model.stems):
         stem = estimates[i].T
         stem_peak = float(np.abs(stem).max())
         stems[name.lower()] = stem * (cfg.peak / stem_peak) if stem_peak > 0 else stem
