@@ -105,6 +105,13 @@ def test_mir_run_registers_the_inbox_and_prints_a_summary(project, tmp_path):
     again = _mir("run", "--config", str(project.config_path), env=env)
     assert again.returncode == 1 and f"rejected {broken}" in again.stdout  # still reported
     assert asset_table(again.stdout)["beat_grid"]["up_to_date"] == "2"
+    # stems placed in one track's folder by hand: its per-stem features run, without a model
+    (one,) = [p for p in project.library.iterdir() if p.name.endswith("One")]
+    for stem in ("drums", "bass", "other", "vocals"):
+        sf.write(str(one / f"{stem}.wav"), y * 0.25, SR)
+    third = asset_table(_mir("run", "--config", str(project.config_path), env=env).stdout)
+    assert third["stem_rhythm"]["ok"] == "1" and third["stem_rhythm"]["no_model"] == "1"
+    assert third["beat_grid"]["up_to_date"] == "2"
 
 
 def test_mir_run_takes_every_key_of_its_config_file_rocm_included(project, tmp_path):
