@@ -330,3 +330,51 @@ def test_question_marks_inside_literals_stay_on_postgres(pg_port):
 def test_config_paths_are_written_one_way(tmp_path):
     cfg = config_from_dict({"paths": {"inbox": "../music/./inbox"}}, root=tmp_path / "project")
     assert cfg.paths.inbox == tmp_path / "music" / "inbox"
+
+
+def test_the_pipeline_runs_on_the_postgres_store(project, instance, pg_port, tmp_path):
+    from dagster import AssetKey, materialize
+
+    from mir.info import info_path, read_info
+    from mir.synth import render_song
+    from mir_assets.definitions import all_assets, all_checks
+    from tests.conftest import write_config
+    from tests.helpers import register, run_track
+    from tests.test_crops import LENGTH, PIPELINE
+
+    url = new_database(pg_port)
+    write_config(
+        project.root,
+        crops={"length_samples": LENGTH},
+        feature_store={"backend": "postgres", "postgres_url": url},
+        paths={"crops": str(project.root / "crops"), "dataset": str(project.root / "dataset"),
+               "reports": str(project.root / "reports")},
+    )  # fmt: skip
+    store = PostgresTables(url, inbox=project.inbox)
+    path = project.add_audio("Song.wav", render_song(bpm=120, bars=10).mix)
+    (track_id,) = register(project, [path], instance, store)
+    assert run_track(project, instance, track_id, selection=[*PIPELINE]).success
+    stats = materialize(
+        [*all_assets, *all_checks],
+        selection=[AssetKey("feature_statistics")],
+        instance=instance,
+        resources=project.resources(),
+    )
+    assert stats.success
+    assert not project.duckdb.exists()  # nothing went to a DuckDB file
+    info = read_info(info_path(project.library / track_id))
+    assert store.read("beat_grid")[track_id]["bpm"] == info["bpm"] == pytest.approx(120, abs=1.5)
+    crops = store.read_crop_rows("crops", [track_id])[track_id]
+    assert len(crops) >= 3 and store.read_arrays(track_id, 0)["hpcp_ts"].shape == (256, 12)
+    assert len(list((project.root / "dataset").rglob("*.json"))) >= len(crops)
+    # the statistics ran on an in-memory DuckDB copy of the Postgres tables
+    assert "| bpm | 1 |" in (project.root / "reports" / "feature_statistics.md").read_text()
+    # and a snapshot holds what Postgres holds
+    snapshot = tmp_path / "snapshot.duckdb"
+    store.snapshot(snapshot)
+    con = duckdb.connect(str(snapshot), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM crops").fetchone()[0] == len(crops)
+        assert con.execute("SELECT bpm FROM beat_grid").fetchone()[0] == info["bpm"]
+    finally:
+        con.close()
