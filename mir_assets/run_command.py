@@ -68,13 +68,7 @@ def run_pipeline(args: argparse.Namespace, cfg: MasterConfig) -> int:
     from mir_assets.definitions import all_assets, make_resources
     from mir_assets.local_run import TrackResult, run_tracks, worker_count
     from mir_assets.partitions import add_track_partitions
-    from mir_assets.runtime import NEEDS_STEMS_TAG
-    from mir_assets.selection import (
-        missing_models,
-        missing_separation_model,
-        missing_tools,
-        runnable_track_assets,
-    )
+    from mir_assets.selection import left_out_track_assets
     from mir_assets.track_failures import stored_partitions
     from resources.registry import admit_files
 
@@ -108,34 +102,17 @@ def run_pipeline(args: argparse.Namespace, cfg: MasterConfig) -> int:
     }
     library_wide = [a.key.path[-1] for a in all_assets if a.partitions_def is None]
     enabled = [name for name in order if cfg.features.enabled(name)]
-    # the assets a run may cover: the sensor's selection, the one decision of it
-    selection = {key.path[-1] for key in runnable_track_assets(cfg, all_assets)}
+    # the assets a run may cover: the sensor's selection, and why it leaves the others out
+    # (reported per track, not run)
+    left_out = left_out_track_assets(cfg, all_assets)
+    selection = {name for name in enabled if name not in left_out}
     done_before = {
         name: (set() if args.force else stored_partitions(instance, AssetKey(name)))
         for name in enabled
     }
-    model_missing = missing_separation_model(cfg) if "stems" in enabled else None
-    # why the selection leaves an enabled asset out: reported per track, not run
-    no_model = missing_models(cfg, enabled)
-    no_tool = missing_tools(cfg, enabled)  # the assets whose program is missing (fpcalc)
-    left_out: dict[str, str] = {}
-    for name in enabled:
-        if name in selection:
-            continue
-        if name in no_tool:
-            left_out[name] = "skipped"
-        elif name in no_model or model_missing is not None:
-            left_out[name] = "no model"
-        else:  # a per-stem feature with `stems` switched off
-            left_out[name] = "no stems"
     # per-stem features left out for want of new stems still run for a track whose stems
     # are already in its folder (made before, elsewhere, or placed there by hand)
-    needs_stems = {
-        a.key.path[-1] for a in all_assets if (a.tags_by_key.get(a.key) or {}).get(NEEDS_STEMS_TAG)
-    }
-    stem_bound = {
-        n for n in left_out if n in needs_stems and n not in no_tool and n not in no_model
-    }
+    stem_bound = {name for name, why in left_out.items() if why.for_stems}
     outcome: dict[str, dict[str, str]] = {name: {} for name in enabled}
     errors: dict[tuple[str, str], str] = {}
     seconds: dict[str, float] = {name: 0.0 for name in enabled}
@@ -146,7 +123,7 @@ def run_pipeline(args: argparse.Namespace, cfg: MasterConfig) -> int:
             if name not in todo:
                 outcome[name][track_id] = "up to date"
             elif name in left_out:
-                outcome[name][track_id] = left_out[name]
+                outcome[name][track_id] = left_out[name].outcome
         runnable = {n for n in todo if n in selection}
         on_disk = stem_bound.intersection(todo)
         if on_disk and find_stems(cfg.paths.library / track_id):
@@ -221,15 +198,16 @@ def run_pipeline(args: argparse.Namespace, cfg: MasterConfig) -> int:
         )
         for path, reason in rejected:
             print(f"  {path}: {reason}")
-    if model_missing is not None:
+    if "stems" in left_out:
         print(
-            f"\nstems and the per-stem features were skipped: {model_missing}"
+            f"\nstems and the per-stem features were skipped: {left_out['stems'].error}"
             "; fetch it: mir models fetch --for stems"
         )
-    for name, error in no_model.items():
-        print(f"\n{name} was skipped: {error}; fetch it: mir models fetch --for {name}")
-    for name, error in no_tool.items():
-        print(f"\n{name} was skipped: {error}")
+    for name, why in left_out.items():
+        if why.outcome == "no model" and name != "stems" and not why.for_stems:
+            print(f"\n{name} was skipped: {why.error}; fetch it: mir models fetch --for {name}")
+        elif why.outcome == "skipped":
+            print(f"\n{name} was skipped: {why.error}")
     return 1 if errors or rejected else 0
 
 
@@ -294,5 +272,5 @@ def _print_summary(cfg, tables, track_ids, outcome, errors, home, progress, seco
         + (f"; the assets computed for {fmt_s(busy)}" if busy > 0 else "")
     )
     print(f"library:        {cfg.paths.library}")
-    print(f"feature store:  {open_tables(cfg).location}")
+    print(f"feature store:  {tables.location}")
     print(f"dagster home:   {home}  (open the UI: make ui)")

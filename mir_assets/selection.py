@@ -1,5 +1,7 @@
 """Which track assets a run should cover: the enabled ones whose models are in place."""
 
+from dataclasses import dataclass
+
 from dagster import AssetKey
 
 from mir.config import MasterConfig
@@ -89,23 +91,61 @@ def missing_models(cfg: MasterConfig, names) -> dict[str, ModelNotFound]:
     return _failing(MODEL_CHECKS, cfg, names)
 
 
-def runnable_track_assets(cfg: MasterConfig, assets) -> list[AssetKey]:
-    """Enabled, track-partitioned assets; without a separation model (or with `stems` off),
-    `stems` and the per-stem features are left out (a run of them could only fail)."""
+@dataclass(frozen=True)
+class LeftOut:
+    """Why a run leaves an enabled track asset out.
+
+    Attributes
+    ----------
+    outcome : str
+        As `mir run` reports it: "no model", "skipped" (its program is missing) or
+        "no stems" (a per-stem feature with `stems` switched off).
+    error : Exception or None
+        What is missing (None when `stems` is switched off).
+    for_stems : bool
+        Left out only because no new stems will be made: a track whose stem files are
+        already in its folder can still run it.
+    """
+
+    outcome: str
+    error: Exception | None
+    for_stems: bool = False
+
+
+def left_out_track_assets(cfg: MasterConfig, assets) -> dict[str, LeftOut]:
+    """`{asset: why}` for the enabled, track-partitioned assets a run leaves out: those
+    whose model or program is missing, and, without a separation model (or with `stems`
+    off), `stems` and the per-stem features (a run of them could only fail)."""
     from mir_assets.runtime import NEEDS_STEMS_TAG
 
-    # without a separation model (or with `stems` switched off) a new track has no stems
-    no_stems = not cfg.features.enabled("stems") or missing_separation_model(cfg) is not None
-    missing = {**missing_models(cfg, MODEL_CHECKS), **missing_tools(cfg, TOOL_CHECKS)}
-    keys = []
+    stems_off = not cfg.features.enabled("stems")
+    no_separation = missing_separation_model(cfg)
+    no_model = missing_models(cfg, MODEL_CHECKS)
+    no_tool = missing_tools(cfg, TOOL_CHECKS)
+    out: dict[str, LeftOut] = {}
     for a in assets:
         name = a.key.path[-1]
         if a.partitions_def is None or not cfg.features.enabled(name):
             continue
         needs_stems = bool((a.tags_by_key.get(a.key) or {}).get(NEEDS_STEMS_TAG))
-        if no_stems and (name == "stems" or needs_stems):
-            continue
-        if name in missing:
-            continue
-        keys.append(a.key)
-    return keys
+        if name in no_tool:
+            out[name] = LeftOut("skipped", no_tool[name])
+        elif name in no_model:
+            out[name] = LeftOut("no model", no_model[name])
+        elif (name == "stems" or needs_stems) and (stems_off or no_separation is not None):
+            outcome = "no stems" if no_separation is None else "no model"
+            out[name] = LeftOut(outcome, no_separation, for_stems=needs_stems)
+    return out
+
+
+def runnable_track_assets(cfg: MasterConfig, assets) -> list[AssetKey]:
+    """Enabled, track-partitioned assets that :func:`left_out_track_assets` keeps in: the
+    selection of the sensor's runs, and of `mir run`."""
+    left_out = left_out_track_assets(cfg, assets)
+    return [
+        a.key
+        for a in assets
+        if a.partitions_def is not None
+        and cfg.features.enabled(a.key.path[-1])
+        and a.key.path[-1] not in left_out
+    ]

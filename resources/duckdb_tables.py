@@ -169,8 +169,8 @@ class FeatureTables(RegistryTables, CropTables, LabelTables):
         con.execute(f"CREATE TABLE IF NOT EXISTS {ident(table)} ({defs}, PRIMARY KEY ({primary}))")
 
     def _add_columns(self, con, table: str, rows) -> dict[str, str]:
-        """Add a column for every new key of `rows` (dicts of values) (widening BIGINT to DOUBLE when a
-        float arrives); returns the table's columns and their types."""
+        """Add a column for every new key of `rows`, dicts of values (widening BIGINT to
+        DOUBLE when a float arrives); returns the table's columns and their types."""
         existing = self.columns(con, table)
         wanted: dict[str, str] = {}
         for values in rows:

@@ -163,10 +163,6 @@ class RegistryTables:
             ).fetchall()
         return {str(self.source_file(p)): (s, m, r) for p, s, m, r in rows}
 
-    def known_sources(self) -> dict[str, tuple[int, int]]:
-        """Every file path seen so far, registered or rejected: {path: (size, mtime_ns)}."""
-        return {p: (s, m) for p, (s, m, _) in self.sources().items()}
-
     def sources(self) -> dict[str, tuple[int, int, str | None]]:
         """Every file path seen so far: {path: (size, mtime_ns, track id or None if rejected)}."""
         with self.connect(read_only=True) as con:

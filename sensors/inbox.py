@@ -57,12 +57,15 @@ def scan_inbox(
     inbox: Path,
     *,
     extensions,
-    known: dict[str, tuple[int, int]],
+    known: dict[str, tuple],
     pending: dict[str, list[int]],
     stable_seconds: float,
     now: float | None = None,
 ) -> InboxScan:
-    """Split the inbox's audio files into known, stable-and-new and still-settling."""
+    """Split the inbox's audio files into known, stable-and-new and still-settling.
+
+    `known` is the registry's :meth:`~resources.registry.RegistryTables.sources`: a file
+    is known when its size and mtime are those recorded."""
     now = time.time() if now is None else now
     scan = InboxScan()
     for path in find_audio_files(inbox, extensions):
@@ -72,7 +75,7 @@ def scan_inbox(
             continue  # vanished or a dangling link
         key = str(path)
         state = [st.st_size, st.st_mtime_ns]
-        if known.get(key) == (st.st_size, st.st_mtime_ns):
+        if known.get(key, (None, None))[:2] == (st.st_size, st.st_mtime_ns):
             scan.known += 1
             continue
         settled = pending.get(key) == state and now - st.st_mtime_ns / 1e9 >= stable_seconds
@@ -112,7 +115,7 @@ def inbox_tick(
     scan = scan_inbox(
         cfg.paths.inbox,
         extensions=cfg.processing.audio_extensions,
-        known={path: (size, mtime) for path, (size, mtime, _) in sources.items()},
+        known=sources,
         pending=cursor.get("pending", {}),
         stable_seconds=cfg.sensor.stable_seconds,
     )

@@ -111,7 +111,7 @@ def test_hostile_inbox_names_become_safe_tracks_and_outside_links_are_ignored(
             and not track_id.startswith(".")
         )
     assert "Ünïcödé _quoted_ 'name'" in ids
-    sources = FeatureTables(project.duckdb, inbox=project.inbox).known_sources()
+    sources = FeatureTables(project.duckdb, inbox=project.inbox).sources()
     assert str(project.inbox / "link.wav") not in sources
 
 

@@ -257,7 +257,7 @@ def test_machines_mounting_the_inbox_at_different_places_agree_on_its_files(stor
     ((track_id, _, _),) = a.register([(a.inbox / "Artist" / "Song.wav", "sha1", "Song")])
     a.reject([(a.inbox / "broken.wav", "not audio")])
     assert b.track(track_id)["source_path"] == str(b.inbox / "Artist" / "Song.wav")
-    assert set(b.known_sources()) == {
+    assert set(b.sources()) == {
         str(b.inbox / "Artist" / "Song.wav"),
         str(b.inbox / "broken.wav"),
     }
