@@ -3,7 +3,7 @@ the LLM revision's short summaries."""
 
 import random
 
-from dagster import AssetExecutionContext, MetadataValue, asset
+from dagster import AssetExecutionContext, MetadataValue, Output, asset
 
 from mir.captions.flamingo import load_captioner
 from mir.captions.llm import DEFAULT_REVISION_PROMPTS, TextModel, revise, revision_inputs
@@ -12,7 +12,13 @@ from mir.captions.template import caption_for, template_caption
 from mir.errors import ModelNotFound
 from mir.info import info_path, read_info
 from mir_assets import DEFINITION_CONFIG
-from mir_assets.runtime import feature_asset_args, for_each_track, full_mix_path, model_failure
+from mir_assets.runtime import (
+    feature_asset_args,
+    for_each_track,
+    full_mix_path,
+    input_cursors,
+    model_failure,
+)
 from resources.gpu import GpuResource
 from resources.settings import PipelineSettings
 
@@ -44,12 +50,13 @@ def captions(
     settings: PipelineSettings,
     gpu: GpuResource,
     source_audio: dict[str, dict],
-) -> dict[str, dict]:
+) -> Output[dict[str, dict]]:
     """`caption_template` for every track (no model: labels, tempo, key, loudness,
     timbre); with `music_flamingo.backend` set, `music_flamingo_<prompt key>` per
     configured prompt and `music_flamingo_model`; with `music_flamingo.revision.enabled`,
     the short summaries `music_flamingo_<revision key>`. `caption` is the prompt Stable
     Audio Tools gets: the best model caption, else the template."""
+    cursors = input_cursors(context)
     cfg = settings.config.music_flamingo
     prompts = prompts_of(cfg)
     revision_prompts = dict(cfg.revision.prompts) or dict(DEFAULT_REVISION_PROMPTS)
@@ -113,4 +120,4 @@ def captions(
             **{k: MetadataValue.int(v) for k, v in sampled.items()},
         }
     )
-    return result
+    return Output(result, tags=cursors)

@@ -3,7 +3,7 @@
 import random
 from pathlib import Path
 
-from dagster import AssetExecutionContext, MetadataValue, asset
+from dagster import AssetExecutionContext, MetadataValue, Output, asset
 
 from mir.audio import Audio
 from mir.chords import read_chords
@@ -19,7 +19,13 @@ from mir.stems import find_stems
 from mir_assets import DEFINITION_CONFIG
 from mir_assets.chords import CHORDS
 from mir_assets.rhythm import read_beat_grid
-from mir_assets.runtime import decoded, feature_asset_args, for_each_track, full_mix_path
+from mir_assets.runtime import (
+    decoded,
+    feature_asset_args,
+    for_each_track,
+    full_mix_path,
+    input_cursors,
+)
 from resources.gpu import GpuResource
 from resources.settings import PipelineSettings
 
@@ -153,7 +159,7 @@ def training_crops(
     gpu: GpuResource,
     source_audio: dict[str, dict],
     beat_grid: dict[str, dict],
-) -> dict[str, dict]:
+) -> Output[dict[str, dict]]:
     """Beat-aligned crops of the mix and its stems in `<crops>/<Track>/`, each with its own
     `.INFO`: bookkeeping (`position`, `start_time`, `end_time`, `start_sample`, `end_sample`,
     `duration`, `samples`, `downbeats`, local `bpm` and `beat_count`), every track feature
@@ -165,10 +171,12 @@ def training_crops(
     the `timeseries` table and beside it as `<Track>_<N>.TIMESERIES.npz`.
 
     Depends on every track asset whose values the crops carry (`crops=True`): a
-    model asset that arrives later is upstream of the crops, so materializing it with its
-    downstream assets, or a backfill of the crops and `sat_dataset`, brings its values in
-    without running anything else upstream. Re-cropping replaces the track's crops: files
+    model asset that arrives later is upstream of the crops, its first materialization
+    marks them stale (:func:`mir_assets.runtime.input_cursors`), and materializing it with
+    its downstream assets, or a backfill of the crops and `sat_dataset`, brings its values
+    in without running anything else upstream. Re-cropping replaces the track's crops: files
     of crops that no longer exist are removed."""
+    cursors = input_cursors(context)
     cfg = settings.config.crops
     models = CropModels(settings, gpu, context.log) if cfg.model_values else None
     captioner = CropCaptioner(settings, gpu, context.log) if cfg.flamingo else None
@@ -215,7 +223,7 @@ def training_crops(
 
     result = for_each_track(context, settings, compute)
     context.add_output_metadata({"crops_table": MetadataValue.text(CROPS_TABLE)})
-    return result
+    return Output(result, tags=cursors)
 
 
 @asset(**feature_asset_args("crops", [], kinds={"duckdb"}))

@@ -1,6 +1,6 @@
 """sat_dataset: the Stable Audio Tools dataset folder, built from the training crops."""
 
-from dagster import AssetExecutionContext, MetadataValue, asset
+from dagster import AssetExecutionContext, MetadataValue, Output, asset
 
 from mir.captions.template import caption_for
 from mir.dataset.crops import CAPTIONS
@@ -19,7 +19,7 @@ from mir.errors import MissingInput
 from mir.info import info_path, read_info
 from mir_assets.crops import CROPS_TABLE
 from mir_assets.quality import exclude_from_dataset
-from mir_assets.runtime import feature_asset_args, for_each_track
+from mir_assets.runtime import feature_asset_args, for_each_track, input_cursors
 from resources.settings import PipelineSettings
 
 
@@ -37,7 +37,7 @@ from resources.settings import PipelineSettings
 )
 def sat_dataset(
     context: AssetExecutionContext, settings: PipelineSettings, training_crops: dict[str, dict]
-) -> dict[str, dict]:
+) -> Output[dict[str, dict]]:
     """`<dataset>/<Track>/<crop audio>` + `<crop>.json` + `<crop>.TIMESERIES.npz` for every
     crop, and at the root `dataset_config.json` (`dataset_type: audio_dir`) with
     `custom_metadata.py` for stable-audio-tools, and `model_config_conditioning.json`, the
@@ -57,6 +57,7 @@ def sat_dataset(
     A track whose `audio_quality` flags fall in a category of `export.exclude` gets no
     crops, and its folder is removed; `dataset_excluded` says why ("" when included).
     """
+    cursors = input_cursors(context)
     cfg = settings.config.export
     root = settings.config.paths.dataset
     config_path = write_dataset_files(root)
@@ -135,4 +136,4 @@ def sat_dataset(
             ),
         }
     )
-    return result
+    return Output(result, tags=cursors)

@@ -136,6 +136,31 @@ def feature_asset_args(
     return args
 
 
+def input_cursors(context: AssetExecutionContext) -> dict[str, str]:
+    """The input event pointers of a consumer's materialization, taken when it starts
+    reading its inputs: `{dagster/input_event_pointer/<dep>: the event log's last id}`.
+
+    Call it first in the asset, and return `Output(value, tags=input_cursors(...))`.
+    Dagster records the pointer of an input that has never been materialized as NULL, and
+    its stale-status resolver then compares that input's first materialization with itself:
+    a model asset materialized after the crops never marked them stale (Dagster 1.13,
+    `CachingStaleStatusResolver._is_dep_updated`; dagster-io/dagster#9374). Any event id up
+    to now says what NULL meant for such an input (none of its records precedes it) and
+    lets the resolver find the first one after it. For an input that has records, the
+    latest of each partition at or before it is, as with Dagster's own pointer, the one
+    the asset reads (it reads its inputs after this call).
+    """
+    from dagster._core.definitions.data_version import get_input_event_pointer_tag
+
+    position = context.instance.event_log_storage.get_maximum_record_id()
+    if not position:
+        return {}
+    return {
+        get_input_event_pointer_tag(key): str(position)
+        for key in context.assets_def.asset_deps[context.asset_key]
+    }
+
+
 def consumers_of(asset_def) -> set[str]:
     """The consumers a track asset declared (:func:`feature_asset_args`)."""
     value = (asset_def.metadata_by_key.get(asset_def.key) or {}).get(CONSUMERS_METADATA)

@@ -67,6 +67,29 @@ def _materialized(result) -> set[str]:
     return {e.asset_key.path[-1] for e in result.get_asset_materialization_events()}
 
 
+def _stale(instance, track_id, names) -> dict[str, str | None]:
+    """`{asset: the dependency that makes it stale, None when fresh}` for `track_id`, as
+    Dagster's UI resolves it."""
+    from dagster import AssetKey
+    from dagster._core.definitions.assets.graph.asset_graph import AssetGraph
+    from dagster._core.definitions.data_version import CachingStaleStatusResolver, StaleStatus
+    from dagster._core.loader import LoadingContextForTest
+
+    resolver = CachingStaleStatusResolver(
+        instance, AssetGraph.from_assets(all_assets), LoadingContextForTest(instance)
+    )
+    out = {}
+    for name in names:
+        key = AssetKey(name)
+        status = resolver.get_status(key, track_id)
+        if status != StaleStatus.STALE:
+            out[name] = None if status == StaleStatus.FRESH else status.value
+        else:
+            causes = resolver.get_stale_root_causes(key, track_id)
+            out[name] = ",".join(sorted({c.asset_key.path[-1] for c in causes}))
+    return out
+
+
 def test_crops_and_dataset_depend_on_every_asset_whose_values_they_carry():
     deps = {
         a.key.path[-1]: {d.path[-1] for d in a.asset_deps[a.key]}
@@ -97,8 +120,21 @@ def test_a_classifier_added_later_reaches_the_sidecars_without_running_anything_
     ids = [c["id"] for c in fragment["model"]["conditioning"]["configs"]]
     assert "danceability" not in ids
 
-    # the model arrives; classification and what is made of it run, nothing else
+    # template captions too: the crops, the dataset and the captions, fresh without a model
+    readers = ("captions", "training_crops", "sat_dataset")
+    assert run_track(project, instance, track, selection=list(readers)).success
+    assert _stale(instance, track, readers) == dict.fromkeys(readers)
+
+    # the model arrives. Its first materialization marks what reads its values stale,
+    # as the UI shows it; the upstream of the crops stays fresh
     _configure(project, make_tiny_essentia_models(tmp_path / "essentia"))
+    assert run_track(project, instance, track, selection=["classification"]).success
+    assert _stale(instance, track, [*readers, "beat_grid"]) == {
+        **{name: "classification" for name in readers},
+        "beat_grid": None,
+    }
+
+    # classification and what is made of it run, nothing else; all fresh again
     result = run_track(
         project, instance, track, selection=AssetSelection.assets("classification").downstream()
     )
@@ -106,6 +142,8 @@ def test_a_classifier_added_later_reaches_the_sidecars_without_running_anything_
     assert _materialized(result) == {
         "classification", "captions", "training_crops", "sat_dataset", "feature_statistics",
     }  # fmt: skip
+
+    assert _stale(instance, track, readers) == dict.fromkeys(readers)
 
     track_info = read_info(info_path(project.library / track))
     for name, values in _sidecars(project, track).items():
