@@ -4,6 +4,7 @@ audio."""
 
 import importlib.util
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from mir.synth import render_song
 from mir_assets.definitions import all_assets
 from resources.duckdb_tables import FeatureTables
 from tests.conftest import write_config
+from tests.dagster_dev import dagster_dev_on_instance, graphql
 from tests.helpers import register, run_track
 from tests.test_crops import LENGTH, PIPELINE, SR  # the same short pipeline
 
@@ -67,26 +69,28 @@ def _materialized(result) -> set[str]:
     return {e.asset_key.path[-1] for e in result.get_asset_materialization_events()}
 
 
-def _stale(instance, track_id, names) -> dict[str, str | None]:
-    """`{asset: the dependency that makes it stale, None when fresh}` for `track_id`, as
-    Dagster's UI resolves it."""
-    from dagster import AssetKey
-    from dagster._core.definitions.assets.graph.asset_graph import AssetGraph
-    from dagster._core.definitions.data_version import CachingStaleStatusResolver, StaleStatus
-    from dagster._core.loader import LoadingContextForTest
+STALE_QUERY = """query($keys: [AssetKeyInput!], $partitions: [String!]!) {
+  assetNodes(assetKeys: $keys) {
+    assetKey { path }
+    staleStatusByPartition(partitions: $partitions)
+    staleCausesByPartition(partitions: $partitions) { key { path } }
+  }
+}"""
 
-    resolver = CachingStaleStatusResolver(
-        instance, AssetGraph.from_assets(all_assets), LoadingContextForTest(instance)
-    )
+
+def _stale(url, track_id, names) -> dict[str, str | None]:
+    """`{asset: the asset whose change makes it stale, None when fresh}` for `track_id`, as
+    the UI of the `dagster dev` at `url` shows the partition."""
+    keys = [{"path": [name]} for name in names]
+    nodes = graphql(url, STALE_QUERY, {"keys": keys, "partitions": [track_id]})["assetNodes"]
     out = {}
-    for name in names:
-        key = AssetKey(name)
-        status = resolver.get_status(key, track_id)
-        if status != StaleStatus.STALE:
-            out[name] = None if status == StaleStatus.FRESH else status.value
-        else:
-            causes = resolver.get_stale_root_causes(key, track_id)
-            out[name] = ",".join(sorted({c.asset_key.path[-1] for c in causes}))
+    for node in nodes:
+        (status,), (causes,) = node["staleStatusByPartition"], node["staleCausesByPartition"]
+        out[node["assetKey"]["path"][-1]] = (
+            None
+            if status == "FRESH"
+            else ",".join(sorted({c["key"]["path"][-1] for c in causes})) or status
+        )
     return out
 
 
@@ -123,27 +127,28 @@ def test_a_classifier_added_later_reaches_the_sidecars_without_running_anything_
     # template captions too: the crops, the dataset and the captions, fresh without a model
     readers = ("captions", "training_crops", "sat_dataset")
     assert run_track(project, instance, track, selection=list(readers)).success
-    assert _stale(instance, track, readers) == dict.fromkeys(readers)
+    home = Path(instance.root_directory)
+    with dagster_dev_on_instance(home, {"MIR_CONFIG": str(project.config_path)}) as url:
+        assert _stale(url, track, readers) == dict.fromkeys(readers)
 
-    # the model arrives. Its first materialization marks what reads its values stale,
-    # as the UI shows it; the upstream of the crops stays fresh
-    _configure(project, make_tiny_essentia_models(tmp_path / "essentia"))
-    assert run_track(project, instance, track, selection=["classification"]).success
-    assert _stale(instance, track, [*readers, "beat_grid"]) == {
-        **{name: "classification" for name in readers},
-        "beat_grid": None,
-    }
+        # the model arrives. Its first materialization marks what reads its values stale
+        # in the UI; the upstream of the crops stays fresh
+        _configure(project, make_tiny_essentia_models(tmp_path / "essentia"))
+        assert run_track(project, instance, track, selection=["classification"]).success
+        assert _stale(url, track, [*readers, "beat_grid"]) == {
+            **dict.fromkeys(readers, "classification"),
+            "beat_grid": None,
+        }
 
-    # classification and what is made of it run, nothing else; all fresh again
-    result = run_track(
-        project, instance, track, selection=AssetSelection.assets("classification").downstream()
-    )
-    assert result.success
-    assert _materialized(result) == {
-        "classification", "captions", "training_crops", "sat_dataset", "feature_statistics",
-    }  # fmt: skip
-
-    assert _stale(instance, track, readers) == dict.fromkeys(readers)
+        # classification and what is made of it run, nothing else; all fresh again
+        result = run_track(
+            project, instance, track, selection=AssetSelection.assets("classification").downstream()
+        )
+        assert result.success
+        assert _materialized(result) == {
+            "classification", "captions", "training_crops", "sat_dataset", "feature_statistics",
+        }  # fmt: skip
+        assert _stale(url, track, readers) == dict.fromkeys(readers)
 
     track_info = read_info(info_path(project.library / track))
     for name, values in _sidecars(project, track).items():
