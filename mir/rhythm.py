@@ -384,16 +384,18 @@ def retrack_at_tempo(grid: BeatGrid, bpm: float, *, beats_per_bar: tuple[int, ..
     range makes this decoding a fraction of the first). Returns `grid` unchanged when it
     has no activations (librosa) or the decoding finds no beats."""
     from mir._madmom import import_madmom
-    from mir.beats import _decode_downbeats
+    from mir.beats import _decode_downbeats, compiled_dbn
 
     if grid.tracker != "madmom" or grid.downbeat_activation.size == 0 or bpm <= 0:
         return grid
     madmom = import_madmom()
-    dbn = madmom.features.downbeats.DBNDownBeatTrackingProcessor(
-        beats_per_bar=list(beats_per_bar),
-        min_bpm=bpm * (1.0 - RETRACK_SPREAD),
-        max_bpm=bpm * (1.0 + RETRACK_SPREAD),
-        fps=grid.fps,
+    dbn = compiled_dbn(
+        madmom.features.downbeats.DBNDownBeatTrackingProcessor(
+            beats_per_bar=list(beats_per_bar),
+            min_bpm=bpm * (1.0 - RETRACK_SPREAD),
+            max_bpm=bpm * (1.0 + RETRACK_SPREAD),
+            fps=grid.fps,
+        )
     )
     act = np.stack(
         [grid.activation - grid.downbeat_activation, grid.downbeat_activation], axis=1
