@@ -152,7 +152,10 @@ def input_cursors(context: AssetExecutionContext) -> dict[str, str]:
     """
     from dagster._core.definitions.data_version import get_input_event_pointer_tag
 
-    position = context.instance.event_log_storage.get_maximum_record_id()
+    try:
+        position = context.instance.event_log_storage.get_maximum_record_id()
+    except NotImplementedError:  # a storage without one id sequence: Dagster's pointers
+        return {}
     if not position:
         return {}
     return {
