@@ -4,8 +4,9 @@
 For each file: the downbeat network's activations once, then the whole decoding
 (`mir.beats._decode_downbeats`: 3/4 and 4/4, in blocks past 5 minutes) with madmom's
 HMMs as they come and with ours; whether the beats are identical, and the CPU and wall
-time of each (ours decodes the two bar lengths on two threads at once; madmom's Viterbi
-holds the GIL, so its threads run one after the other).
+time of each (ours decodes the two bar lengths on two threads at once; madmom's
+decodes them one after the other, and its Viterbi holds the GIL, so threads would not
+help it).
 
     python bench/dbn.py FOLDER [--limit N]
 """

@@ -114,9 +114,9 @@ def _viterbi_pass():
 def viterbi(hmm, observations: np.ndarray) -> tuple[np.ndarray, float]:
     """madmom's `HiddenMarkovModel.viterbi(observations)`: the best state path and its log
     probability, the same numbers (its loop over the transition model's sparse rows, its
-    order of additions and tie-breaking), compiled with numba: about twice as fast as
-    madmom's Cython, and without the GIL, so the DBN's bar lengths decode on two cores
-    at once (madmom's own holds it). An impossible sequence (-inf) gives an empty path,
+    order of additions and tie-breaking), compiled with numba: about 1.75x less CPU than
+    madmom's Cython (bench/dbn.py), and without the GIL, so the DBN's bar lengths decode
+    on two cores at once (madmom's own holds it). An impossible sequence (-inf) gives an empty path,
     with madmom's warning."""
     import warnings
 

@@ -32,6 +32,41 @@ def ensure_dagster_home() -> Path:
     return home
 
 
+def readers_behind(
+    instance, names: list[str], parents: dict[str, set[str]], track_ids: list[str]
+) -> dict[str, set[str]]:
+    """`{reader: track ids}` where a track asset that reads other assets' values
+    (:data:`mir_assets.definitions.CONSUMER_ASSETS`) has a materialization older than one
+    of an asset it depends on, for the same track."""
+    from dagster import AssetKey, DagsterEventType
+
+    from mir_assets.definitions import CONSUMER_ASSETS
+
+    readers = [n for n in names if any(n in group for group in CONSUMER_ASSETS.values())]
+    wanted = set(track_ids)
+    latest: dict[str, dict[str, int]] = {}
+
+    def latest_of(name: str) -> dict[str, int]:
+        if name not in latest:
+            latest[name] = dict(
+                instance.get_latest_storage_id_by_partition(
+                    AssetKey(name), DagsterEventType.ASSET_MATERIALIZATION
+                )
+            )
+        return latest[name]
+
+    behind: dict[str, set[str]] = {}
+    for name in readers:
+        own = latest_of(name)
+        behind[name] = {
+            track
+            for track, storage_id in own.items()
+            if track in wanted
+            and any(latest_of(p).get(track, -1) > storage_id for p in parents[name])
+        }
+    return behind
+
+
 def run_pipeline(args: argparse.Namespace, cfg: MasterConfig) -> int:
     """`mir run` with the configuration `mir.cli` loaded (and exported as MIR_CONFIG)."""
     home = ensure_dagster_home()
@@ -110,6 +145,11 @@ def run_pipeline(args: argparse.Namespace, cfg: MasterConfig) -> int:
         name: (set() if args.force else stored_partitions(instance, AssetKey(name)))
         for name in enabled
     }
+    # a reader (captions, crops, dataset) is out of date for a track when an asset it
+    # reads was materialized for that track after it (a model placed later and run from
+    # the UI): the UI marks it stale, and it runs again
+    for name, tracks in readers_behind(instance, enabled, parents, track_ids).items():
+        done_before[name] -= tracks
     # per-stem features left out for want of new stems still run for a track whose stems
     # are already in its folder (made before, elsewhere, or placed there by hand)
     stem_bound = {name for name, why in left_out.items() if why.for_stems}

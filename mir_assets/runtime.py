@@ -137,31 +137,44 @@ def feature_asset_args(
 
 
 def input_cursors(context: AssetExecutionContext) -> dict[str, str]:
-    """The input event pointers of a consumer's materialization, taken when it starts
-    reading its inputs: `{dagster/input_event_pointer/<dep>: the event log's last id}`.
+    """The input event pointers of a reader's materialization for the inputs that had never
+    been materialized: `{dagster/input_event_pointer/<dep>: the event log's last id}`.
 
     Call it first in the asset, and return `Output(value, tags=input_cursors(...))`.
-    Dagster records the pointer of an input that has never been materialized as NULL, and
-    its stale-status resolver then compares that input's first materialization with itself:
-    a model asset materialized after the crops never marked them stale (Dagster 1.13,
-    `CachingStaleStatusResolver._is_dep_updated`; dagster-io/dagster#9374). Any event id up
-    to now says what NULL meant for such an input (none of its records precedes it) and
-    lets the resolver find the first one after it. For an input that has records, the
-    latest of each partition at or before it is, as with Dagster's own pointer, the one
-    the asset reads (it reads its inputs after this call).
+    Dagster records the pointer of an input that has never been materialized (in any
+    partition) as NULL, and its stale-status resolver then compares that input's first
+    materialization with itself: a model asset materialized after the crops never marked
+    them stale (Dagster 1.13, `CachingStaleStatusResolver._is_dep_updated`;
+    dagster-io/dagster#9374). For such an input, any event id up to now says what NULL
+    meant (none of its records precedes it) and lets the resolver find the first one
+    after it; the asset reads these inputs (other assets' values, from the feature store)
+    after this call. The pointers of inputs that have records stay Dagster's own (taken
+    when the step started, before its argument inputs were loaded).
     """
     from dagster._core.definitions.data_version import get_input_event_pointer_tag
 
+    deps = list(context.assets_def.asset_deps[context.asset_key])
+    records = {
+        r.asset_entry.asset_key: r.asset_entry for r in context.instance.get_asset_records(deps)
+    }
+    never = [
+        key
+        for key in deps
+        if key not in records
+        or (
+            records[key].last_materialization_record is None
+            and records[key].last_observation_record is None
+        )
+    ]
+    if not never:
+        return {}
     try:
         position = context.instance.event_log_storage.get_maximum_record_id()
     except NotImplementedError:  # a storage without one id sequence: Dagster's pointers
         return {}
     if not position:
         return {}
-    return {
-        get_input_event_pointer_tag(key): str(position)
-        for key in context.assets_def.asset_deps[context.asset_key]
-    }
+    return {get_input_event_pointer_tag(key): str(position) for key in never}
 
 
 def consumers_of(asset_def) -> set[str]:

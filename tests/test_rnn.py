@@ -63,9 +63,9 @@ def test_a_network_of_another_shape_is_refused():
 def test_compiled_viterbi_equals_madmoms_path_and_log_probability(processor, signal):
     """The DBN's decoding (mir.beats.viterbi) against madmom's own HMM, on the network's
     activations of the rendered song: for every bar length, a narrow tempo range (the
-    re-tracking) and an impossible sequence."""
+    re-tracking) and an impossible sequence (no beat in 5 s: impossible at every tempo of the range)."""
     from mir._madmom import import_madmom
-    from mir.beats import viterbi
+    from mir.beats import _parallel_dbn, viterbi
 
     dbns = import_madmom().features.downbeats.DBNDownBeatTrackingProcessor
     act = processor(signal)
@@ -79,8 +79,11 @@ def test_compiled_viterbi_equals_madmoms_path_and_log_probability(processor, sig
         assert path.size == act.shape[0]
         np.testing.assert_array_equal(path, expected_path)
         assert log_p == expected_log_p  # the same additions in the same order
+    # the pipeline's DBN (and so madmom's process, through each HMM) decodes with it
+    routed = _parallel_dbn(dbns(beats_per_bar=[3, 4], fps=100))
+    assert all(hmm.viterbi.func is viterbi for hmm in routed.hmms)
     # 3/4 wins, as rendered
     assert viterbi(hmms[0], act)[1] > viterbi(hmms[1], act)[1]
     with pytest.warns(RuntimeWarning, match="-inf log probability"):
-        empty, log_p = viterbi(hmms[0], np.zeros((50, 2), dtype=np.float32) + np.nan)
+        empty, log_p = viterbi(hmms[0], np.zeros((500, 2), dtype=np.float32))
     assert empty.size == 0
