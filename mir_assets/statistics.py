@@ -12,6 +12,7 @@ import base64
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from mir.statistics import CORRELATION_FLAG, summarize, write_report
+from mir_assets.runtime import input_cursors
 from resources.settings import PipelineSettings
 
 
@@ -22,14 +23,18 @@ def feature_statistics(
     context: AssetExecutionContext, settings: PipelineSettings
 ) -> MaterializeResult:
     """Statistics, outliers and correlations of every numeric feature over the whole library:
-    the numeric keys of the feature table in the tables of the assets it depends on."""
+    the numeric keys of the feature table in the tables of the assets it depends on.
+    A feature materialized for the first time after it marks it stale (`input_cursors`)."""
+    cursors = input_cursors(context)
     tables = sorted(key.path[-1] for key in context.assets_def.asset_deps[context.asset_key])
     reports = settings.config.paths.reports
     reports.mkdir(parents=True, exist_ok=True)
     with settings.tables.analytics(tables) as con:
         statistics = summarize(con, tables)
     if statistics is None:
-        return MaterializeResult(metadata={"features": 0, "note": "no features stored yet"})
+        return MaterializeResult(
+            metadata={"features": 0, "note": "no features stored yet"}, tags=cursors
+        )
     report = write_report(statistics, reports)
     features, flagged, tracks = statistics.features, statistics.flagged, statistics.tracks
     context.log.info(
@@ -38,6 +43,7 @@ def feature_statistics(
     embed = lambda png: "data:image/png;base64," + base64.b64encode(png).decode()  # noqa: E731
     hist_png, heat_png = statistics.histograms_png, statistics.heatmap_png
     return MaterializeResult(
+        tags=cursors,
         metadata={
             "tracks": MetadataValue.int(tracks),
             "features": MetadataValue.int(len(features)),
@@ -48,5 +54,5 @@ def feature_statistics(
             "top_correlations": MetadataValue.md(
                 "\n".join(f"- `{a}` ~ `{b}`: r = {r:.3f}" for a, b, r in flagged[:15]) or "none"
             ),
-        }
+        },
     )

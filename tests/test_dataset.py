@@ -69,29 +69,43 @@ def _materialized(result) -> set[str]:
     return {e.asset_key.path[-1] for e in result.get_asset_materialization_events()}
 
 
-STALE_QUERY = """query($keys: [AssetKeyInput!], $partitions: [String!]!) {
+STALE_BY_PARTITION = """query($keys: [AssetKeyInput!], $partitions: [String!]!) {
   assetNodes(assetKeys: $keys) {
     assetKey { path }
     staleStatusByPartition(partitions: $partitions)
     staleCausesByPartition(partitions: $partitions) { key { path } }
   }
 }"""
+STALE = """query($keys: [AssetKeyInput!]) {
+  assetNodes(assetKeys: $keys) { assetKey { path } staleStatus staleCauses { key { path } } }
+}"""
+#: the readers that are not partitioned (one per library)
+LIBRARY_WIDE = {"feature_statistics"}
 
 
 def _stale(url, track_id, names) -> dict[str, str | None]:
-    """`{asset: the asset whose change makes it stale, None when fresh}` for `track_id`, as
-    the UI of the `dagster dev` at `url` shows the partition."""
-    keys = [{"path": [name]} for name in names]
-    nodes = graphql(url, STALE_QUERY, {"keys": keys, "partitions": [track_id]})["assetNodes"]
-    out = {}
-    for node in nodes:
-        (status,), (causes,) = node["staleStatusByPartition"], node["staleCausesByPartition"]
-        out[node["assetKey"]["path"][-1]] = (
-            None
-            if status == "FRESH"
-            else ",".join(sorted({c["key"]["path"][-1] for c in causes})) or status
+    """`{asset: the asset whose change makes it stale, None when fresh}` for `track_id` (or
+    the whole asset, when it is one per library), as the UI of the `dagster dev` at `url`
+    shows it."""
+    keys = [{"path": [n]} for n in names if n not in LIBRARY_WIDE]
+    nodes = graphql(url, STALE_BY_PARTITION, {"keys": keys, "partitions": [track_id]})
+    states = [
+        (node["assetKey"], status, causes)
+        for node in nodes["assetNodes"]
+        for status, causes in zip(
+            node["staleStatusByPartition"], node["staleCausesByPartition"], strict=True
         )
-    return out
+    ]
+    wide = [{"path": [n]} for n in names if n in LIBRARY_WIDE]
+    if wide:
+        nodes = graphql(url, STALE, {"keys": wide})["assetNodes"]
+        states += [(node["assetKey"], node["staleStatus"], node["staleCauses"]) for node in nodes]
+    return {
+        key["path"][-1]: None
+        if status == "FRESH"
+        else ",".join(sorted({c["key"]["path"][-1] for c in causes})) or status
+        for key, status, causes in states
+    }
 
 
 def test_crops_and_dataset_depend_on_every_asset_whose_values_they_carry():
@@ -124,8 +138,8 @@ def test_a_classifier_added_later_reaches_the_sidecars_without_running_anything_
     ids = [c["id"] for c in fragment["model"]["conditioning"]["configs"]]
     assert "danceability" not in ids
 
-    # template captions too: the crops, the dataset and the captions, fresh without a model
-    readers = ("captions", "training_crops", "sat_dataset")
+    # template captions and the statistics too: every reader is fresh without a model
+    readers = ("captions", "training_crops", "sat_dataset", "feature_statistics")
     assert run_track(project, instance, track, selection=list(readers)).success
     home = Path(instance.root_directory)
     with dagster_dev_on_instance(home, {"MIR_CONFIG": str(project.config_path)}) as url:
