@@ -116,8 +116,8 @@ def viterbi(hmm, observations: np.ndarray) -> tuple[np.ndarray, float]:
     probability, the same numbers (its loop over the transition model's sparse rows, its
     order of additions and tie-breaking), compiled with numba: about 1.75x less CPU than
     madmom's Cython (bench/dbn.py), and without the GIL, so the DBN's bar lengths decode
-    on two cores at once (madmom's own holds it). An impossible sequence (-inf) gives an empty path,
-    with madmom's warning."""
+    on two cores at once (madmom's own holds it). An impossible sequence (-inf) gives an
+    empty path, with madmom's warning."""
     import warnings
 
     tm, om = hmm.transition_model, hmm.observation_model

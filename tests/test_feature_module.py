@@ -18,9 +18,8 @@ from mir.config import config_from_dict
 from mir.errors import ConfigError
 from mir.synth import render_song
 from tests.conftest import write_config
+from tests.dagster_dev import ROOT
 from tests.test_cli import _mir, asset_table
-
-ROOT = Path(__file__).resolve().parent.parent
 
 SR = 44100
 #: a quick pipeline that still makes crops, a dataset and statistics
