@@ -152,8 +152,8 @@ def _key_name(tonic: str, scale: str) -> str:
 
 
 def run_ours(audio: Audio, cfg: MasterConfig) -> Estimate:
-    values, grid = analysis.beat_grid(audio, cfg.beats)
-    harmonic = analysis.harmonic(audio)
+    values, grid = analysis.beat_grid_of(audio, cfg.beats)
+    harmonic = analysis.harmonic_of(audio)
     return Estimate(
         bpm=values["bpm"],
         beats=grid.beats,

@@ -1,9 +1,11 @@
-"""Every feature family of a track, as one function each, and the whole analysis.
+"""Every feature family's computation, and the whole analysis of one track.
 
-The Dagster assets call these family functions one per asset; `mir analyze` calls
-:func:`analyze_track`, which runs them all on one decoded track. Either way a family
-takes the decoded :class:`~mir.audio.Audio` (whose cached intermediates it shares with
-the others) and returns flat `{key: value}`.
+The family functions (`beat_grid`, `loudness`, ...) take a :class:`mir.family.Track` and
+return flat `{key: value}`; their declarations in :mod:`mir.families` name them. The
+Dagster assets generated from those declarations call them one per asset; `mir analyze`
+calls :func:`analyze_track`, which runs every family that needs no model, in the
+declarations' order, on one decoded track (whose cached intermediates they share). The
+`*_of` functions are the same computations on a decoded signal, for the crops.
 """
 
 from __future__ import annotations
@@ -17,11 +19,17 @@ import numpy as np
 from mir.audio import Audio
 from mir.beats import MADMOM_SR, BeatGrid, beat_statistics, track_beats
 from mir.config import BeatsConfig, MasterConfig
-from mir.feature_table import HARMONIC_STEMS, RHYTHM_STEMS, STEMS
+from mir.errors import MissingInput
+from mir.family import Family, Track
 from mir.loudness import measure_loudness
 
+BEATS_GRID = ".BEATS_GRID"
+DOWNBEATS = ".DOWNBEATS"
+ONSETS = ".ONSETS"
+CHORDS = ".CHORDS"
 
-def beat_grid(audio: Audio, cfg: BeatsConfig) -> tuple[dict, BeatGrid]:
+
+def beat_grid_of(audio: Audio, cfg: BeatsConfig) -> tuple[dict, BeatGrid]:
     """Beats, downbeats and tempo: `bpm`, `bpm_source`, `bpm_confidence`, `bpm_madmom`,
     `bpm_essentia`, `beat_count`, `beat_regularity`, `bpm_is_defined`, `beats_per_bar`,
     `downbeat_count`, `beat_tracker`.
@@ -97,18 +105,13 @@ def beat_grid(audio: Audio, cfg: BeatsConfig) -> tuple[dict, BeatGrid]:
     return values, grid
 
 
-def rhythm(audio: Audio, beats: np.ndarray) -> dict:
-    from mir.rhythm import rhythm_features
-
-    return rhythm_features(audio, beats=beats)
-
-
-def loudness(audio: Audio, *, lra_window_s: float = 3.0) -> dict:
+def loudness_of(audio: Audio, *, lra_window_s: float = 3.0) -> dict:
+    """`lufs` and `lra` of a decoded signal."""
     result = measure_loudness(audio.samples, sr=audio.sr, lra_window_s=lra_window_s)
     return {"lufs": result.lufs, "lra": result.lra}
 
 
-def spectral(audio: Audio, *, band_steps: int | None = None) -> dict:
+def spectral_of(audio: Audio, *, band_steps: int | None = None) -> dict:
     """Spectral shape, saturation, band levels (`band_steps`: the bins of a time series of
     the same audio, which then reuses the band-passed energies)."""
     from mir.spectral import multiband_rms, saturation, spectral_features
@@ -120,7 +123,9 @@ def spectral(audio: Audio, *, band_steps: int | None = None) -> dict:
     }
 
 
-def harmonic(audio: Audio, stems: dict[str, Audio] | None = None) -> dict:
+def harmonic_of(audio: Audio, stems: dict[str, Audio] | None = None) -> dict:
+    """Chroma, HPCP, TIV and the key of the mix, or of the bass and other stems when
+    given (`harmonic_source` says which)."""
     from mir.harmonic import (
         chroma_features,
         estimate_tuning,
@@ -140,7 +145,7 @@ def harmonic(audio: Audio, stems: dict[str, Audio] | None = None) -> dict:
     }
 
 
-def timbral(audio: Audio, *, max_seconds: float = 0.0) -> dict:
+def timbral_of(audio: Audio, *, max_seconds: float = 0.0) -> dict:
     """The eight Audio Commons ratings (:mod:`mir.timbral`) of the whole track, or, if
     `max_seconds` > 0, of that many seconds from its middle (an analysis window; the
     excerpt is an `Audio` of its own, so what it caches stays with it)."""
@@ -153,30 +158,143 @@ def timbral(audio: Audio, *, max_seconds: float = 0.0) -> dict:
     return timbral_of_audio(audio)
 
 
-def stem_loudness(stems: dict[str, Audio], *, lra_window_s: float = 3.0) -> dict:
+# -- the families ---------------------------------------------------------------------
+
+
+def _beats(track: Track, family: str) -> np.ndarray:
+    if track.beats is None:
+        raise MissingInput(f"the beat grid ({family} reads it)", "beat_grid")
+    return track.beats
+
+
+def write_grid_files(track_dir, beats: np.ndarray, downbeats: np.ndarray) -> None:
+    """`.BEATS_GRID` always; `.DOWNBEATS` when the tracker found bars (a stale one is
+    removed: a grid from another tracker must not be paired with old downbeats)."""
+    from mir.info import sidecar_path, write_times
+
+    write_times(sidecar_path(track_dir, BEATS_GRID), beats)
+    downbeats_file = sidecar_path(track_dir, DOWNBEATS)
+    if downbeats.size:
+        write_times(downbeats_file, downbeats)
+    elif downbeats_file.exists():
+        downbeats_file.unlink()
+
+
+def read_beat_grid(track_dir, values: dict | None) -> tuple[np.ndarray, np.ndarray]:
+    """The beats and downbeats (s) a track's `beat_grid` `values` describe, from the files
+    in `track_dir`; checked against those values, so a missing or stale grid fails the
+    track with a clear error instead of reading as "no beats".
+
+    Raises
+    ------
+    MissingInput
+        No `beat_grid` values, a missing `.BEATS_GRID` (or `.DOWNBEATS` where the tracker
+        found bars), or a file that does not hold the recorded beats.
+    """
+    from mir.info import read_times, sidecar_path
+
+    if values is None:
+        raise MissingInput(f"the beat_grid values of {track_dir}", "beat_grid")
+    beats_file = sidecar_path(track_dir, BEATS_GRID)
+    beats = read_times(beats_file, written_by="beat_grid")
+    if beats.size != int(values.get("beat_count", beats.size)):
+        raise MissingInput(
+            f"{beats_file} (it holds {beats.size} beats, beat_grid recorded "
+            f"{values['beat_count']}: the file is stale)",
+            "beat_grid",
+        )
+    downbeats = np.zeros(0)
+    if int(values.get("downbeat_count") or 0) > 0:
+        downbeats = read_times(sidecar_path(track_dir, DOWNBEATS), written_by="beat_grid")
+    return beats, downbeats
+
+
+def beat_grid(track: Track) -> dict:
+    """The beat grid family: :func:`beat_grid_of`; sets the track's beats and downbeats,
+    writes `.BEATS_GRID` and `.DOWNBEATS`, and hands madmom's activations on as series."""
+    values, grid = beat_grid_of(track.audio, track.config.beats)
+    track.beats, track.downbeats = grid.beats, grid.downbeats
+    if track.out_dir is not None:
+        write_grid_files(track.out_dir, grid.beats, grid.downbeats)
+    if grid.activation.size:  # madmom's raw activations, for the 100 Hz time series
+        track.series["beat_activation_ts"] = grid.activation
+        track.series["downbeat_activation_ts"] = grid.downbeat_activation
+    return values
+
+
+def rhythm_features(track: Track) -> dict:
+    """Onsets of the mix (written as `.ONSETS`) and their rhythm against the beat grid."""
+    from mir.intermediates import onset_times
+    from mir.rhythm import rhythm_features as rhythm_of
+
+    values = rhythm_of(track.audio, beats=_beats(track, "rhythm_features"))
+    if track.out_dir is not None:
+        from mir.info import sidecar_path, write_times
+
+        write_times(sidecar_path(track.out_dir, ONSETS), onset_times(track.audio))
+    return values
+
+
+def stem_rhythm(track: Track) -> dict:
+    from mir.families import RHYTHM_STEMS
+    from mir.rhythm import stem_rhythm as one
+
+    beats = _beats(track, "stem_rhythm")
+    out: dict = {}
+    for name in RHYTHM_STEMS:
+        out.update(one(track.stems[name], beats=beats, name=name))
+    return out
+
+
+def loudness(track: Track) -> dict:
+    return loudness_of(track.audio, lra_window_s=track.config.loudness.lra_window_s)
+
+
+def stem_loudness(track: Track) -> dict:
+    from mir.families import STEMS
+
     out = {}
     for name in STEMS:
-        values = loudness(stems[name], lra_window_s=lra_window_s)
+        values = loudness_of(track.stems[name], lra_window_s=track.config.loudness.lra_window_s)
         out[f"lufs_{name}"], out[f"lra_{name}"] = values["lufs"], values["lra"]
     return out
 
 
-def stem_rhythm(stems: dict[str, Audio], beats: np.ndarray) -> dict:
-    from mir.rhythm import stem_rhythm as one
-
-    out: dict = {}
-    for name in RHYTHM_STEMS:
-        out.update(one(stems[name], beats=beats, name=name))
-    return out
+def spectral_features(track: Track) -> dict:
+    return spectral_of(track.audio)
 
 
-def stem_harmonic(stems: dict[str, Audio]) -> dict:
+def harmonic_features(track: Track) -> dict:
+    return harmonic_of(track.audio, track.stems)
+
+
+def stem_harmonic(track: Track) -> dict:
+    from mir.families import HARMONIC_STEMS
     from mir.harmonic import stem_harmonic as one
 
     out: dict = {}
     for name in HARMONIC_STEMS:
-        out.update(one(stems[name], name=name))
+        out.update(one(track.stems[name], name=name))
     return out
+
+
+def chords(track: Track) -> dict:
+    """Chord segments (written as `.CHORDS`) and their statistics."""
+    from mir.chords import chord_features, recognize_chords, write_chords
+
+    segments = recognize_chords(track.audio, model=track.config.chords.model)
+    if track.out_dir is not None:
+        from mir.info import sidecar_path
+
+        write_chords(sidecar_path(track.out_dir, CHORDS), segments)
+    return chord_features(segments, track.audio.duration_s)
+
+
+def timbral_features(track: Track) -> dict:
+    return timbral_of(track.audio, max_seconds=track.config.timbral.max_seconds)
+
+
+# -- the whole analysis -----------------------------------------------------------------
 
 
 @dataclass
@@ -184,9 +302,16 @@ class TrackAnalysis:
     """Everything `mir analyze` computes for one file."""
 
     values: dict = field(default_factory=dict)
-    grid: BeatGrid | None = None
-    onsets: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    track: Track | None = None
     seconds: dict[str, float] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
+def analysis_families(families=None) -> list[Family]:
+    """The families `mir analyze` runs: those with a computation that need no model."""
+    from mir.families import FAMILIES
+
+    return [f for f in (FAMILIES if families is None else families) if f.in_analysis]
 
 
 def analyze_track(
@@ -194,36 +319,26 @@ def analyze_track(
     cfg: MasterConfig,
     *,
     stems: dict[str, Audio] | None = None,
+    out_dir=None,
+    families=None,
     progress: Callable[[str], None] | None = None,
 ) -> TrackAnalysis:
-    """Run every model-free feature family on one decoded track (and its stems, if given)."""
-    from mir.intermediates import onset_times
+    """Run every model-free family (:func:`analysis_families`) on one decoded track.
 
-    result = TrackAnalysis()
-    stems = stems or {}
-
-    def step(name: str, fn: Callable[[], dict]) -> None:
+    A family that reads stems runs when all of them are given (one that only uses them
+    when present always runs); `skipped` says which did not and why. With `out_dir`, the
+    families write their sidecar files (`.BEATS_GRID`, `.ONSETS`, `.CHORDS`) there.
+    """
+    track = Track(audio, cfg, stems=stems, out_dir=out_dir)
+    result = TrackAnalysis(track=track)
+    for family in analysis_families(families):
+        if family.needs_stems and not all(n in track.stems for n in family.stems):
+            result.skipped[family.name] = "needs the " + ", ".join(family.stems) + " stems"
+            continue
         if progress:
-            progress(name)
+            progress(family.name)
         t0 = time.perf_counter()
-        result.values.update(fn())
-        result.seconds[name] = time.perf_counter() - t0
-
-    def grid_step() -> dict:
-        values, result.grid = beat_grid(audio, cfg.beats)
-        return values
-
-    step("beat_grid", grid_step)
-    step("rhythm_features", lambda: rhythm(audio, result.grid.beats))
-    result.onsets = onset_times(audio)
-    step("loudness", lambda: loudness(audio, lra_window_s=cfg.loudness.lra_window_s))
-    step("spectral_features", lambda: spectral(audio))
-    step("harmonic_features", lambda: harmonic(audio, stems))
-    step("timbral_features", lambda: timbral(audio, max_seconds=cfg.timbral.max_seconds))
-    if all(n in stems for n in STEMS):
-        step("stem_loudness", lambda: stem_loudness(stems, lra_window_s=cfg.loudness.lra_window_s))
-    if all(n in stems for n in RHYTHM_STEMS):
-        step("stem_rhythm", lambda: stem_rhythm(stems, result.grid.beats))
-    if all(n in stems for n in HARMONIC_STEMS):
-        step("stem_harmonic", lambda: stem_harmonic(stems))
+        track.values = dict(result.values)
+        result.values.update(family.run(track))
+        result.seconds[family.name] = time.perf_counter() - t0
     return result

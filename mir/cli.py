@@ -46,14 +46,12 @@ def fmt_s(seconds: float) -> str:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from mir.config import config_path
-    from mir.gpu import apply_rocm_env
 
-    # one configuration for the whole command: the file given, exported before the code
-    # location is imported, its ROCm environment set before anything imports torch
+    # one configuration for the whole command: the file given, exported so that the code
+    # location (and every worker process) builds from the same one
     path = config_path(args.config).resolve()
     os.environ["MIR_CONFIG"] = str(path)
     cfg = load_config(path)
-    apply_rocm_env(cfg.rocm)
     from mir_assets.run_command import run_pipeline
 
     return run_pipeline(args, cfg)
@@ -80,11 +78,11 @@ def cmd_make_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from mir.analysis import analyze_track
+    from mir.analysis import analysis_families, analyze_track
     from mir.audio import load_audio
     from mir.errors import MirError
     from mir.feature_table import FEATURES
-    from mir.info import info_path, safe_update, sidecar_path, write_times
+    from mir.info import info_path, safe_update
     from mir.stems import find_stems
     from mir.tracks import track_name
 
@@ -94,9 +92,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         stems = {}
         if args.stems:
             stems = {name: load_audio(path) for name, path in find_stems(args.stems).items()}
+        track_dir = Path(args.out) / track_name(args.file) if args.out else None
+        if track_dir is not None:
+            track_dir.mkdir(parents=True, exist_ok=True)
         bar = None
         if audio.duration_s > 60 or not args.json:  # a short file with --json: no bar
-            bar = Progress(6 + 3 * bool(stems), unit="family", desc=Path(args.file).name)
+            bar = Progress(len(analysis_families()), unit="family", desc=Path(args.file).name)
         begun: list[str] = []
 
         def progress(name: str) -> None:
@@ -105,7 +106,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             begun.append(name)
             bar.update("computing", name)
 
-        result = analyze_track(audio, cfg, stems=stems, progress=progress if bar else None)
+        result = analyze_track(
+            audio, cfg, stems=stems, out_dir=track_dir, progress=progress if bar else None
+        )
         if bar:
             bar.done()
             bar.finish()
@@ -118,13 +121,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         "channels": audio.channels,
     }
     values.update(result.values)
-    if args.out:
-        track_dir = Path(args.out) / track_name(args.file)
+    if track_dir is not None:
         safe_update(info_path(track_dir), values)
-        write_times(sidecar_path(track_dir, ".BEATS_GRID"), result.grid.beats)
-        if result.grid.downbeats.size:
-            write_times(sidecar_path(track_dir, ".DOWNBEATS"), result.grid.downbeats)
-        write_times(sidecar_path(track_dir, ".ONSETS"), result.onsets)
         print(f"wrote {track_dir}", file=sys.stderr)
     if args.json:
         print(json.dumps(values, ensure_ascii=False))
@@ -135,6 +133,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         unit = feature.unit if feature else ""
         shown = f"{value:.4f}" if isinstance(value, float) else str(value)
         print(f"  {key:<32} {shown:>14} {unit}")
+    for name, why in result.skipped.items():
+        print(f"  ({name} not run: {why})")
     timings = ", ".join(
         f"{k} {v:.2f} s" for k, v in sorted(result.seconds.items(), key=lambda kv: -kv[1])
     )
@@ -146,11 +146,10 @@ def cmd_caption(args: argparse.Namespace) -> int:
     import time
 
     from mir.captions.flamingo import CaptionError, load_captioner
-    from mir.captions.prompts import fill_prompt
+    from mir.captions.prompts import fill_prompt, prompts_of
     from mir.captions.template import template_caption
     from mir.errors import MirError
     from mir.info import read_info
-    from mir_assets.captions import prompts_of
 
     cfg = load_config(args.config)
     mf = cfg.music_flamingo
@@ -210,10 +209,7 @@ def cmd_caption(args: argparse.Namespace) -> int:
 
 
 def cmd_separate(args: argparse.Namespace) -> int:
-    from mir.gpu import apply_rocm_env
-
-    cfg = load_config(args.config)
-    apply_rocm_env(cfg.rocm)  # before torch is imported
+    cfg = load_config(args.config)  # exports its ROCm environment before torch is imported
 
     from mir.audio import load_audio
     from mir.errors import MirError

@@ -328,8 +328,18 @@ def config_path(path: str | os.PathLike | None = None) -> Path:
     return Path(os.environ.get("MIR_CONFIG") or DEFAULT_CONFIG)
 
 
+#: configurations read by this process, by file and what overrides it
+_READ: dict[tuple, MasterConfig] = {}
+
+
 def load_config(path: str | os.PathLike | None = None) -> MasterConfig:
-    """Read, validate and resolve a pipeline configuration.
+    """Read, validate and resolve a pipeline configuration, once per process.
+
+    The file is read and validated the first time; later calls return the same object
+    while the file and the environment variables that override it are unchanged. On the
+    first read the configuration's `rocm:` section is exported (:func:`mir.gpu.
+    apply_rocm_env`; shell exports win): ROCm and PyTorch read those variables once, when
+    torch is first imported, which no module does before a configuration is read.
 
     Parameters
     ----------
@@ -344,6 +354,25 @@ def load_config(path: str | os.PathLike | None = None) -> MasterConfig:
         (`MIR_FEATURE_STORE` and `MIR_FEATURE_STORE_URL` those of `feature_store`).
     """
     path = config_path(path).resolve()
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    overrides = tuple(
+        os.environ.get(var, "") for var in (*PATH_OVERRIDES.values(), *STORE_OVERRIDES.values())
+    )
+    key = (str(path), st.st_mtime_ns, st.st_size, overrides)
+    cfg = _READ.get(key)
+    if cfg is None:
+        cfg = _read_config(path)
+        _READ[key] = cfg
+        from mir.gpu import apply_rocm_env
+
+        apply_rocm_env(cfg.rocm)
+    return cfg
+
+
+def _read_config(path: Path) -> MasterConfig:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError:

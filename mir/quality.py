@@ -21,7 +21,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -433,7 +433,7 @@ def silence_ratio(
 def min_crop_seconds(length_samples: int) -> float:
     """The shortest track that yields one crop of `length_samples` (at 44.1 kHz): a crop
     is never shorter than :data:`mir.dataset.crops.MIN_FRACTION` of its length."""
-    from mir.dataset.crops import MIN_FRACTION  # the crops module reads INFO_KEYS
+    from mir.dataset.crops import MIN_FRACTION
 
     return length_samples / SR * MIN_FRACTION
 
@@ -468,14 +468,6 @@ class QualityReport:
             "silence_ratio": self.silence_ratio,
             "too_short": self.too_short,
         }
-
-
-#: every `.INFO` key of `audio_quality`: the report's values and the duplicate decision
-INFO_KEYS = (
-    *(f.name for f in fields(QualityReport) if f.name != "fingerprint"),
-    "duplicate_of",
-    "duplicate_similarity",
-)
 
 
 def assess(audio: Audio, *, lossless: bool, min_seconds: float) -> QualityReport:

@@ -1,32 +1,14 @@
 """aesthetics: Audiobox Aesthetics scores of each track, on the GPU resource."""
 
-from dagster import AssetExecutionContext, MetadataValue, asset
+from dagster import AssetExecutionContext, MetadataValue
 
 from mir.aesthetics import SR, load_aesthetics, score
 from mir.errors import ModelNotFound
-from mir.feature_table import AESTHETICS_KEYS
-from mir_assets import DEFINITION_CONFIG
-from mir_assets.runtime import (
-    decoded,
-    feature_asset_args,
-    for_each_track,
-    full_mix_path,
-    model_failure,
-)
+from mir_assets.runtime import decoded, for_each_track, full_mix_path, model_failure
 from resources.gpu import GpuResource
 from resources.settings import PipelineSettings
 
-KEYS = sorted(AESTHETICS_KEYS)
 
-
-@asset(
-    **feature_asset_args(
-        "aesthetics",
-        KEYS,
-        pool=DEFINITION_CONFIG.processing.gpu_pool,
-        kinds={"pytorch", "duckdb"},
-    )
-)
 def aesthetics(
     context: AssetExecutionContext,
     settings: PipelineSettings,

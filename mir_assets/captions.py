@@ -3,48 +3,19 @@ the LLM revision's short summaries."""
 
 import random
 
-from dagster import AssetExecutionContext, MetadataValue, Output, asset
+from dagster import AssetExecutionContext, MetadataValue, Output
 
 from mir.captions.flamingo import load_captioner
 from mir.captions.llm import DEFAULT_REVISION_PROMPTS, TextModel, revise, revision_inputs
-from mir.captions.prompts import DEFAULT_MAX_TOKENS, DEFAULT_PROMPTS, fill_prompt
+from mir.captions.prompts import fill_prompt, prompts_of
 from mir.captions.template import caption_for, template_caption
 from mir.errors import ModelNotFound
 from mir.info import info_path, read_info
-from mir_assets import DEFINITION_CONFIG
-from mir_assets.runtime import (
-    feature_asset_args,
-    for_each_track,
-    full_mix_path,
-    input_cursors,
-    model_failure,
-)
+from mir_assets.runtime import for_each_track, full_mix_path, input_cursors, model_failure
 from resources.gpu import GpuResource
 from resources.settings import PipelineSettings
 
 
-def prompts_of(cfg) -> dict[str, tuple[str, int]]:
-    """`{prompt key: (template, max new tokens)}`: the configured prompts, or the five
-    built-in ones."""
-    prompts = dict(cfg.prompts) or dict(DEFAULT_PROMPTS)
-    return {
-        k: (text, int(cfg.max_tokens.get(k, DEFAULT_MAX_TOKENS))) for k, text in prompts.items()
-    }
-
-
-@asset(
-    **feature_asset_args(
-        "captions",
-        ["caption", "caption_template"],
-        # the GPU pool only when a model runs: template captions need no GPU
-        pool=DEFINITION_CONFIG.processing.gpu_pool
-        if DEFINITION_CONFIG.music_flamingo.backend != "template"
-        or DEFINITION_CONFIG.music_flamingo.revision.enabled
-        else None,
-        # its upstream (what the caption reads) is every asset declared with captions=True
-        kinds={"llama.cpp", "duckdb"},
-    )
-)
 def captions(
     context: AssetExecutionContext,
     settings: PipelineSettings,

@@ -1,25 +1,15 @@
 """classification: genre, mood/theme and instrument labels, and the VGGish heads."""
 
 import numpy as np
-from dagster import AssetExecutionContext, MetadataValue, asset
+from dagster import AssetExecutionContext, MetadataValue
 
 from mir.classification import SR, classify, load_classifier
 from mir.errors import ModelNotFound
-from mir.feature_table import MODEL_KEYS
 from mir.stems import find_stems
-from mir_assets import DEFINITION_CONFIG
-from mir_assets.runtime import (
-    decoded,
-    feature_asset_args,
-    for_each_track,
-    full_mix_path,
-    model_failure,
-)
+from mir_assets.runtime import decoded, for_each_track, full_mix_path, model_failure
 from resources.gpu import GpuResource
 from resources.labels import LABELS_TABLE
 from resources.settings import PipelineSettings
-
-KEYS = sorted(MODEL_KEYS)
 
 
 def vocals_present(stem: np.ndarray, *, crest_db: float, rms_dbfs: float, peak_dbfs: float) -> bool:
@@ -34,15 +24,6 @@ def vocals_present(stem: np.ndarray, *, crest_db: float, rms_dbfs: float, peak_d
     )
 
 
-@asset(
-    **feature_asset_args(
-        "classification",
-        KEYS,
-        captions=True,
-        pool=DEFINITION_CONFIG.processing.gpu_pool,
-        kinds={"onnx", "duckdb"},
-    )
-)
 def classification(
     context: AssetExecutionContext,
     settings: PipelineSettings,

@@ -3,8 +3,9 @@
 import random
 from pathlib import Path
 
-from dagster import AssetExecutionContext, MetadataValue, Output, asset
+from dagster import AssetExecutionContext, MetadataValue, Output
 
+from mir.analysis import CHORDS, read_beat_grid
 from mir.audio import Audio
 from mir.chords import read_chords
 from mir.dataset import timeseries as timeseries_lib
@@ -16,16 +17,7 @@ from mir.info import info_path, read_info, sidecar_path
 from mir.intermediates import SR
 from mir.spectral import band_energies_of
 from mir.stems import find_stems
-from mir_assets import DEFINITION_CONFIG
-from mir_assets.chords import CHORDS
-from mir_assets.rhythm import read_beat_grid
-from mir_assets.runtime import (
-    decoded,
-    feature_asset_args,
-    for_each_track,
-    full_mix_path,
-    input_cursors,
-)
+from mir_assets.runtime import decoded, for_each_track, full_mix_path, input_cursors
 from resources.gpu import GpuResource
 from resources.settings import PipelineSettings
 
@@ -103,7 +95,7 @@ class CropCaptioner:
 
     def __init__(self, settings: PipelineSettings, gpu: GpuResource, log):
         from mir.captions.flamingo import load_captioner
-        from mir_assets.captions import prompts_of
+        from mir.captions.prompts import prompts_of
 
         cfg = settings.config.music_flamingo
         self.prompts, self.sample_probability = prompts_of(cfg), cfg.sample_probability
@@ -138,21 +130,6 @@ class CropCaptioner:
         return out
 
 
-@asset(
-    **feature_asset_args(
-        "crops",
-        ["beat_count", "downbeat_count"],
-        # made of the others' values: its deps are every track asset declared with
-        # crops=True (wired in mir_assets/definitions.py), and it is no one's source
-        crops=False,
-        statistics=False,
-        kinds={"audio", "duckdb"},
-        # the GPU pool only when the crops run models
-        pool=DEFINITION_CONFIG.processing.gpu_pool
-        if DEFINITION_CONFIG.crops.model_values or DEFINITION_CONFIG.crops.flamingo
-        else None,
-    )
-)
 def training_crops(
     context: AssetExecutionContext,
     settings: PipelineSettings,
@@ -185,7 +162,7 @@ def training_crops(
         track_dir = settings.track_dir(track_id)
         mix_path = full_mix_path(settings, track_id, source_audio[track_id])
         audio = decoded(mix_path)
-        beats, downbeats = read_beat_grid(settings, track_id, beat_grid)
+        beats, downbeats = read_beat_grid(track_dir, beat_grid.get(track_id))
         stems = {}
         if cfg.include_stems:
             stems = {
@@ -226,7 +203,6 @@ def training_crops(
     return Output(result, tags=cursors)
 
 
-@asset(**feature_asset_args("crops", [], kinds={"duckdb"}))
 def track_timeseries(
     context: AssetExecutionContext,
     settings: PipelineSettings,

@@ -1,20 +1,24 @@
-"""The code location: every asset, resource, job and sensor, in one place.
+"""The code location: every asset, check, job and sensor, built from one configuration.
 
-Deployments: `local` (the default) keeps Dagster's own storage in SQLite under
-DAGSTER_HOME and the features in a DuckDB file, both set by config/master_pipeline.yaml.
-A Postgres-backed instance and another run launcher are chosen in DAGSTER_HOME's
-dagster.yaml, and Celery workers by MIR_EXECUTOR, without touching this file (see
-README, "Scaling out").
+Nothing is read when this module is imported. Dagster calls :func:`defs`, which reads the
+configuration (`$MIR_CONFIG`, else config/master_pipeline.yaml: once per process,
+:func:`mir.config.load_config`) and builds the location from it: one asset per family
+(:mod:`mir.families`, and the feature modules the configuration names), generated
+(:func:`mir_assets.features.feature_asset`) or this package's function of the same name,
+each with its arguments from its declaration; the readers of other families' values
+depending on the families that name them; a range check per asset; the job; the inbox
+sensor; the resources and the executor.
+
+A Postgres-backed Dagster instance and another run launcher are chosen in DAGSTER_HOME's
+dagster.yaml, the feature store's backend by `feature_store:` and Celery workers by
+MIR_EXECUTOR, without touching this file (docs, "Scaling out").
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
+import functools
 import os
-import sys
-from pathlib import Path
-from types import ModuleType
+from dataclasses import dataclass
 
 from dagster import (
     AssetKey,
@@ -22,59 +26,64 @@ from dagster import (
     Definitions,
     In,
     Nothing,
-    load_assets_from_modules,
+    SensorDefinition,
+    asset,
+    definitions,
 )
 
-from mir.config import PROJECT_ROOT, MasterConfig, config_root
+from mir.config import MasterConfig, load_config
 from mir.errors import ConfigError
+from mir.family import Family, families_of
 from mir_assets import (
-    DEFINITION_CONFIG,
     aesthetics,
     captions,
-    chords,
     classification,
     crops,
     export,
-    harmonic,
-    loudness,
     metadata,
     quality,
-    rhythm,
     source,
-    spectral,
     statistics,
     stems,
-    timbral,
     transcription,
 )
 from mir_assets.checks import range_checks
 from mir_assets.executors import executor_from_env
+from mir_assets.features import feature_asset
 from mir_assets.jobs import track_job
-from mir_assets.runtime import consumers_of
+from mir_assets.runtime import family_asset_args
 from resources.feature_store import FeatureStore
 from resources.gpu import GpuResource
 from resources.settings import PipelineSettings
 from sensors.inbox import build_inbox_sensor
 
-ASSET_MODULES = [
-    source,
-    quality,
-    metadata,
-    stems,
-    rhythm,
-    loudness,
-    spectral,
-    harmonic,
-    chords,
-    timbral,
-    classification,
-    transcription,
-    aesthetics,
-    captions,
-    crops,
-    export,
-    statistics,
-]
+#: the families whose asset is a function of this package (they need the run: a model
+#: loaded once, the feature store, other tracks); every other family's is generated
+ASSET_FUNCTIONS = {
+    f.__name__: f
+    for f in (
+        source.source_audio,
+        quality.audio_quality,
+        metadata.track_metadata,
+        stems.stems,
+        classification.classification,
+        aesthetics.aesthetics,
+        transcription.drum_transcription,
+        transcription.pitch_transcription,
+        captions.captions,
+        crops.training_crops,
+        crops.track_timeseries,
+        export.sat_dataset,
+        statistics.feature_statistics,
+    )
+}
+
+#: what reads the values of other track assets, by consumer (`Family.consumers`)
+CONSUMER_ASSETS = {
+    "crops": ("training_crops", "sat_dataset"),
+    "statistics": ("feature_statistics",),
+    "captions": ("captions",),
+}
 
 
 def make_resources(config_path: str = "", *, keep_models_between_runs: bool = False) -> dict:
@@ -86,43 +95,18 @@ def make_resources(config_path: str = "", *, keep_models_between_runs: bool = Fa
     }
 
 
-RESOURCES_BY_DEPLOYMENT = {
-    "local": make_resources(os.environ.get("MIR_CONFIG", "")),
-}
-
-#: what reads the values of other track assets, by consumer (feature_asset_args' flags)
-CONSUMER_ASSETS = {
-    "crops": ("training_crops", "sat_dataset"),
-    "statistics": ("feature_statistics",),
-    "captions": ("captions",),
-}
-
-
-def load_feature_modules(cfg: MasterConfig) -> list[ModuleType]:
-    """The modules named in `feature_modules:` of the config: a module name
-    (`my_features.zero_crossings`, importable from the Python path) or a `.py` file (relative
-    paths as the config's others: :func:`mir.config.config_root`)."""
-    modules = []
-    root = config_root(cfg.source) if cfg.source else PROJECT_ROOT
-    for entry in cfg.feature_modules:
-        try:
-            if entry.endswith(".py"):
-                path = Path(entry).expanduser()
-                path = path if path.is_absolute() else root / path
-                spec = importlib.util.spec_from_file_location(f"mir_features.{path.stem}", path)
-                if spec is None or not path.is_file():
-                    raise FileNotFoundError(f"no such file: {path}")
-                module = importlib.util.module_from_spec(spec)
-                sys.modules[spec.name] = module
-                spec.loader.exec_module(module)
-            else:
-                module = importlib.import_module(entry)
-        except Exception as exc:
-            raise ConfigError(
-                f"feature_modules: cannot load {entry!r} ({type(exc).__name__}: {exc})"
-            ) from exc
-        modules.append(module)
-    return modules
+def family_asset(family: Family, cfg: MasterConfig) -> AssetsDefinition:
+    """The asset of one family: generated from its computation, or this package's function
+    of its name, decorated with the arguments its declaration gives."""
+    if family.compute is not None:
+        return feature_asset(family, cfg)
+    function = ASSET_FUNCTIONS.get(family.name)
+    if function is None:
+        raise ConfigError(
+            f"family {family.name!r} has neither a computation (`compute=`) nor an asset "
+            "function in mir_assets"
+        )
+    return asset(**family_asset_args(family, cfg, deps=list(family.reads)))(function)
 
 
 def with_deps(assets_def: AssetsDefinition, keys: list[AssetKey]) -> AssetsDefinition:
@@ -132,7 +116,7 @@ def with_deps(assets_def: AssetsDefinition, keys: list[AssetKey]) -> AssetsDefin
     1.13 it turns an asset's argument inputs into Nothing inputs when it adds deps (its
     `replace_specs_on_asset` rebuilds every dep's input, not only the added ones), so it
     cannot add deps to an asset that takes inputs; this is that function for added deps
-    only (README, "Library internals")."""
+    only (docs, "Library internals")."""
     from dagster._core.definitions.assets.definition.assets_definition import (
         stringify_asset_key_to_input_name,
     )
@@ -157,15 +141,14 @@ def with_deps(assets_def: AssetsDefinition, keys: list[AssetKey]) -> AssetsDefin
     )
 
 
-def wire_consumers(assets: list) -> list:
-    """Each consumer (:data:`CONSUMER_ASSETS`) depends on every track asset that declared
-    it (feature_asset_args' `crops`, `statistics`, `captions`), so a feature added later
-    makes them stale in the UI and a backfill brings its values to them."""
-    sources: dict[str, list[AssetKey]] = {name: [] for name in CONSUMER_ASSETS}
-    for asset_def in assets:
-        if asset_def.partitions_def is not None:
-            for name in consumers_of(asset_def) & set(sources):
-                sources[name].append(asset_def.key)
+def wire_consumers(assets: list[AssetsDefinition], families: tuple[Family, ...]) -> list:
+    """Each reader of other families' values (:data:`CONSUMER_ASSETS`) depends on every
+    track family that names it among its consumers, so a feature added later makes them
+    stale in the UI and a backfill brings its values to them."""
+    sources = {
+        consumer: [AssetKey(f.name) for f in families if f.partitioned and consumer in f.consumers]
+        for consumer in CONSUMER_ASSETS
+    }
     reader_of = {a: c for c, names in CONSUMER_ASSETS.items() for a in names}
     out = []
     for asset_def in assets:
@@ -192,20 +175,70 @@ def check_switches(cfg: MasterConfig, assets: list) -> None:
         )
 
 
-FEATURE_MODULES = load_feature_modules(DEFINITION_CONFIG)
-all_assets = wire_consumers(load_assets_from_modules([*ASSET_MODULES, *FEATURE_MODULES]))
-check_switches(DEFINITION_CONFIG, all_assets)
-all_checks = range_checks(all_assets)
-inbox_sensor = build_inbox_sensor(all_assets)
+@dataclass(frozen=True)
+class Location:
+    """The code location one configuration makes."""
 
-defs = Definitions(
-    assets=all_assets,
-    asset_checks=all_checks,
-    jobs=[track_job],
-    sensors=[inbox_sensor],
-    resources=RESOURCES_BY_DEPLOYMENT[os.environ.get("MIR_DEPLOYMENT", "local")],
-    # one process per run: models, decoded audio and intermediates are shared by the
-    # steps of a run; parallelism comes from concurrent runs. MIR_EXECUTOR=celery sends
-    # the steps to Celery workers instead (mir_assets/executors.py, README "Scaling out")
-    executor=executor_from_env(),
-)
+    config: MasterConfig
+    families: tuple[Family, ...]
+    assets: list[AssetsDefinition]
+    checks: list
+    sensor: SensorDefinition
+    definitions: Definitions
+
+
+def build_location(cfg: MasterConfig) -> Location:
+    """Every definition of the code location, from one configuration."""
+    families = families_of(cfg)
+    assets = wire_consumers([family_asset(f, cfg) for f in families], families)
+    check_switches(cfg, assets)
+    checks = range_checks(assets)
+    sensor = build_inbox_sensor(assets, cfg)
+    resources = make_resources(str(cfg.source) if cfg.source else "")
+    return Location(
+        config=cfg,
+        families=families,
+        assets=assets,
+        checks=checks,
+        sensor=sensor,
+        definitions=Definitions(
+            assets=assets,
+            asset_checks=checks,
+            jobs=[track_job],
+            sensors=[sensor],
+            resources=resources,
+            # one process per run: models, decoded audio and intermediates are shared by
+            # the steps of a run; parallelism comes from concurrent runs. MIR_EXECUTOR=
+            # celery sends the steps to Celery workers instead (mir_assets/executors.py)
+            executor=executor_from_env(),
+        ),
+    )
+
+
+@functools.cache
+def _location(config_path: str) -> Location:
+    return build_location(load_config(config_path or None))
+
+
+def location() -> Location:
+    """The location of this process's configuration (`$MIR_CONFIG`, else the default),
+    built once."""
+    return _location(os.environ.get("MIR_CONFIG", ""))
+
+
+@definitions
+def defs() -> Definitions:
+    """What Dagster loads (`dagster dev -w workspace.yaml`, `dagster asset materialize -m
+    mir_assets.definitions`)."""
+    return location().definitions
+
+
+def __getattr__(name: str):
+    # the built definitions under the names the tests, benchmarks and `mir run` use
+    if name == "all_assets":
+        return location().assets
+    if name == "all_checks":
+        return location().checks
+    if name == "inbox_sensor":
+        return location().sensor
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

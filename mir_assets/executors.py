@@ -36,7 +36,7 @@ from dagster_celery.core_execution_loop import core_celery_execution_loop
 from dagster_celery.executor import CeleryExecutor, _submit_task, celery_executor
 from dagster_celery.tags import DAGSTER_CELERY_QUEUE_TAG
 
-from mir_assets import DEFINITION_CONFIG
+from mir.config import load_config
 
 DEFAULT_CELERY_CONFIG = Path(__file__).resolve().parent.parent / "config" / "celery.yaml"
 
@@ -118,7 +118,7 @@ def queued_celery_executor(init_context) -> QueuedCeleryExecutor:
         config_source=config.get("config_source"),
         retries=RetryMode.from_config(config["retries"]),
         gpu_queue=queues.get("gpu", "gpu"),
-        gpu_pools={DEFINITION_CONFIG.processing.gpu_pool},
+        gpu_pools={load_config().processing.gpu_pool},
         gpu_assets=set(queues.get("gpu_assets") or []),
     )
 

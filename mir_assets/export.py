@@ -1,6 +1,6 @@
 """sat_dataset: the Stable Audio Tools dataset folder, built from the training crops."""
 
-from dagster import AssetExecutionContext, MetadataValue, Output, asset
+from dagster import AssetExecutionContext, MetadataValue, Output
 
 from mir.captions.template import caption_for
 from mir.dataset.crops import CAPTIONS
@@ -19,22 +19,10 @@ from mir.errors import MissingInput
 from mir.info import info_path, read_info
 from mir_assets.crops import CROPS_TABLE
 from mir_assets.quality import exclude_from_dataset
-from mir_assets.runtime import feature_asset_args, for_each_track, input_cursors
+from mir_assets.runtime import for_each_track, input_cursors
 from resources.settings import PipelineSettings
 
 
-@asset(
-    **feature_asset_args(
-        "export",
-        [],
-        # the crops' own sources too (wired in mir_assets/definitions.py): a model asset
-        # materialized later marks the dataset stale as well as the crops
-        deps=["audio_quality"],
-        crops=False,
-        statistics=False,
-        kinds={"json"},
-    )
-)
 def sat_dataset(
     context: AssetExecutionContext, settings: PipelineSettings, training_crops: dict[str, dict]
 ) -> Output[dict[str, dict]]:

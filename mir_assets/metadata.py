@@ -2,27 +2,17 @@
 
 import os
 
-from dagster import AssetExecutionContext, asset
+from dagster import AssetExecutionContext
 
 from mir.metadata.http import HttpClient
 from mir.metadata.search import lookup
 from mir.metadata.services import MusicBrainz, Spotify, acoustid_fingerprint
 from mir.metadata.tags import embedded_tags
 from mir.tracks import track_name
-from mir_assets.runtime import feature_asset_args, for_each_track, full_mix_path
+from mir_assets.runtime import for_each_track, full_mix_path
 from resources.settings import PipelineSettings
 
-METADATA_KEYS = [
-    "track_metadata_year",
-    "release_year",
-    "metadata_lookup_score",
-    "metadata_lookup_runner_up_score",
-]
 
-
-@asset(
-    **feature_asset_args("metadata", METADATA_KEYS, captions=True, kinds={"musicbrainz", "duckdb"})
-)
 def track_metadata(
     context: AssetExecutionContext, settings: PipelineSettings, source_audio: dict[str, dict]
 ) -> dict[str, dict]:

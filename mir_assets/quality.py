@@ -24,12 +24,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from dagster import AssetExecutionContext, MetadataValue, asset
+from dagster import AssetExecutionContext, MetadataValue
 
 from mir import quality
-from mir.feature_table import QUALITY_KEYS
 from mir.separation.files import LOSSLESS, mp3_bitrate
-from mir_assets.runtime import decoded, feature_asset_args, for_each_track, full_mix_path
+from mir_assets.runtime import decoded, for_each_track, full_mix_path
 from resources.duckdb_tables import FeatureTables
 from resources.settings import PipelineSettings
 
@@ -164,10 +163,6 @@ def _duplicate_values(decision: Decision | None) -> dict[str, Any]:
     }
 
 
-# numeric keys in the feature table; `fake_lossless`, `clipped`, `silent` and `too_short`
-# are booleans, `duplicate_of` a track id ("" for none)
-# its keys describe the file, not the music: the crops do not inherit them
-@asset(**feature_asset_args("source", sorted(QUALITY_KEYS), crops=False, kinds={"numpy", "duckdb"}))
 def audio_quality(
     context: AssetExecutionContext, settings: PipelineSettings, source_audio: dict[str, dict]
 ) -> dict[str, dict]:

@@ -80,13 +80,6 @@ def run_pipeline(args: argparse.Namespace, cfg: MasterConfig) -> int:
             "rocm:           "
             + " ".join(f"{k}={os.environ.get(k, v)}" for k, v in cfg.rocm.items())
         )
-    from mir_assets import DEFINITION_CONFIG
-
-    if DEFINITION_CONFIG.source != cfg.source:  # the location must read the same file
-        raise RuntimeError(
-            f"the code location read {DEFINITION_CONFIG.source}, not {cfg.source}: "
-            "run `mir run` through mir.cli, which exports MIR_CONFIG first"
-        )
     if getattr(args, "dry_run", False):
         from mir_assets.definitions import all_assets
         from mir_assets.selection import runnable_track_assets

@@ -20,22 +20,18 @@ from typing import Any
 from dagster import AssetExecutionContext, BackfillPolicy, Failure, MetadataValue
 
 from mir.audio import Audio, load_audio
+from mir.config import MasterConfig
 from mir.errors import ModelNotFound
-from mir.feature_table import Feature
+from mir.family import Family
+from mir.feature_table import comments
 from mir.info import require_writable
-from mir_assets import DEFINITION_CONFIG
 from mir_assets.partitions import tracks_partitions
 from resources.settings import PipelineSettings
 
-#: Every track asset shares this code version bump policy: change it with the extractor.
-CODE_VERSION = "1"
 
-
-def batch_backfill_policy() -> BackfillPolicy:
+def batch_backfill_policy(cfg: MasterConfig) -> BackfillPolicy:
     """One run per batch of `processing.tracks_per_run` tracks (models load once per run)."""
-    return BackfillPolicy.multi_run(
-        max_partitions_per_run=DEFINITION_CONFIG.processing.tracks_per_run
-    )
+    return BackfillPolicy.multi_run(max_partitions_per_run=cfg.processing.tracks_per_run)
 
 
 # -- decoded audio, shared by the assets of one run (in-process executor) ----------
@@ -79,59 +75,43 @@ NEEDS_STEMS_TAG = "mir/needs_stems"
 GPU_POOL_OP_TAGS = {"dagster/priority": "1"}
 
 
-#: the assets that read other track assets' values: a feature asset names the ones that
-#: read its keys (:func:`feature_asset_args`), and the definitions add it to their deps
-CONSUMERS = ("crops", "statistics", "captions")
 #: the metadata entry of a track asset that lists its consumers
 CONSUMERS_METADATA = "consumers"
 
 
-def feature_asset_args(
-    group: str,
-    keys: list[str] | tuple[str, ...] = (),
-    *,
-    needs_stems: bool = False,
-    features: tuple[Feature, ...] | list[Feature] = (),
-    crops: bool = True,
-    statistics: bool = True,
-    captions: bool = False,
-    **extra,
-) -> dict[str, Any]:
-    """The @asset arguments of a track feature: partitions, the feature store, batch
-    backfills, its keys' descriptions and DuckDB column comments, and its consumers.
-
-    This is a feature's one declaration. Its keys come from the feature table
-    (mir/feature_table.py), or from `features` (:class:`mir.feature_table.Feature` rows,
-    added to the table: a feature module outside the project declares its keys here,
-    with their ranges, units and meanings). `crops` (each crop's `.INFO` and the dataset
-    sidecars inherit its keys), `statistics` (`feature_statistics` reads its table) and
-    `captions` (the caption reads its keys) make those assets depend on it; the
-    definitions derive their dependencies from these flags (mir_assets/definitions.py).
-    """
-    from mir.feature_table import FEATURES, comments, declare
-
-    declare(features)
-    keys = list(keys) or [f.key for f in features]
-    described = {k: FEATURES[k].comment() for k in keys if k in FEATURES}
-    consumers = [
-        name for name, on in zip(CONSUMERS, (crops, statistics, captions), strict=True) if on
-    ]
-    metadata = {"column_comments": comments(keys), CONSUMERS_METADATA: ", ".join(consumers)}
-    if described:
+def family_asset_args(family: Family, cfg: MasterConfig, **extra) -> dict[str, Any]:
+    """The @asset arguments of a family's asset, all from its declaration: name, group,
+    code version, description, partitions and batch backfills, the feature store, its
+    keys' descriptions and DuckDB column comments, its consumers, the stems it needs
+    (a dependency on `stems`) and the GPU pool when it runs a model on the GPU."""
+    metadata: dict[str, Any] = {CONSUMERS_METADATA: ", ".join(sorted(family.consumers))}
+    if family.keys:
+        metadata["column_comments"] = comments(family.key_names)
         metadata["keys"] = MetadataValue.md(
-            "\n".join(f"- `{k}`: {v}" for k, v in described.items())
+            "\n".join(f"- `{f.key}`: {f.comment()}" for f in family.keys)
         )
-    args = dict(
-        tags={NEEDS_STEMS_TAG: "true"} if needs_stems else None,
-        partitions_def=tracks_partitions,
-        io_manager_key="feature_store",
-        group_name=group,
-        code_version=CODE_VERSION,
-        backfill_policy=batch_backfill_policy(),
+    args: dict[str, Any] = dict(
+        name=family.name,
+        group_name=family.group,
+        code_version=family.version,
+        description=family.description or None,
+        kinds=set(family.kinds),
         metadata=metadata,
     )
-    if extra.get("pool"):
+    if family.partitioned:
+        args.update(
+            partitions_def=tracks_partitions,
+            io_manager_key="feature_store",
+            backfill_policy=batch_backfill_policy(cfg),
+        )
+    if family.needs_stems:
+        args["tags"] = {NEEDS_STEMS_TAG: "true"}
+        args["deps"] = ["stems"]
+    if family.uses_gpu(cfg):
+        args["pool"] = cfg.processing.gpu_pool
         args["op_tags"] = GPU_POOL_OP_TAGS
+    if "deps" in extra and "deps" in args:
+        extra = {**extra, "deps": [*args["deps"], *extra["deps"]]}
     args.update(extra)
     return args
 
@@ -175,13 +155,6 @@ def input_cursors(context: AssetExecutionContext) -> dict[str, str]:
     if not position:
         return {}
     return {get_input_event_pointer_tag(key): str(position) for key in never}
-
-
-def consumers_of(asset_def) -> set[str]:
-    """The consumers a track asset declared (:func:`feature_asset_args`)."""
-    value = (asset_def.metadata_by_key.get(asset_def.key) or {}).get(CONSUMERS_METADATA)
-    text = getattr(value, "value", value) or ""
-    return {name.strip() for name in str(text).split(",") if name.strip()}
 
 
 def model_failure(exc: ModelNotFound) -> Failure:

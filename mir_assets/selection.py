@@ -5,90 +5,27 @@ from dataclasses import dataclass
 from dagster import AssetKey
 
 from mir.config import MasterConfig
-from mir.errors import ModelNotFound
-from mir.separation import check_model
+from mir.errors import MirError, ModelNotFound
+from mir.family import families_of
 
 
-def _missing(check, *args) -> ModelNotFound | None:
-    try:
-        check(*args)
-    except ModelNotFound as exc:
-        return exc
-    return None
+def missing_requirements(cfg: MasterConfig, families) -> dict[str, Exception]:
+    """`{family: error}` for the families whose model (:class:`~mir.errors.ModelNotFound`)
+    or program (:class:`~mir.quality.FingerprintError`) is missing, as their declarations'
+    checks say."""
+    out: dict[str, Exception] = {}
+    for family in families:
+        try:
+            family.check_requirements(cfg)
+        except MirError as exc:
+            out[family.name] = exc
+    return out
 
 
-def missing_separation_model(cfg: MasterConfig) -> ModelNotFound | None:
-    """The separation model error, or None when `stems` can run (or is switched off)."""
-    return _missing(check_model, cfg.separation) if cfg.features.enabled("stems") else None
-
-
-def missing_classification_model(cfg: MasterConfig) -> ModelNotFound | None:
-    """The classification model error, or None when its models are in place."""
-    from mir.classification import check_models
-
-    return _missing(check_models, cfg.classification.model_dir)
-
-
-def missing_aesthetics_model(cfg: MasterConfig) -> ModelNotFound | None:
-    """The aesthetics checkpoint error, or None when the checkpoint is in place."""
-    from mir.aesthetics import check_checkpoint
-
-    return _missing(check_checkpoint, cfg.aesthetics.model_dir / cfg.aesthetics.checkpoint)
-
-
-def missing_transcription_model(cfg: MasterConfig) -> ModelNotFound | None:
-    """The ADTOF weights error, or None when `drum_transcription` can run."""
-    from mir.transcription import check_adtof_model
-
-    return _missing(check_adtof_model, cfg.transcription.model_dir)
-
-
-def missing_caption_model(cfg: MasterConfig) -> ModelNotFound | None:
-    """The captioning or revision model error, or None (the template backend needs none)."""
-    from mir.captions.flamingo import check_caption_models
-
-    return _missing(check_caption_models, cfg.music_flamingo)
-
-
-def missing_fpcalc(cfg: MasterConfig) -> Exception | None:
-    """The error when `fpcalc` (audio_quality's fingerprints) is not on PATH, else None."""
-    from mir.quality import FingerprintError, check_fpcalc
-
-    try:
-        check_fpcalc()
-    except FingerprintError as exc:
-        return exc
-    return None
-
-
-#: asset -> the check of a program it needs: a run leaves the asset out without it, and
-#: says what to install (the assets downstream run without its values)
-TOOL_CHECKS = {"audio_quality": missing_fpcalc}
-
-
-def _failing(checks: dict, cfg: MasterConfig, names) -> dict[str, Exception]:
-    """`{asset: error}` for the assets among `names` whose check in `checks` fails."""
-    errors = {name: checks[name](cfg) for name in names if name in checks}
-    return {name: error for name, error in errors.items() if error is not None}
-
-
-def missing_tools(cfg: MasterConfig, names) -> dict[str, Exception]:
-    """`{asset: error}` for the assets among `names` whose program is missing."""
-    return _failing(TOOL_CHECKS, cfg, names)
-
-
-#: asset -> the check of the model it needs (stems: see `missing_separation_model`)
-MODEL_CHECKS = {
-    "classification": missing_classification_model,
-    "drum_transcription": missing_transcription_model,
-    "aesthetics": missing_aesthetics_model,
-    "captions": missing_caption_model,
-}
-
-
-def missing_models(cfg: MasterConfig, names) -> dict[str, ModelNotFound]:
-    """`{asset: error}` for the assets among `names` whose model is missing."""
-    return _failing(MODEL_CHECKS, cfg, names)
+def missing_model(cfg: MasterConfig, name: str) -> MirError | None:
+    """The error of family `name`'s missing model (or program), or None when it can run."""
+    family = {f.name: f for f in families_of(cfg)}[name]
+    return missing_requirements(cfg, [family]).get(name)
 
 
 @dataclass(frozen=True)
@@ -114,27 +51,25 @@ class LeftOut:
 
 def left_out_track_assets(cfg: MasterConfig, assets) -> dict[str, LeftOut]:
     """`{asset: why}` for the enabled, track-partitioned assets a run leaves out: those
-    whose model or program is missing, and, without a separation model (or with `stems`
-    off), `stems` and the per-stem features (a run of them could only fail)."""
-    from mir_assets.runtime import NEEDS_STEMS_TAG
-
+    whose model or program is missing (their declarations' checks), and, without a
+    separation model (or with `stems` off), `stems` and the per-stem features (a run of
+    them could only fail)."""
+    families = {f.name: f for f in families_of(cfg)}
+    names = {a.key.path[-1] for a in assets if a.partitions_def is not None}
+    enabled = [families[n] for n in names if n in families and cfg.features.enabled(n)]
+    missing = missing_requirements(cfg, enabled)
     stems_off = not cfg.features.enabled("stems")
-    no_separation = missing_separation_model(cfg)
-    no_model = missing_models(cfg, MODEL_CHECKS)
-    no_tool = missing_tools(cfg, TOOL_CHECKS)
+    no_separation = missing.get("stems")  # None when `stems` is off: it is not enabled
     out: dict[str, LeftOut] = {}
-    for a in assets:
-        name = a.key.path[-1]
-        if a.partitions_def is None or not cfg.features.enabled(name):
-            continue
-        needs_stems = bool((a.tags_by_key.get(a.key) or {}).get(NEEDS_STEMS_TAG))
-        if name in no_tool:
-            out[name] = LeftOut("skipped", no_tool[name])
-        elif name in no_model:
-            out[name] = LeftOut("no model", no_model[name])
-        elif (name == "stems" or needs_stems) and (stems_off or no_separation is not None):
+    for family in enabled:
+        name = family.name
+        if name in missing and not isinstance(missing[name], ModelNotFound):
+            out[name] = LeftOut("skipped", missing[name])  # a program to install
+        elif name in missing and name != "stems":
+            out[name] = LeftOut("no model", missing[name])
+        elif (name == "stems" or family.needs_stems) and (stems_off or no_separation is not None):
             outcome = "no stems" if no_separation is None else "no model"
-            out[name] = LeftOut(outcome, no_separation, for_stems=needs_stems)
+            out[name] = LeftOut(outcome, no_separation, for_stems=family.needs_stems)
     return out
 
 

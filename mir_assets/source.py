@@ -3,13 +3,12 @@
 import shutil
 from pathlib import Path
 
-from dagster import AssetExecutionContext, asset
+from dagster import AssetExecutionContext
 
 from mir.audio import extension
 from mir.errors import AudioError, MirError
 from mir.tracks import file_sha256
-from mir_assets.partitions import tracks_partitions
-from mir_assets.runtime import CODE_VERSION, batch_backfill_policy, decoded, for_each_track
+from mir_assets.runtime import decoded, for_each_track
 from resources.settings import PipelineSettings
 
 
@@ -25,14 +24,6 @@ def _copy_original(source: Path, dest: Path, sha256: str) -> None:
     tmp.replace(dest)
 
 
-@asset(
-    partitions_def=tracks_partitions,
-    io_manager_key="feature_store",
-    group_name="source",
-    code_version=CODE_VERSION,
-    backfill_policy=batch_backfill_policy(),
-    kinds={"audio", "duckdb"},
-)
 def source_audio(context: AssetExecutionContext, settings: PipelineSettings) -> dict[str, dict]:
     """The original file copied to `<library>/<Track Name>/full_mix.<ext>`.
 

@@ -9,16 +9,15 @@ them, and written with a Markdown report to `paths.reports`.
 
 import base64
 
-from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue
 
 from mir.statistics import CORRELATION_FLAG, summarize, write_report
 from mir_assets.runtime import input_cursors
 from resources.settings import PipelineSettings
 
 
-# its deps, the tables it reads, are every track asset declared with statistics=True
-# (mir_assets/runtime.py, feature_asset_args; wired in mir_assets/definitions.py)
-@asset(group_name="statistics", kinds={"duckdb", "matplotlib"}, code_version="1")
+# its deps, the tables it reads, are every family declared with the `statistics` consumer
+# (wired in mir_assets/definitions.py)
 def feature_statistics(
     context: AssetExecutionContext, settings: PipelineSettings
 ) -> MaterializeResult:

@@ -3,39 +3,16 @@
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor, wait
 
-from dagster import AssetExecutionContext, MetadataValue, asset
+from dagster import AssetExecutionContext, MetadataValue
 
 from mir.errors import ModelNotFound
 from mir.separation import check_model, model_loader, separate
 from mir.separation.files import write_separation
-from mir_assets import DEFINITION_CONFIG
-from mir_assets.partitions import tracks_partitions
-from mir_assets.runtime import (
-    CODE_VERSION,
-    CONSUMERS_METADATA,
-    GPU_POOL_OP_TAGS,
-    batch_backfill_policy,
-    decoded,
-    for_each_track,
-    full_mix_path,
-    model_failure,
-)
+from mir_assets.runtime import decoded, for_each_track, full_mix_path, model_failure
 from resources.gpu import GpuResource
 from resources.settings import PipelineSettings
 
 
-@asset(
-    partitions_def=tracks_partitions,
-    io_manager_key="feature_store",
-    group_name="stems",
-    # the crops cut each stem with the mix
-    metadata={CONSUMERS_METADATA: "crops"},
-    code_version=CODE_VERSION,
-    backfill_policy=batch_backfill_policy(),
-    pool=DEFINITION_CONFIG.processing.gpu_pool,
-    op_tags=GPU_POOL_OP_TAGS,
-    kinds={"pytorch", "audio", "duckdb"},
-)
 def stems(
     context: AssetExecutionContext,
     settings: PipelineSettings,

@@ -4,17 +4,15 @@ Two assets, so that a missing drum model never stops the pitched stems: basic-pi
 model ships inside its package, ADTOF's weights are a file under `transcription.model_dir`.
 """
 
-from dagster import AssetExecutionContext, MetadataValue, asset
+from dagster import AssetExecutionContext, MetadataValue
 
 from mir.errors import ModelNotFound
 from mir.stems import require_stems
 from mir.transcription import (
     BASIC_PITCH_SR,
     BASS_PROGRAM,
-    DRUM_KEYS,
     DRUMS_MIDI,
     OTHER_PROGRAM,
-    PITCH_KEYS,
     PITCHED_STEMS,
     drum_values,
     load_adtof,
@@ -24,22 +22,11 @@ from mir.transcription import (
     transcribe_drums,
     transcribe_notes,
 )
-from mir_assets import DEFINITION_CONFIG
-from mir_assets.runtime import decoded, feature_asset_args, for_each_track, model_failure
+from mir_assets.runtime import decoded, for_each_track, model_failure
 from resources.gpu import GpuResource
 from resources.settings import PipelineSettings
 
 
-@asset(
-    **feature_asset_args(
-        "transcription",
-        DRUM_KEYS,
-        needs_stems=True,
-        deps=["stems"],
-        pool=DEFINITION_CONFIG.processing.gpu_pool,
-        kinds={"pytorch", "duckdb"},
-    )
-)
 def drum_transcription(
     context: AssetExecutionContext, settings: PipelineSettings, gpu: GpuResource
 ) -> dict[str, dict]:
@@ -73,11 +60,6 @@ def drum_transcription(
     return values
 
 
-@asset(
-    **feature_asset_args(
-        "transcription", PITCH_KEYS, needs_stems=True, deps=["stems"], kinds={"onnx", "duckdb"}
-    )
-)
 def pitch_transcription(
     context: AssetExecutionContext, settings: PipelineSettings, gpu: GpuResource
 ) -> dict[str, dict]:

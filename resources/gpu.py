@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import PrivateAttr
 
-from mir.gpu import apply_rocm_env, choose_device, device_description, peak_memory_mb
+from mir.gpu import choose_device, device_description, peak_memory_mb
 from resources.settings import PipelineSettings
 
 # models kept across runs of one process when keep_models_between_runs is set (mir run)
@@ -45,7 +45,6 @@ class GpuResource(ConfigurableResource):
     _run_loads: int = PrivateAttr(default=0)
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
-        apply_rocm_env(self.settings.config.rocm)
         GpuResource.setups += 1
         self._models = _PROCESS_MODELS if self.keep_models_between_runs else {}
 
@@ -66,7 +65,6 @@ class GpuResource(ConfigurableResource):
     def device(self) -> str:
         """The torch device string ("cuda" for CUDA and ROCm GPUs, or "cpu")."""
         if self._device is None:
-            apply_rocm_env(self.settings.config.rocm)
             self._device = choose_device(self.settings.config.processing.device)
         return self._device
 

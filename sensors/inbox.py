@@ -31,8 +31,8 @@ from dagster import (
     sensor,
 )
 
+from mir.config import MasterConfig
 from mir.tracks import find_audio_files
-from mir_assets import DEFINITION_CONFIG
 from mir_assets.jobs import track_job
 from mir_assets.partitions import TRACKS, new_partitions
 from mir_assets.selection import runnable_track_assets
@@ -86,15 +86,16 @@ def scan_inbox(
     return scan
 
 
-def build_inbox_sensor(assets: Sequence[AssetsDefinition]) -> SensorDefinition:
+def build_inbox_sensor(assets: Sequence[AssetsDefinition], cfg: MasterConfig) -> SensorDefinition:
     """The inbox sensor of a code location whose assets are `assets` (as the definitions
-    load and wire them): its runs select the runnable track assets among them
+    load and wire them), ticking every `sensor.interval_seconds` of `cfg`: its runs
+    select the runnable track assets among them
     (:func:`~mir_assets.selection.runnable_track_assets`)."""
 
     @sensor(
         name="inbox_sensor",
         job=track_job,
-        minimum_interval_seconds=DEFINITION_CONFIG.sensor.interval_seconds,
+        minimum_interval_seconds=cfg.sensor.interval_seconds,
         default_status=DefaultSensorStatus.STOPPED,
         description="Registers new, settled audio files of the inbox as tracks and runs them.",
     )

@@ -88,7 +88,7 @@ def test_fast_music_is_not_halved_and_half_time_is_not_doubled(
     song = render_song(
         bpm=bpm, tonic=tonic, scale=scale, bars=bars, groove=groove, progression=progression
     )
-    values, grid = analysis.beat_grid(Audio(song.mix, SR), MasterConfig().beats)
+    values, grid = analysis.beat_grid_of(Audio(song.mix, SR), MasterConfig().beats)
     assert values["bpm"] == pytest.approx(bpm, rel=0.02), values
     assert 0.0 <= values["bpm_confidence"] <= 1.0
     assert values["bpm_source"] != "none"
@@ -141,7 +141,7 @@ def test_minor_songs_with_modal_mixture_get_their_minor_key(tonic, progression):
     song = render_song(
         bpm=110, tonic=tonic, scale="minor", bars=12, progression=progression, seed=3
     )
-    values = analysis.harmonic(Audio(song.mix, SR))
+    values = analysis.harmonic_of(Audio(song.mix, SR))
     assert f"{PITCH_CLASSES[values['tonic']]} {values['tonic_scale']}" == f"{tonic} minor", values
     assert 0.0 <= values["key_confidence"] <= 1.0
     assert values["key_source"]

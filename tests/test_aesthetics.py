@@ -21,7 +21,7 @@ from mir.errors import ModelNotFound
 from mir.info import info_path, read_info
 from mir.synth import render_song
 from mir_assets.definitions import all_assets, all_checks
-from mir_assets.selection import missing_aesthetics_model, runnable_track_assets
+from mir_assets.selection import missing_model, runnable_track_assets
 from resources.duckdb_tables import FeatureTables
 from resources.gpu import GpuResource
 from tests.conftest import write_config
@@ -160,11 +160,11 @@ def test_the_default_checkpoint_is_models_audiobox_and_runs_skip_aesthetics_with
     tmp_path, checkpoint
 ):
     cfg = config_from_dict({}, root=tmp_path)
-    missing = missing_aesthetics_model(cfg)
+    missing = missing_model(cfg, "aesthetics")
     assert missing is not None
     assert missing.expected == str(tmp_path / "models" / "audiobox" / "checkpoint.pt")
     assert "aesthetics.checkpoint" in str(missing) and "models/README.md" in str(missing)
     assert AssetKey("aesthetics") not in runnable_track_assets(cfg, all_assets)
     present = config_from_dict({"aesthetics": {"model_dir": str(checkpoint.parent)}})
-    assert missing_aesthetics_model(present) is None
+    assert missing_model(present, "aesthetics") is None
     assert AssetKey("aesthetics") in runnable_track_assets(present, all_assets)

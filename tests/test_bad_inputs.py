@@ -89,7 +89,7 @@ def test_a_batch_run_stores_its_good_tracks_and_names_the_bad_one(project, insta
     )
     assert not result.success
     (failure,) = [e for e in result.all_events if e.is_step_failure]
-    assert failure.step_key == "source_audio_tracks_stored"  # the asset step stored the rest
+    assert failure.step_key == "source_audio_values_in_range"  # the asset step stored the rest
     message = failure.step_failure_data.error.message + str(
         failure.step_failure_data.user_failure_data
     )

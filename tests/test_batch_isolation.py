@@ -74,7 +74,7 @@ def test_a_track_failing_in_a_batch_leaves_the_others_to_finish_and_shows_failed
     assert set(tables.read("loudness")) == {"one", "short", "three"}
     failures = {e.step_key for e in result.all_events if e.is_step_failure}
     assert failures == {
-        "source_audio_tracks_stored", "beat_grid_values_in_range",
+        "source_audio_values_in_range", "beat_grid_values_in_range",
         "loudness_values_in_range", "rhythm_features_values_in_range",
     }  # fmt: skip
 

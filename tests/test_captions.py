@@ -456,7 +456,7 @@ def test_transformers_backend_runs_the_real_architecture(tmp_path):
 def test_runs_leave_out_captions_only_when_its_model_is_missing(project, tmp_path, recording_cli):
     from mir.config import load_config
     from mir_assets.definitions import all_assets
-    from mir_assets.selection import missing_caption_model, runnable_track_assets
+    from mir_assets.selection import missing_model, runnable_track_assets
     from tests.conftest import write_config
 
     def selected(cfg):
@@ -465,11 +465,11 @@ def test_runs_leave_out_captions_only_when_its_model_is_missing(project, tmp_pat
     assert "captions" in selected(load_config(project.config_path))
     write_config(project.root, music_flamingo={"backend": "cli", "model_dir": str(tmp_path / "x")})
     cfg = load_config(project.config_path)
-    error = missing_caption_model(cfg)
+    error = missing_model(cfg, "captions")
     assert error is not None and error.expected == str(tmp_path / "x" / QUANT_FILES["Q8_0"])
     assert "captions" not in selected(cfg) and "loudness" in selected(cfg)
     flamingo_files(tmp_path / "x")
-    assert missing_caption_model(cfg) is None and "captions" in selected(cfg)
+    assert missing_model(cfg, "captions") is None and "captions" in selected(cfg)
     write_config(
         project.root,
         music_flamingo={
@@ -478,5 +478,5 @@ def test_runs_leave_out_captions_only_when_its_model_is_missing(project, tmp_pat
             "revision": {"enabled": True, "model": str(tmp_path / "granite.gguf")},
         },
     )
-    error = missing_caption_model(load_config(project.config_path))
+    error = missing_model(load_config(project.config_path), "captions")
     assert error.config_key == "music_flamingo.revision.model"

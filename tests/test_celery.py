@@ -92,7 +92,7 @@ def celery_worker(
 
 
 def test_gpu_assets_and_assets_named_in_the_config_are_sent_to_the_gpu_queue(monkeypatch):
-    from mir_assets.definitions import defs
+    from mir_assets.definitions import location
 
     monkeypatch.setenv("MIR_CELERY_BROKER", "redis://127.0.0.1:6379/0")
     monkeypatch.setenv("MIR_CELERY_BACKEND", "redis://127.0.0.1:6379/1")
@@ -100,7 +100,9 @@ def test_gpu_assets_and_assets_named_in_the_config_are_sent_to_the_gpu_queue(mon
     executor = QueuedCeleryExecutor(
         retries=RetryMode.DISABLED, gpu_queue="gpu", gpu_pools={"gpu"}, gpu_assets={"loudness"}
     )
-    plan = executor._with_queues(create_execution_plan(defs.resolve_job_def("track_job")))
+    plan = executor._with_queues(
+        create_execution_plan(location().definitions.resolve_job_def("track_job"))
+    )
     queued = {s.key: s.tags.get(DAGSTER_CELERY_QUEUE_TAG) for s in plan.get_all_steps_in_topo_order()}  # fmt: skip
     gpu = {k for k, q in queued.items() if q == "gpu"}
     assert {"stems", "classification", "aesthetics", "drum_transcription"} <= gpu
@@ -269,25 +271,23 @@ import os
 import time
 from pathlib import Path
 
-from dagster import AssetExecutionContext, asset
-
-from mir.feature_table import Feature
-from mir_assets.runtime import feature_asset_args, for_each_track
-from resources.settings import PipelineSettings
-
-FEATURES = [Feature("slow_pid", 0, 4194304, "", "the process that computed it")]
+from mir.family import Family, Feature, Track
 
 
-@asset(**feature_asset_args("spectral", features=FEATURES, crops=False, captions=False, statistics=False))
-def slow_feature(
-    context: AssetExecutionContext, settings: PipelineSettings, source_audio: dict[str, dict]
-) -> dict[str, dict]:
-    def compute(track_id: str) -> dict:
-        (Path(os.environ["MIR_TEST_MARKS"]) / f"{os.getpid()}-{track_id}").touch()
-        time.sleep(3)
-        return {"slow_pid": os.getpid()}
+def slow_pid(track: Track) -> dict:
+    (Path(os.environ["MIR_TEST_MARKS"]) / f"{os.getpid()}-{track.out_dir.name}").touch()
+    time.sleep(3)
+    return {"slow_pid": os.getpid()}
 
-    return for_each_track(context, settings, compute)
+
+FAMILY = Family(
+    name="slow_feature",
+    group="spectral",
+    version="1",
+    keys=(Feature("slow_pid", 0, 4194304, "", "the process that computed it"),),
+    compute=slow_pid,
+    consumers=(),
+)
 '''
 
 

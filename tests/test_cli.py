@@ -8,11 +8,16 @@ import sys
 import numpy as np
 import soundfile as sf
 
-from mir.feature_table import AUDIO_FEATURES, HARMONIC_STEMS, RHYTHM_STEMS, STEMS
+from mir.analysis import analysis_families
+from mir.feature_table import HARMONIC_STEMS, RHYTHM_STEMS, STEMS
 from mir.info import read_info, read_times
 from mir.synth import render_song
 
 SR = 44100
+#: the keys every analysed track has: those of the families `mir analyze` runs
+AUDIO_FEATURES = {
+    f.key for family in analysis_families() for f in family.keys if not (f.optional or f.pattern)
+}
 
 
 def _mir(*args, env=None, cwd=None):

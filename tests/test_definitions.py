@@ -1,6 +1,8 @@
 from dagster import AssetKey
 
-from mir_assets.definitions import defs
+from mir_assets.definitions import defs as load_definitions
+
+defs = load_definitions()
 
 
 def test_definitions_load_with_every_asset_job_and_sensor():

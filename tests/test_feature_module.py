@@ -31,39 +31,38 @@ LIGHT = {
 }  # fmt: skip
 
 FEATURE_MODULE = '''
-"""Zero crossings: the share of samples at which the mix changes sign."""
+"""Crest factor: how far the mix's peak stands above its RMS level."""
 
 import numpy as np
-from dagster import AssetExecutionContext, asset
 
-from mir.feature_table import Feature
-from mir_assets.runtime import decoded, feature_asset_args, for_each_track, full_mix_path
-from resources.settings import PipelineSettings
-
-FEATURES = [
-    Feature("zero_crossing_rate", 0, 1, "", "share of samples where the mix changes sign"),
-]
+from mir.family import Family, Feature, Track
 
 
-@asset(**feature_asset_args("spectral", features=FEATURES, kinds={"numpy", "duckdb"}))
-def zero_crossings(
-    context: AssetExecutionContext, settings: PipelineSettings, source_audio: dict[str, dict]
-) -> dict[str, dict]:
-    """`zero_crossing_rate` of the 44.1 kHz mono mix."""
+def crest_factor(track: Track) -> dict:
+    """`crest_factor_db` of the 44.1 kHz mono mix (dB)."""
+    y = track.audio.mono(44100).astype(np.float64)
+    rms = float(np.sqrt(np.mean(y**2)))
+    if rms == 0.0:
+        return {"crest_factor_db": None}  # digital silence: undefined
+    return {"crest_factor_db": float(20 * np.log10(np.max(np.abs(y)) / rms))}
 
-    def compute(track_id: str) -> dict:
-        y = decoded(full_mix_path(settings, track_id, source_audio[track_id])).mono(44100)
-        return {"zero_crossing_rate": float(np.mean(np.signbit(y[1:]) != np.signbit(y[:-1])))}
 
-    return for_each_track(context, settings, compute)
+FAMILY = Family(
+    name="crest_factor",
+    group="loudness",
+    version="1",
+    keys=(Feature("crest_factor_db", 0, 200, "dB", "peak level of the mix above its RMS level"),),
+    compute=crest_factor,
+    kinds={"numpy", "duckdb"},
+)
 '''
 
 DESCRIBE = """
 import json
 from dagster import AssetKey
 from mir_assets.definitions import defs
-graph = defs.resolve_asset_graph()
-node = graph.get(AssetKey("zero_crossings"))
+graph = defs().resolve_asset_graph()
+node = graph.get(AssetKey("crest_factor"))
 print(json.dumps({
     "keys": str(node.metadata["keys"].value),
     "group": node.group_name,
@@ -73,8 +72,9 @@ print(json.dumps({
 """
 
 
-def _zcr(y: np.ndarray) -> float:
-    return float(np.mean(np.signbit(y[1:]) != np.signbit(y[:-1])))
+def _crest_db(y: np.ndarray) -> float:
+    y = y.astype(np.float64)
+    return float(20 * np.log10(np.max(np.abs(y)) / np.sqrt(np.mean(y**2))))
 
 
 def test_a_feature_module_is_one_file_and_one_line_and_is_backfilled(project, tmp_path):
@@ -95,13 +95,13 @@ def test_a_feature_module_is_one_file_and_one_line_and_is_backfilled(project, tm
 
     # the user's one file, and one line of config
     (project.root / "features").mkdir()
-    (project.root / "features" / "zero_crossings.py").write_text(FEATURE_MODULE)
+    (project.root / "features" / "crest_factor.py").write_text(FEATURE_MODULE)
     with project.config_path.open("a") as f:
-        f.write("feature_modules: [features/zero_crossings.py]\n")
+        f.write("feature_modules: [features/crest_factor.py]\n")
     second = _mir("run", "--config", str(project.config_path), env=env)
     assert second.returncode == 0, second.stdout + second.stderr
     table = asset_table(second.stdout)
-    assert table["zero_crossings"]["ok"] == "2"
+    assert table["crest_factor"]["ok"] == "2"
     assert table["beat_grid"]["up_to_date"] == "2"  # nothing else is computed again
     assert table["loudness"]["up_to_date"] == "2"
     assert table["training_crops"]["ok"] == "2"  # stale after the new feature: made again
@@ -111,7 +111,7 @@ def test_a_feature_module_is_one_file_and_one_line_and_is_backfilled(project, tm
     # its readers are behind for that track, and `mir run` makes them again, only them
     materialized = subprocess.run(
         [str(Path(sys.executable).parent / "dagster"), "asset", "materialize",
-         "-m", "mir_assets.definitions", "--select", "zero_crossings", "--partition", "One"],
+         "-m", "mir_assets.definitions", "--select", "crest_factor", "--partition", "One"],
         capture_output=True, text=True, timeout=300, cwd=ROOT,
         env={**env, "MIR_CONFIG": str(project.config_path)},
     )  # fmt: skip
@@ -119,33 +119,33 @@ def test_a_feature_module_is_one_file_and_one_line_and_is_backfilled(project, tm
     third = _mir("run", "--config", str(project.config_path), env=env)
     assert third.returncode == 0, third.stdout + third.stderr
     table = asset_table(third.stdout)
-    assert table["zero_crossings"]["up_to_date"] == "2"
+    assert table["crest_factor"]["up_to_date"] == "2"
     assert table["beat_grid"]["up_to_date"] == "2"
     assert (table["training_crops"]["ok"], table["training_crops"]["up_to_date"]) == ("1", "1")
     assert (table["sat_dataset"]["ok"], table["sat_dataset"]["up_to_date"]) == ("1", "1")
 
     expected = {
-        name: _zcr(song.mix.mean(axis=1).astype(np.float32)) for name, song in songs.items()
+        name: _crest_db(song.mix.mean(axis=1).astype(np.float32)) for name, song in songs.items()
     }
     con = duckdb.connect(str(project.duckdb), read_only=True)
-    rows = dict(con.execute("SELECT track_id, zero_crossing_rate FROM zero_crossings").fetchall())
+    rows = dict(con.execute("SELECT track_id, crest_factor_db FROM crest_factor").fetchall())
     comment = con.execute(
-        "SELECT comment FROM duckdb_columns() WHERE table_name = 'zero_crossings' "
-        "AND column_name = 'zero_crossing_rate'"
+        "SELECT comment FROM duckdb_columns() WHERE table_name = 'crest_factor' "
+        "AND column_name = 'crest_factor_db'"
     ).fetchone()[0]
     con.close()
     assert rows == pytest.approx(expected, abs=1e-6)
-    assert "share of samples where the mix changes sign, range 0..1" in comment
+    assert "peak level of the mix above its RMS level [dB], range 0..200" in comment
     for name, value in expected.items():
         info = json.loads((project.library / name / f"{name}.INFO").read_text())
-        assert info["zero_crossing_rate"] == pytest.approx(value, abs=1e-6)
+        assert info["crest_factor_db"] == pytest.approx(value, abs=1e-6)
         crop_infos = sorted((project.root / "data" / "crops" / name).glob("*.INFO"))
         assert crop_infos, name
         for crop_info in crop_infos:  # the crops inherit the track's value
             crop = json.loads(crop_info.read_text())
-            assert crop["zero_crossing_rate"] == pytest.approx(value, abs=1e-6)
+            assert crop["crest_factor_db"] == pytest.approx(value, abs=1e-6)
     report = (project.root / "data" / "reports" / "feature_statistics.md").read_text()
-    assert "zero_crossing_rate" in report
+    assert "crest_factor_db" in report
 
     described = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(DESCRIBE)],
@@ -156,8 +156,8 @@ def test_a_feature_module_is_one_file_and_one_line_and_is_backfilled(project, tm
     )
     assert described.returncode == 0, described.stderr
     node = json.loads(described.stdout.strip().splitlines()[-1])
-    assert "`zero_crossing_rate`: share of samples where the mix changes sign" in node["keys"]
-    assert node["group"] == "spectral"
+    assert "`crest_factor_db`: peak level of the mix above its RMS level" in node["keys"]
+    assert node["group"] == "loudness"
     assert node["checks"] == ["values_in_range"]
     assert {"training_crops", "sat_dataset", "feature_statistics"} <= set(node["children"])
 
@@ -173,7 +173,7 @@ def test_a_switch_for_an_unknown_asset_is_an_error_naming_it():
 
 
 def test_a_feature_module_that_cannot_load_names_the_entry(tmp_path):
-    from mir_assets.definitions import load_feature_modules
+    from mir.family import load_feature_modules
 
     cfg = config_from_dict({"feature_modules": ["features/missing.py"]}, root=tmp_path)
     with pytest.raises(ConfigError, match="feature_modules: cannot load 'features/missing.py'"):

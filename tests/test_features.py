@@ -9,7 +9,7 @@ from mir import analysis
 from mir.audio import Audio
 from mir.config import MasterConfig
 from mir.harmonic import PITCH_CLASSES, pitch_class
-from mir.rhythm import resolve_tempo_octave, syncopation
+from mir.rhythm import resolve_tempo_octave, rhythm_features, syncopation
 from mir.spectral import multiband_rms, spectral_shape
 from mir.synth import click_track, render_song
 
@@ -29,9 +29,9 @@ def rendered():
     for i, (bpm, bpb, tonic, scale) in enumerate(SONGS):
         song = render_song(bpm=bpm, beats_per_bar=bpb, tonic=tonic, scale=scale, bars=12, seed=i)
         audio = Audio(song.mix, SR)
-        values, grid = analysis.beat_grid(audio, cfg.beats)
-        values.update(analysis.harmonic(audio))
-        values.update(analysis.loudness(audio))
+        values, grid = analysis.beat_grid_of(audio, cfg.beats)
+        values.update(analysis.harmonic_of(audio))
+        values.update(analysis.loudness_of(audio))
         out.append((song, audio, values, grid))
     return out
 
@@ -97,8 +97,10 @@ def test_syncopation_of_on_beat_pattern_is_below_off_beat_pattern():
     # and through onset detection on audio
     y, truth = click_track(120, duration_s=10)
     shifted = np.roll(y, int(0.25 * SR))
-    on_audio = analysis.rhythm(Audio(np.stack([y, y], 1), SR), truth)["syncopation"]
-    off_audio = analysis.rhythm(Audio(np.stack([shifted, shifted], 1), SR), truth)["syncopation"]
+    on_audio = rhythm_features(Audio(np.stack([y, y], 1), SR), beats=truth)["syncopation"]
+    off_audio = rhythm_features(Audio(np.stack([shifted, shifted], 1), SR), beats=truth)[
+        "syncopation"
+    ]
     assert on_audio < 0.2 < 0.8 < off_audio
 
 

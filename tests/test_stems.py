@@ -195,7 +195,8 @@ def test_a_missing_model_fails_stems_alone_while_cpu_assets_succeed(project, ins
 
 _PROBE = """
 import os, sys
-import mir_assets.definitions
+from mir_assets.definitions import defs
+defs()  # the code location, built as Dagster builds it: the configuration read once
 assert "torch" not in sys.modules, "torch imported before the ROCm environment"
 print(os.environ["HIP_FORCE_DEV_KERNARG"], os.environ["PYTORCH_TUNABLEOP_TUNING"])
 import torch  # noqa: F401

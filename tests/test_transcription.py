@@ -177,7 +177,7 @@ def test_transcription_assets_write_midi_files_info_keys_and_columns(project, in
     assert result.success
     checks = result.get_asset_check_evaluations()
     ranged = {e.asset_key.path[-1] for e in checks if e.check_name == "values_in_range"}
-    assert ranged == {"drum_transcription", "pitch_transcription"}
+    assert ranged == {"source_audio", "drum_transcription", "pitch_transcription"}
     assert all(e.passed for e in checks), [e.description for e in checks]
 
     folder = project.library / track_id
@@ -206,7 +206,7 @@ def test_transcription_assets_write_midi_files_info_keys_and_columns(project, in
 
 def test_missing_adtof_weights_fail_the_drum_asset_alone(project, instance, tmp_path):
     from mir.config import load_config
-    from mir_assets.selection import missing_transcription_model
+    from mir_assets.selection import missing_model
 
     write_config(project.root, transcription={"model_dir": str(tmp_path / "none")})
     track_id = _track_with_stems(project, instance, "Untranscribed.wav")
@@ -225,5 +225,5 @@ def test_missing_adtof_weights_fail_the_drum_asset_alone(project, instance, tmp_
     assert not (folder / DRUMS_MIDI).exists()
     assert (folder / pitched_midi("bass")).exists()
     assert read_info(info_path(folder))["transcription_bass_notes"] > 0
-    missing = missing_transcription_model(load_config(project.config_path))
+    missing = missing_model(load_config(project.config_path), "drum_transcription")
     assert isinstance(missing, ModelNotFound) and missing.expected.endswith(ADTOF_FILE)

@@ -80,3 +80,12 @@ def fill_prompt(template: str, values: Mapping[str, Any]) -> str:
     (other braces are left alone)."""
     text = template.replace("{genres}", genres_text(values))
     return text.replace("{metadata}", metadata_text(values)).strip()
+
+
+def prompts_of(cfg) -> dict[str, tuple[str, int]]:
+    """`{prompt key: (template, max new tokens)}` of a `music_flamingo` configuration: the
+    configured prompts, or the built-in ones."""
+    prompts = dict(cfg.prompts) or dict(DEFAULT_PROMPTS)
+    return {
+        k: (text, int(cfg.max_tokens.get(k, DEFAULT_MAX_TOKENS))) for k, text in prompts.items()
+    }

@@ -22,9 +22,9 @@ from mir.audio import Audio, extension
 from mir.captions.template import caption_for, template_caption
 from mir.chords import crop_chords
 from mir.dataset.timeseries import NPZ_SUFFIX, crop_timeseries, write_npz
+from mir.feature_table import inherited_by_crops
 from mir.info import safe_update
 from mir.intermediates import SR
-from mir.quality import INFO_KEYS as QUALITY_INFO_KEYS
 from mir.separation.files import mp3_bitrate, write_stem
 
 MIN_FRACTION = 0.75
@@ -199,33 +199,7 @@ def local_tempo(beats: np.ndarray, crop: Crop) -> tuple[float, int]:
 
 # -- a track's crops: files, .INFO and series ---------------------------------------------
 
-# keys of the track's .INFO that describe its files, not its music: not transferred
-NOT_TRANSFERRED = {
-    "full_mix",
-    "source_path",
-    "sha256",
-    "format",
-    "stem_files",
-    "channels",
-    "sample_rate",
-    # audio_quality and sat_dataset: about the file and its place in the dataset
-    *QUALITY_INFO_KEYS,
-    "dataset_excluded",
-    # what the crops, track_timeseries and sat_dataset assets record about the track:
-    # bookkeeping of the dataset, not music
-    "crop_count",
-    "crops_rejected_silent",
-    "crops_dir",
-    "crop_seconds",
-    "crops_removed",
-    "timeseries_frames",
-    "timeseries_frame_rate",
-    "timeseries_fields",
-    "timeseries_file",
-    "dataset_crops",
-    "dataset_dir",
-    "dataset_removed",
-}
+
 #: the prefix of Music Flamingo's captions (and their revisions) in `.INFO`
 CAPTIONS = "music_flamingo_"
 LOSSY_TO = {"m4a": "mp3", "aac": "mp3", "mp4": "mp3", "ogg": "flac", "aif": "aiff"}
@@ -237,7 +211,7 @@ def crop_features(mix: Audio, stems: dict[str, Audio], *, n_steps: int) -> dict:
     from mir import analysis
     from mir.harmonic import harmonic_features, hpcp_of
 
-    values = {**analysis.loudness(mix), **analysis.spectral(mix, band_steps=n_steps)}
+    values = {**analysis.loudness_of(mix), **analysis.spectral_of(mix, band_steps=n_steps)}
     values.update(
         {
             k: v
@@ -246,7 +220,7 @@ def crop_features(mix: Audio, stems: dict[str, Audio], *, n_steps: int) -> dict:
         }
     )
     for name, stem in stems.items():
-        loud = analysis.loudness(stem)
+        loud = analysis.loudness_of(stem)
         values[f"lufs_{name}"], values[f"lra_{name}"] = loud["lufs"], loud["lra"]
     return values
 
@@ -311,7 +285,7 @@ def make_crops(
     stems : dict of name -> Audio
         The stems to crop beside the mix (each cut at its own rate, same times).
     track_values : dict
-        The track's `.INFO`: every key but :data:`NOT_TRANSFERRED` goes to each crop.
+        The track's `.INFO`: every key that :func:`~mir.feature_table.inherited_by_crops` goes to each crop.
     chord_segments : list or None
         The track's chord segments (each crop gets its own), or None without them.
     cfg : CropsConfig
@@ -340,7 +314,7 @@ def make_crops(
         div4=cfg.div4,
         overlap=cfg.overlap,
     )
-    track_values = {k: v for k, v in track_values.items() if k not in NOT_TRANSFERRED}
+    track_values = {k: v for k, v in track_values.items() if inherited_by_crops(k)}
     ext = LOSSY_TO.get(extension(source), extension(source))
     bitrate = mp3_bitrate(source)
     out = TrackCrops()

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from mir.feature_table import FEATURES, Feature
+from mir.feature_table import FEATURES, Feature, inherited_by_crops
 
 CONFIG_NAME = "dataset_config.json"
 MODULE_NAME = "custom_metadata.py"
@@ -123,11 +123,14 @@ def load_timeseries(info):
 
 
 def conditioning_feature(key: str) -> Feature:
-    """The range of a conditioning key (the feature table, or a derived key)."""
-    feature = FEATURES.get(key) or DERIVED_FEATURES.get(key)
+    """The range of a conditioning key: a numeric key that each crop inherits from its
+    track (its family's declaration says so), or a derived key."""
+    feature = DERIVED_FEATURES.get(key)
+    if feature is None and key in FEATURES and inherited_by_crops(key):
+        feature = FEATURES[key]
     if feature is None:
         raise ValueError(
-            f"{key!r} is not a numeric key of the feature table (mir/feature_table.py) "
+            f"{key!r} is not a numeric key that the crops inherit (mir/families.py) "
             f"nor one of {', '.join(DERIVED_FEATURES)}"
         )
     return feature

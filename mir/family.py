@@ -1,0 +1,397 @@
+"""What a feature family is: its keys, its computation, what it needs, who reads it.
+
+A *family* is one asset of a track: the values one computation returns together (the
+beat grid, the spectral shape, the stems). Each is declared once, as a :class:`Family`
+(the built-in ones in :mod:`mir.families`, others in a feature module named by the
+configuration's `feature_modules:`). Everything else is derived from the declaration:
+the feature table (:mod:`mir.feature_table`), the asset and its range check, its UI
+metadata and DuckDB column comments, `mir analyze`'s steps, what each crop inherits, the
+assets that depend on it, the model check that leaves it out of a run, the generated
+reference of the documentation, and its code version (:mod:`mir.versions`).
+
+This module is light on purpose: declarations name their code by dotted path
+(`"mir.analysis:spectral"`), which is imported only when it runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from mir.audio import Audio
+    from mir.config import MasterConfig
+
+#: what a key holds: a number (with a range), text, a flag, {label: probability}, a
+#: list, or the name of a file in the track folder
+Kind = Literal["number", "text", "flag", "labels", "list", "file"]
+#: the assets that read other families' values
+CONSUMERS = ("crops", "statistics", "captions")
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One key of a family: what it means, its unit and range.
+
+    Attributes
+    ----------
+    key : str
+        The name in `.INFO`, DuckDB and the crops' sidecars. A key ending in `*` stands for
+        every key with that prefix (`music_flamingo_*`: one per configured prompt).
+    min, max : float
+        The physical range of a number (the `values_in_range` check); unused otherwise.
+    unit : str
+        `"s"`, `"Hz"`, `"LUFS"`, ...; `""` for none.
+    description : str
+        What it means, in a line.
+    kind : str
+        See :data:`Kind`.
+    optional : bool
+        Present only when it is known (a lookup found a release, a stem held notes);
+        otherwise every result of the family holds it.
+    crops : bool or None
+        Whether each crop inherits the key; None: as its family says.
+    """
+
+    key: str
+    min: float = -math.inf
+    max: float = math.inf
+    unit: str = ""
+    description: str = ""
+    kind: Kind = "number"
+    optional: bool = False
+    crops: bool | None = None
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind == "number"
+
+    @property
+    def pattern(self) -> bool:
+        return self.key.endswith("*")
+
+    def matches(self, key: str) -> bool:
+        return key.startswith(self.key[:-1]) if self.pattern else key == self.key
+
+    def comment(self) -> str:
+        """The DuckDB column comment: meaning, unit and range."""
+        unit = f" [{self.unit}]" if self.unit else ""
+        if not self.numeric:
+            return f"{self.description}{unit}"
+        return f"{self.description}{unit}, range {self.min:g}..{self.max:g}"
+
+
+def text(key: str, description: str, **kw) -> Feature:
+    """A key holding text."""
+    return Feature(key, description=description, kind="text", **kw)
+
+
+def flag(key: str, description: str, **kw) -> Feature:
+    """A key holding true or false."""
+    return Feature(key, description=description, kind="flag", **kw)
+
+
+@dataclass(frozen=True)
+class ModelNeed:
+    """The model files a family needs.
+
+    Attributes
+    ----------
+    check : str
+        Dotted path of `check(config)`, which raises :class:`~mir.errors.ModelNotFound`
+        (naming the file and its config key) when the files are not in place.
+    config_key : str
+        The configuration key that selects the model.
+    """
+
+    check: str | Callable
+    config_key: str
+
+
+class Track:
+    """What a family computes from: one track's decoded mix and what is known of it.
+
+    Attributes
+    ----------
+    audio : Audio
+        The decoded full mix (its cached intermediates are shared by every family). Given
+        as a function, it is decoded when a family first reads it.
+    config : MasterConfig
+        The pipeline configuration.
+    stems : dict
+        `{stem name: Audio}` of the stems the family asked for (those present).
+    beats, downbeats : ndarray or None
+        The beat grid in seconds, when the family needs it (or a family before it in
+        `mir analyze` set it).
+    out_dir : Path or None
+        The track folder, where a family writes its sidecar files (`.BEATS_GRID`,
+        `.CHORDS`); None writes none.
+    values : dict
+        The stored values of the assets the family `reads` (in `mir analyze`: every value
+        computed before it).
+    series : dict
+        Frame series a family hands on for the whole-track time series
+        (`beat_activation_ts`, ...), stored by the asset.
+    """
+
+    def __init__(
+        self,
+        audio: Audio | Callable[[], Audio],
+        config: MasterConfig,
+        *,
+        stems: dict[str, Audio] | None = None,
+        beats: np.ndarray | None = None,
+        downbeats: np.ndarray | None = None,
+        out_dir: Path | None = None,
+        values: dict[str, Any] | None = None,
+    ):
+        self._audio = audio
+        self.config = config
+        self.stems = dict(stems or {})
+        self.beats = beats
+        self.downbeats = downbeats
+        self.out_dir = out_dir
+        self.values = dict(values or {})
+        self.series: dict[str, np.ndarray] = {}
+
+    @property
+    def audio(self) -> Audio:
+        if callable(self._audio):
+            self._audio = self._audio()
+        return self._audio
+
+
+def resolve(path: str | Callable) -> Any:
+    """The object a dotted path `"package.module:attribute"` names (a callable as is)."""
+    if not isinstance(path, str):
+        return path
+    module, _, attribute = path.partition(":")
+    obj = importlib.import_module(module)
+    for part in attribute.split(".") if attribute else ():
+        obj = getattr(obj, part)
+    return obj
+
+
+@dataclass(frozen=True)
+class Family:
+    """One feature family: one asset of a track, declared once.
+
+    Attributes
+    ----------
+    name : str
+        The asset, its DuckDB table and its `features:` switch.
+    group : str
+        The asset group in the UI.
+    version : str
+        The code version: move it whenever the family's results change (tests/
+        test_versions.py fails when its code changed and it did not); Dagster then marks
+        this asset and its consumers stale, and `mir run` recomputes exactly those.
+    keys : tuple of Feature
+        Every key it returns.
+    description : str
+        What it computes and how (the asset's description in the UI).
+    compute : str or callable, optional
+        `compute(track: Track) -> dict` (or its dotted path): families with one run in
+        `mir analyze` (when they need no model) and get a generated asset. Families
+        without one have an asset module of their own (their work needs the run: a
+        model loaded once, the feature store, other tracks).
+    beats : bool
+        Needs the beat grid (its asset depends on `beat_grid`).
+    stems : tuple of str
+        Stems it reads: required (its asset depends on `stems`, and `mir analyze` runs it
+        only with all of them), or used when present if `stems_required` is false.
+    consumers : frozenset
+        Which of `crops` (each crop's `.INFO` and the dataset sidecars inherit its keys),
+        `statistics` (`feature_statistics` reads its table) and `captions` (the caption
+        reads its keys) read its values: they depend on it.
+    reads : tuple of str
+        Other assets whose stored values of the track it reads (`Track.values`; its asset
+        depends on them).
+    model : ModelNeed or None
+        The model it needs; the manifest (models/manifest.yaml) lists the files, their
+        licence and where they come from, by this family's name.
+    program : str or callable, optional
+        `check(config)` (or its dotted path) that raises a :class:`~mir.errors.MirError`
+        naming what to install when a program it runs is missing.
+    gpu : bool, str or callable
+        Whether it runs on the GPU resource and holds the GPU pool; or a predicate of the
+        configuration (or its dotted path) that says so.
+    partitioned : bool
+        False for a library-wide asset (the statistics).
+    code : tuple of str
+        Dotted paths of the code its results come from beyond `compute` (the roots of its
+        fingerprint in :mod:`mir.versions`).
+    kinds : frozenset
+        The UI's kind tags.
+    """
+
+    name: str
+    group: str
+    version: str
+    keys: tuple[Feature, ...]
+    description: str = ""
+    compute: str | Callable[[Track], dict] | None = None
+    beats: bool = False
+    stems: tuple[str, ...] = ()
+    stems_required: bool = True
+    consumers: frozenset[str] = frozenset({"crops", "statistics"})
+    reads: tuple[str, ...] = ()
+    model: ModelNeed | None = None
+    program: str | Callable | None = None
+    gpu: bool | str | Callable = False
+    partitioned: bool = True
+    code: tuple[str, ...] = ()
+    kinds: frozenset[str] = frozenset({"duckdb"})
+
+    def __post_init__(self):
+        unknown = set(self.consumers) - set(CONSUMERS)
+        if unknown:
+            raise ValueError(f"{self.name}: unknown consumers {sorted(unknown)}")
+        names = [f.key for f in self.keys]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{self.name}: a key is declared twice")
+        object.__setattr__(self, "keys", tuple(self.keys))
+        object.__setattr__(self, "consumers", frozenset(self.consumers))
+        object.__setattr__(self, "kinds", frozenset(self.kinds))
+
+    @property
+    def key_names(self) -> list[str]:
+        return [f.key for f in self.keys]
+
+    @property
+    def needs_stems(self) -> bool:
+        return bool(self.stems) and self.stems_required
+
+    @property
+    def in_analysis(self) -> bool:
+        """Whether `mir analyze` runs it: it has a computation and needs no model."""
+        return self.compute is not None and self.model is None
+
+    def uses_gpu(self, cfg: MasterConfig) -> bool:
+        """Whether the family holds the GPU pool under `cfg`."""
+        if isinstance(self.gpu, bool):
+            return self.gpu
+        return bool(resolve(self.gpu)(cfg))
+
+    def check_requirements(self, cfg: MasterConfig) -> None:
+        """Raise :class:`~mir.errors.ModelNotFound` when its model files are not in place,
+        or the program check's error when a program it runs is missing."""
+        if self.model is not None:
+            resolve(self.model.check)(cfg)
+        if self.program is not None:
+            resolve(self.program)(cfg)
+
+    def feature(self, key: str) -> Feature | None:
+        """The declaration of `key` (a pattern's for the keys it stands for)."""
+        for f in self.keys:
+            if f.matches(key):
+                return f
+        return None
+
+    def inherited_by_crops(self, key: str) -> bool:
+        f = self.feature(key)
+        if f is not None and f.crops is not None:
+            return f.crops
+        return "crops" in self.consumers
+
+    def run(self, track: Track) -> dict:
+        """Compute the family's values of one track."""
+        if self.compute is None:
+            raise TypeError(f"{self.name} has no computation of its own: its asset runs it")
+        return resolve(self.compute)(track)
+
+    def undeclared(self, values: Mapping[str, Any]) -> list[str]:
+        """Keys of `values` the family does not declare."""
+        return [k for k in values if self.feature(k) is None]
+
+    def missing(self, values: Mapping[str, Any]) -> list[str]:
+        """Declared keys (neither optional nor patterns) absent from `values`."""
+        return [
+            f.key for f in self.keys if not f.optional and not f.pattern and f.key not in values
+        ]
+
+
+def by_name(families: Iterable[Family]) -> dict[str, Family]:
+    out: dict[str, Family] = {}
+    for family in families:
+        if family.name in out:
+            raise ValueError(f"two families named {family.name!r}")
+        out[family.name] = family
+    return out
+
+
+def load_feature_modules(cfg: MasterConfig) -> list[Family]:
+    """The families of the modules named in `feature_modules:` of the config.
+
+    An entry is a module name (`my_features.zero_crossings`, importable from the Python
+    path) or a `.py` file (relative paths as the config's others:
+    :func:`mir.config.config_root`). A module declares `FAMILY` (a :class:`Family`) or
+    `FAMILIES` (several).
+
+    Raises
+    ------
+    ConfigError
+        A module that cannot be loaded, or that declares no family.
+    """
+    import importlib.util
+    import sys
+
+    from mir.config import PROJECT_ROOT, config_root
+    from mir.errors import ConfigError
+
+    out: list[Family] = []
+    root = config_root(cfg.source) if cfg.source else PROJECT_ROOT
+    for entry in cfg.feature_modules:
+        try:
+            if entry.endswith(".py"):
+                path = Path(entry).expanduser()
+                path = path if path.is_absolute() else root / path
+                if not path.is_file():
+                    raise FileNotFoundError(f"no such file: {path}")
+                name = f"mir_features.{path.stem}"
+                spec = importlib.util.spec_from_file_location(name, path)
+                module = importlib.util.module_from_spec(spec)
+                sys.modules[name] = module
+                spec.loader.exec_module(module)
+            else:
+                module = importlib.import_module(entry)
+        except Exception as exc:
+            raise ConfigError(
+                f"feature_modules: cannot load {entry!r} ({type(exc).__name__}: {exc})"
+            ) from exc
+        declared = getattr(module, "FAMILIES", None) or (
+            [module.FAMILY] if isinstance(getattr(module, "FAMILY", None), Family) else []
+        )
+        if not declared or not all(isinstance(f, Family) for f in declared):
+            raise ConfigError(
+                f"feature_modules: {entry!r} declares no family (a FAMILY = Family(...) or "
+                "FAMILIES = [...]; see the docs, 'Adding a feature')"
+            )
+        out += declared
+    return out
+
+
+#: the families of each set of feature modules, loaded once per process
+_LOADED: dict[tuple, tuple[Family, ...]] = {}
+
+
+def families_of(cfg: MasterConfig) -> tuple[Family, ...]:
+    """Every family of a configuration: the built-in ones and its feature modules' (whose
+    keys then join the feature table); the modules are loaded once per process."""
+    from mir import feature_table
+    from mir.families import FAMILIES
+
+    key = (str(cfg.source), cfg.feature_modules)
+    if key not in _LOADED:
+        extra = load_feature_modules(cfg) if cfg.feature_modules else []
+        families = (*FAMILIES, *extra)
+        by_name(families)  # two families of one name are an error
+        feature_table.register(extra)
+        _LOADED[key] = families
+    return _LOADED[key]
