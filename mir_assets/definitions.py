@@ -36,6 +36,7 @@ from mir_assets import (
     crops,
     export,
     harmonic,
+    latents,
     loudness,
     metadata,
     quality,
@@ -45,6 +46,7 @@ from mir_assets import (
     statistics,
     stems,
     timbral,
+    timeseries,
     transcription,
 )
 from mir_assets.checks import range_checks
@@ -72,6 +74,8 @@ ASSET_MODULES = [
     aesthetics,
     captions,
     crops,
+    timeseries,
+    latents,
     export,
     statistics,
 ]
@@ -195,7 +199,7 @@ def check_switches(cfg: MasterConfig, assets: list) -> None:
 FEATURE_MODULES = load_feature_modules(DEFINITION_CONFIG)
 all_assets = wire_consumers(load_assets_from_modules([*ASSET_MODULES, *FEATURE_MODULES]))
 check_switches(DEFINITION_CONFIG, all_assets)
-all_checks = range_checks(all_assets)
+all_checks = [*range_checks(all_assets), *latents.ASSET_CHECKS]
 inbox_sensor = build_inbox_sensor(all_assets)
 
 defs = Definitions(

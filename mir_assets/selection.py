@@ -50,6 +50,18 @@ def missing_caption_model(cfg: MasterConfig) -> ModelNotFound | None:
     return _missing(check_caption_models, cfg.music_flamingo)
 
 
+def missing_latents_model(cfg: MasterConfig) -> ModelNotFound | None:
+    """The autoencoder error of the `latents.preset`, or None when its files are in place."""
+    from mir.latents.autoencoders import check_autoencoder
+    from mir.latents.presets import preset
+
+    p = preset(cfg.latents.preset)
+    folder = {"same-l": cfg.latents.same_l_dir, "same-s": cfg.latents.same_s_dir}.get(
+        p.encoder, cfg.latents.sao_vae_dir
+    )
+    return _missing(check_autoencoder, p.encoder, folder)
+
+
 def missing_fpcalc(cfg: MasterConfig) -> Exception | None:
     """The error when `fpcalc` (audio_quality's fingerprints) is not on PATH, else None."""
     from mir.quality import FingerprintError, check_fpcalc
@@ -83,6 +95,7 @@ MODEL_CHECKS = {
     "drum_transcription": missing_transcription_model,
     "aesthetics": missing_aesthetics_model,
     "captions": missing_caption_model,
+    "latents": missing_latents_model,
 }
 
 
