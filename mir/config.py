@@ -33,6 +33,7 @@ PATH_OVERRIDES = {
     "duckdb": "MIR_DUCKDB",
     "crops": "MIR_CROPS",
     "dataset": "MIR_DATASET",
+    "latents": "MIR_LATENTS",
 }
 #: Environment variables that override `feature_store.*`.
 STORE_OVERRIDES = {"backend": "MIR_FEATURE_STORE", "postgres_url": "MIR_FEATURE_STORE_URL"}
@@ -50,6 +51,7 @@ class PathsConfig(_Section):
     crops: Path = Path("data/crops")
     dataset: Path = Path("data/sat_dataset")
     reports: Path = Path("data/reports")
+    latents: Path = Path("data/latents")
 
 
 class FeaturesConfig(BaseModel):
@@ -170,6 +172,27 @@ class CropsConfig(_Section):
     #: crop's own captions, its prompt in the dataset; off: each crop carries the track's.
     #: Slow: one model call per prompt and crop
     flamingo: bool = False
+
+
+class LatentsConfig(_Section):
+    #: the target model and its autoencoder (mir/latents/presets.py): sa3-medium (SAME-L),
+    #: sa3-small (SAME-S), sao-1.0 (the Stable Audio Open 1.0 VAE)
+    preset: Literal["sa3-medium", "sa3-small", "sao-1.0"] = "sa3-medium"
+    #: window length in latent frames, a multiple of 256; 0: the preset's
+    window_frames: int = Field(0, ge=0)
+    #: windows per encoder pass
+    batch_size: int = Field(2, ge=1)
+    #: the folders of each autoencoder's checkpoint and configuration (models/README.md)
+    same_l_dir: Path = Path("models/same-l")
+    same_s_dir: Path = Path("models/same-s")
+    sao_vae_dir: Path = Path("models/stable-audio-open-1.0")
+
+    @field_validator("window_frames")
+    @classmethod
+    def _multiple(cls, value: int) -> int:
+        if value % 256:
+            raise ValueError("must be a multiple of 256 (0: the preset's)")
+        return value
 
 
 class TimbralConfig(_Section):
@@ -305,6 +328,7 @@ class MasterConfig(_Section):
     chords: ChordsConfig = ChordsConfig()
     separation: SeparationConfig = SeparationConfig()
     crops: CropsConfig = CropsConfig()
+    latents: LatentsConfig = LatentsConfig()
     export: ExportConfig = ExportConfig()
     metadata: MetadataConfig = MetadataConfig()
     classification: ClassificationConfig = ClassificationConfig()
@@ -426,7 +450,7 @@ def config_from_dict(
         )
         raise ConfigError(f"{where}invalid configuration: {problems}") from None
     paths = {}
-    for key in ("inbox", "library", "duckdb", "models", "crops", "dataset", "reports"):
+    for key in ("inbox", "library", "duckdb", "models", "crops", "dataset", "reports", "latents"):
         value = getattr(cfg.paths, key)
         env = PATH_OVERRIDES.get(key)
         if env and os.environ.get(env):
@@ -463,8 +487,15 @@ def config_from_dict(
     transcription = cfg.transcription.model_copy(
         update={"model_dir": _under(root, cfg.transcription.model_dir)}
     )
+    lat = cfg.latents
+    latents = lat.model_copy(
+        update={
+            k: _under(root, getattr(lat, k)) for k in ("same_l_dir", "same_s_dir", "sao_vae_dir")
+        }
+    )
     return cfg.model_copy(
         update={
+            "latents": latents,
             "music_flamingo": music_flamingo,
             "paths": PathsConfig(**paths),
             "separation": separation,

@@ -66,6 +66,14 @@ def fpcalc_program(cfg) -> None:
     check_fpcalc()
 
 
+def latents_model(cfg) -> None:
+    from mir.latents.autoencoders import check_autoencoder
+    from mir.latents.presets import autoencoder_dir, preset
+
+    p = preset(cfg.latents.preset)
+    check_autoencoder(p.encoder, autoencoder_dir(cfg.latents, p))
+
+
 def captions_use_gpu(cfg) -> bool:
     """A captioning or revision model runs: template captions need no GPU."""
     mf = cfg.music_flamingo
@@ -763,20 +771,79 @@ CROPS = Family(
 
 TIMESERIES = Family(
     name="track_timeseries",
-    group="crops",
+    group="latents",
     version="2",
-    description="The whole track at 100 frames per second (`<Track>.TIMESERIES.npz` and the "
-    "`timeseries` table): madmom's beat and downbeat activations, onset envelope, band "
-    "RMS, spectral shape, HPCP.",
+    description="Every series of the whole track, each at its own rate, in the "
+    "`timeseries` table and `<Track>.TIMESERIES.npz` (`__meta__` with `field_rates`): at "
+    "100 Hz madmom's beat and downbeat activations, onset envelope, band RMS, spectral "
+    "shape, HPCP and each stem's RMS and onset envelope; at 50 Hz f0 of the bass and other "
+    "stems with their voiced series; at 10 Hz the chord index; at 1 Hz the tonic.",
     keys=(
-        Feature("timeseries_frames", 0, 1e9, "", "frames of the series"),
-        Feature("timeseries_frame_rate", 1, 1000, "1/s", "frames per second"),
+        Feature("timeseries_frames", 0, 1e9, "", "frames of the 100 Hz series"),
+        Feature("timeseries_frame_rate", 1, 1000, "1/s", "frames per second of the base rate"),
         Feature("timeseries_fields", kind="list", description="the series' names"),
         Feature("timeseries_file", kind="file", description="the .TIMESERIES.npz file"),
     ),
     beats=True,
+    # the stem files and the .CHORDS sidecar, when their assets ran
+    reads=("stems", "chords"),
     consumers=NONE,
-    code=("mir.dataset.timeseries:track_timeseries", "mir.spectral:band_energies_of"),
+    code=(
+        "mir.dataset.timeseries:complete_track_series",
+        "mir.dataset.timeseries:write_npz",
+        "mir.spectral:band_energies_of",
+    ),
+)
+
+LATENT_WINDOWS = Family(
+    name="latent_windows",
+    group="latents",
+    version="1",
+    description="Windows of T latent frames of the configured preset over every second of "
+    "the track, starting on downbeats (`<Track>.LATENT_WINDOWS.csv`), and every series "
+    "pooled to each window's frames (`<Track>.LATENT_WINDOWS.npz`). No model.",
+    keys=(
+        Feature("latent_window_count", 0, 1e6, "", "windows over the track"),
+        Feature("latent_window_frames", 256, 65536, "", "latent frames per window (T)"),
+        Feature(
+            "latent_window_coverage", 0, 1, "", "seconds in some window / seconds of the track"
+        ),
+        Feature("latent_windows_file", kind="file", description="the windows manifest (CSV)"),
+    ),
+    beats=True,
+    consumers=NONE,
+    code=(
+        "mir.dataset.windows:plan_windows",
+        "mir.dataset.windows:manifest_rows",
+        "mir.dataset.resample:TrackSeries",
+        "mir.dataset.resample:padding_mask",
+    ),
+    kinds=frozenset({"csv", "numpy"}),
+)
+
+LATENTS = Family(
+    name="latents",
+    group="latents",
+    version="1",
+    description="Every latent window encoded with the preset's autoencoder (SAME-L, "
+    "SAME-S or the Stable Audio Open 1.0 VAE, loaded once per run, batched, float16) into "
+    "one flat pre-encoded corpus that Stable Audio 3's and Stable Audio Tools' loaders "
+    "read as it is, with its control arrays, captions and card beside it.",
+    keys=(
+        Feature("latent_items", 0, 1e6, "", "corpus items of the track"),
+        Feature("latent_items_encoded", 0, 1e6, "", "items encoded by this run"),
+        Feature("latent_items_removed", 0, 1e6, "", "items of windows that no longer exist"),
+        text("latent_corpus", "the corpus folder under paths.latents"),
+    ),
+    consumers=NONE,
+    model=ModelNeed(check="mir.families:latents_model", config_key="latents.preset"),
+    gpu=True,
+    code=(
+        "mir.latents.autoencoders:load_autoencoder",
+        "mir.dataset.corpus:write_item",
+        "mir.captions.template:template_caption",
+    ),
+    kinds=frozenset({"pytorch", "numpy"}),
 )
 
 DATASET = Family(
@@ -847,6 +914,8 @@ FAMILIES: tuple[Family, ...] = (
     CAPTIONS,
     CROPS,
     TIMESERIES,
+    LATENT_WINDOWS,
+    LATENTS,
     DATASET,
     STATISTICS,
 )

@@ -32,8 +32,6 @@ import types
 from collections.abc import Iterable
 from pathlib import Path
 
-import numpy as np
-
 from mir.family import Family, resolve
 
 LOCK = Path(__file__).with_name("families.lock")
@@ -77,11 +75,9 @@ def _ours(obj) -> bool:
 
 
 def _constant(value) -> str | None:
-    """A stable text of a module-level constant's value, or None for what is not data."""
+    """A stable text of an immutable value, or None."""
     if isinstance(value, bool | int | float | str | bytes | type(None)):
         return repr(value)
-    if isinstance(value, np.ndarray):
-        return "ndarray:" + hashlib.sha256(np.ascontiguousarray(value).tobytes()).hexdigest()
     if isinstance(value, tuple | list | frozenset | set):
         parts = [_constant(v) for v in value]
         if any(p is None for p in parts):
@@ -198,6 +194,14 @@ class _Walker:
         return namespace.get(name)
 
     def _note(self, name: str, value, namespace: dict | None = None) -> None:
+        if namespace is not None:
+            module = namespace.get("__name__", "?")
+            source_file = getattr(sys.modules.get(module), "__file__", None)
+            if name in _assignments(module, source_file):
+                # a name the module assigns: what the statement says, whatever a run has
+                # put there since (a cache, a model loaded on first use)
+                self._constant_of(name, value, namespace)
+                return
         if value is None:
             return
         if isinstance(value, types.ModuleType):
@@ -217,10 +221,48 @@ class _Walker:
                     self.libraries.add(lib)
             return
         if namespace is not None:
-            text = _constant(value)
-            if text is not None:
-                module = namespace.get("__name__", "?")
-                self.constants[f"{module}:{name}"] = text
+            self._constant_of(name, value, namespace)
+
+    def _constant_of(self, name: str, value, namespace: dict) -> None:
+        """A module-level name holding data: the statement that assigns it (what the code
+        says, not what a run may have put into a mutable value since), followed like code;
+        a value set otherwise is taken when it is immutable."""
+        module = namespace.get("__name__", "?")
+        key = f"{module}:{name}"
+        if key in self.constants:
+            return
+        source_file = getattr(sys.modules.get(module), "__file__", None)
+        node = _assignments(module, source_file).get(name)
+        if node is not None:
+            self.constants[key] = ast.dump(node, annotate_fields=False, include_attributes=False)
+            self._follow(node, namespace)
+            return
+        text = _constant(value)
+        if text is not None:
+            self.constants[key] = text
+
+
+@functools.cache
+def _assignments(module_name: str, source_file: str | None) -> dict[str, ast.AST]:
+    """The top-level statements of a module (as loaded from `source_file`) that assign
+    each name."""
+    module = sys.modules.get(module_name)
+    try:
+        tree = ast.parse(inspect.getsource(module)) if module is not None else None
+    except (OSError, TypeError):
+        return {}
+    out: dict[str, ast.AST] = {}
+    for node in tree.body if tree is not None else ():
+        targets = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, ast.AnnAssign | ast.AugAssign):
+            targets = [node.target]
+        for target in targets:
+            for leaf in ast.walk(target):
+                if isinstance(leaf, ast.Name):
+                    out[leaf.id] = _strip(node)
+    return out
 
 
 def code_roots(family: Family) -> list:

@@ -1,4 +1,4 @@
-"""Crops and time series: the training crops of each track, and the 100 Hz track series."""
+"""Crops: the training crops of each track (the whole-track series: mir_assets/timeseries.py)."""
 
 import random
 from pathlib import Path
@@ -8,14 +8,10 @@ from dagster import AssetExecutionContext, MetadataValue, Output
 from mir.analysis import CHORDS, read_beat_grid
 from mir.audio import Audio
 from mir.chords import read_chords
-from mir.dataset import timeseries as timeseries_lib
 from mir.dataset.crops import make_crops
 from mir.dataset.sat_export import remove_other_files
-from mir.dataset.timeseries import NPZ_SUFFIX, write_npz
 from mir.errors import ModelNotFound
 from mir.info import info_path, read_info, sidecar_path
-from mir.intermediates import SR
-from mir.spectral import band_energies_of
 from mir.stems import find_stems
 from mir_assets.runtime import decoded, for_each_track, full_mix_path, input_cursors
 from resources.gpu import GpuResource
@@ -201,51 +197,3 @@ def training_crops(
     result = for_each_track(context, settings, compute)
     context.add_output_metadata({"crops_table": MetadataValue.text(CROPS_TABLE)})
     return Output(result, tags=cursors)
-
-
-def track_timeseries(
-    context: AssetExecutionContext,
-    settings: PipelineSettings,
-    source_audio: dict[str, dict],
-    beat_grid: dict[str, dict],
-) -> dict[str, dict]:
-    """The whole track at 100 frames per second, in the `timeseries` table (crop index -1)
-    and in `<Track>.TIMESERIES.npz` beside the `.INFO` (the spec's whole-track sidecar:
-    float32 arrays and a `__meta__` JSON string with `frame_rate`, `n_frames`, `duration`,
-    `sample_rate`, `hop`, `stems_present`, `source`, `fields`): madmom's beat and downbeat
-    activations, onset envelope, band RMS, spectral shape, HPCP."""
-
-    def compute(track_id: str) -> dict:
-        mix_path = full_mix_path(settings, track_id, source_audio[track_id])
-        audio = decoded(mix_path)
-        stored = settings.tables.read_arrays(track_id, -1)
-        series = timeseries_lib.track_timeseries(
-            audio.mono(SR),
-            beat_activation=stored.get("beat_activation_ts"),
-            downbeat_activation=stored.get("downbeat_activation_ts"),
-            energies=band_energies_of(audio),  # shared with spectral_features' band levels
-        )
-        settings.tables.write_arrays(track_id, -1, series)
-        n_frames = next(iter(series.values())).shape[0]
-        npz = sidecar_path(settings.track_dir(track_id), NPZ_SUFFIX)
-        write_npz(
-            npz,
-            series,
-            {
-                "frame_rate": 100,
-                "n_frames": n_frames,
-                "duration": round(audio.n_samples / audio.sr, 6),
-                "sample_rate": SR,
-                "hop": SR // 100,
-                "stems_present": [],  # the per-stem series of the spec are not computed
-                "source": mix_path.name,
-            },
-        )
-        return {
-            "timeseries_frames": n_frames,
-            "timeseries_frame_rate": 100,
-            "timeseries_fields": sorted(series),
-            "timeseries_file": npz.name,
-        }
-
-    return for_each_track(context, settings, compute)

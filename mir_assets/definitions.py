@@ -40,11 +40,13 @@ from mir_assets import (
     classification,
     crops,
     export,
+    latents,
     metadata,
     quality,
     source,
     statistics,
     stems,
+    timeseries,
     transcription,
 )
 from mir_assets.checks import range_checks
@@ -72,7 +74,9 @@ ASSET_FUNCTIONS = {
         transcription.pitch_transcription,
         captions.captions,
         crops.training_crops,
-        crops.track_timeseries,
+        timeseries.track_timeseries,
+        timeseries.latent_windows,
+        latents.latents,
         export.sat_dataset,
         statistics.feature_statistics,
     )
@@ -192,7 +196,7 @@ def build_location(cfg: MasterConfig) -> Location:
     families = families_of(cfg)
     assets = wire_consumers([family_asset(f, cfg) for f in families], families)
     check_switches(cfg, assets)
-    checks = range_checks(assets)
+    checks = [*range_checks(assets), *latents.ASSET_CHECKS]
     sensor = build_inbox_sensor(assets, cfg)
     resources = make_resources(str(cfg.source) if cfg.source else "")
     return Location(

@@ -175,8 +175,8 @@ def mirror(tmp_path, tiny, server) -> Path:
 
 
 def _config(project, **overrides) -> str:
-    # aesthetics and drum transcription off: their models are not served here
-    features = {"aesthetics": False, "drum_transcription": False}
+    # aesthetics, drum transcription and latents off: their models are not served here
+    features = {"aesthetics": False, "drum_transcription": False, "latents": False}
     return str(write_config(project.root, features=features, **overrides))
 
 

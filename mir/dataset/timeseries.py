@@ -1,5 +1,5 @@
 """Time series of a crop (n steps, the latent length of Stable Audio Open small) and of a
-whole track (100 frames per second).
+whole track (each field at its own rate: :func:`complete_track_series`).
 
 All pitch-class series use the same reference as the track features: C = bin 0.
 """
@@ -196,6 +196,170 @@ def track_timeseries(
     frames = to_c_based(hpcp_frames(y, sr=sr, frame_size=4096, hop_size=hop))
     out["hpcp_ts"] = _fit(frames, n_frames) if frames.size else np.zeros((n_frames, 12), np.float32)
     return out
+
+
+#: the rate of the whole track's main series (frames per second)
+FRAME_RATE = 100
+#: the rate of the f0 series (hop 240 samples at 12 kHz), its frame and voicing threshold
+F0_RATE = 50
+F0_SR = 12000
+F0_FRAME = 2048
+F0_CONFIDENCE = 0.6
+#: the stems whose f0 is tracked (monophonic lines: the bass, the lead of `other`)
+F0_STEMS = ("bass", "other")
+#: f0 frames quieter than this RMS (linear, -40 dBFS) are unvoiced
+F0_RMS_FLOOR = 0.01
+#: the rate of the chord index (madmom's chord recogniser labels 10 frames per second)
+CHORD_RATE = 10
+#: the rate of the tonic series, and the span of HPCP each estimate reads
+TONIC_RATE = 1
+TONIC_SPAN_S = 4.0
+
+
+def chord_index(label: str) -> int:
+    """The chord index of a madmom label: 0 for no chord (`N`), 1 + root (C = 0) for a
+    major chord, 13 + root for a minor one (`A:min` -> 22)."""
+    if label == "N" or ":" not in label:
+        return 0
+    root, quality = label.split(":", 1)
+    return 1 + pitch_class(root) + (12 if quality.startswith("min") else 0)
+
+
+def chord_series(segments, duration_s: float, *, rate: int = CHORD_RATE) -> np.ndarray:
+    """The chord index (:func:`chord_index`) of each frame of `rate` per second, from chord
+    segments `(start_s, end_s, label)`; frames no segment covers are 0."""
+    n = int(np.ceil(duration_s * rate))
+    out = np.zeros(n, np.float32)
+    for start, end, label in segments:
+        lo, hi = int(round(float(start) * rate)), int(round(float(end) * rate))
+        out[max(lo, 0) : min(hi, n)] = chord_index(str(label))
+    return out
+
+
+def tonic_series(
+    hpcp_c: np.ndarray, *, frame_rate: int = FRAME_RATE, rate: int = TONIC_RATE
+) -> dict[str, np.ndarray]:
+    """`tonic_ts` (pitch class, C = 0) and `tonic_strength_ts` (0..1) at `rate` per second:
+    Essentia's `Key` (edmm profile, as the crops' series) of the HPCP (C-based, at
+    `frame_rate`) averaged over :data:`TONIC_SPAN_S` around each frame; 0 and 0 where the
+    HPCP is silent."""
+    n = int(np.ceil(hpcp_c.shape[0] / frame_rate * rate))
+    tonic, strength = np.zeros(n, np.float32), np.zeros(n, np.float32)
+    if hpcp_c.size == 0:
+        return {"tonic_ts": tonic, "tonic_strength_ts": strength}
+    key = algorithm("Key", profileType="edmm", pcpSize=12)
+    sums = np.concatenate([np.zeros((1, 12)), np.cumsum(hpcp_c.astype(np.float64), axis=0)])
+    half = int(TONIC_SPAN_S * frame_rate / 2)
+    for i in range(n):
+        centre = int((i + 0.5) * frame_rate / rate)
+        lo, hi = max(centre - half, 0), min(centre + half, hpcp_c.shape[0])
+        if hi <= lo:
+            continue
+        mean = (sums[hi] - sums[lo]) / (hi - lo)
+        if mean.max() <= 0:
+            continue
+        # Key's profiles start at A: rotate the C-based vector back
+        name, _, s, _ = key(np.roll(mean / mean.max(), 3).astype(np.float32))
+        tonic[i], strength[i] = pitch_class(name), s
+    return {"tonic_ts": tonic, "tonic_strength_ts": strength}
+
+
+def f0_series(y: np.ndarray, *, sr: int = SR, name: str) -> dict[str, np.ndarray]:
+    """`f0_<name>_ts` (Hz, 0 where unvoiced) and `f0_<name>_voiced_ts` (1 voiced, 0 not) at
+    :data:`F0_RATE` per second: Essentia's YIN in the frequency domain (`PitchYinFFT`,
+    30-1500 Hz) on the mono signal at 12 kHz, frames of 2048 (171 ms: two periods of the
+    lowest bass string), hop 240. A frame is voiced when YIN's confidence reaches
+    :data:`F0_CONFIDENCE` and its RMS :data:`F0_RMS_FLOOR`. (Essentia's probabilistic YIN,
+    the first choice, reads pure tones an octave or more off in this build.)"""
+    import essentia.standard as es
+    import librosa
+
+    x = y.astype(np.float32)
+    if sr != F0_SR:
+        x = librosa.resample(x, orig_sr=sr, target_sr=F0_SR).astype(np.float32)
+    hop = F0_SR // F0_RATE
+    n = int(np.ceil(x.size / hop))
+    f0 = np.zeros(n, np.float32)
+    if x.size >= F0_FRAME:
+        window = es.Windowing(type="hann", size=F0_FRAME)
+        spectrum = es.Spectrum(size=F0_FRAME)
+        yin = es.PitchYinFFT(
+            frameSize=F0_FRAME, sampleRate=F0_SR, minFrequency=30, maxFrequency=1500
+        )
+        frames = es.FrameGenerator(x, frameSize=F0_FRAME, hopSize=hop, startFromZero=True)
+        for i, frame in enumerate(frames):
+            if i >= n:
+                break
+            if np.sqrt(np.mean(np.square(frame, dtype=np.float64))) < F0_RMS_FLOOR:
+                continue
+            pitch, confidence = yin(spectrum(window(frame)))
+            if confidence >= F0_CONFIDENCE and pitch > 0:
+                f0[i] = pitch
+    return {f"f0_{name}_ts": f0, f"f0_{name}_voiced_ts": (f0 > 0).astype(np.float32)}
+
+
+def stem_series(y: np.ndarray, *, sr: int = SR, name: str, n_frames: int) -> dict[str, np.ndarray]:
+    """`rms_<name>_ts` (broadband RMS, dBFS, floor -60) and `onset_envelope_<name>_ts`
+    (librosa's onset strength of the stem) at :data:`FRAME_RATE`, `n_frames` long."""
+    hop = sr // FRAME_RATE
+    blocks = np.zeros(n_frames * hop, np.float64)
+    blocks[: min(y.size, blocks.size)] = y[: blocks.size]
+    ms = np.mean(np.square(blocks.reshape(n_frames, hop)), axis=1)
+    with np.errstate(divide="ignore"):
+        db = np.maximum(10 * np.log10(np.maximum(ms, 1e-12)), RMS_FLOOR_DB)
+    mel = np.concatenate([mel_power(mag, sr=sr) for _, mag in magnitude_blocks(y, hop=hop)], axis=1)
+    return {
+        f"rms_{name}_ts": db.astype(np.float32),
+        f"onset_envelope_{name}_ts": _fit(onset_strength_of_mel(mel, sr=sr, hop=hop), n_frames),
+    }
+
+
+def complete_track_series(
+    y: np.ndarray,
+    *,
+    sr: int = SR,
+    beat_activation: np.ndarray | None = None,
+    downbeat_activation: np.ndarray | None = None,
+    energies: dict[str, np.ndarray] | None = None,
+    stems: dict[str, np.ndarray] | None = None,
+    chords=None,
+) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """Every whole-track series and the rate of each (frames per second).
+
+    The 100 Hz series of :func:`track_timeseries`; the tonic and its strength at 1 Hz
+    (:func:`tonic_series`, what the crops' `tonic_ts` is per step); with `stems` (name ->
+    mono signal at `sr`), each stem's RMS and onset envelope at 100 Hz
+    (:func:`stem_series`) and the f0 of the bass and other stems at 50 Hz with their voiced
+    series (:func:`f0_series`); with `chords` (segments), the chord index at 10 Hz
+    (:func:`chord_series`). Nothing is made up for a missing input: its fields are absent.
+
+    Returns
+    -------
+    series : dict of name -> np.ndarray (float32)
+    field_rates : dict of name -> float
+    """
+    series = track_timeseries(
+        y,
+        sr=sr,
+        frame_rate=FRAME_RATE,
+        beat_activation=beat_activation,
+        downbeat_activation=downbeat_activation,
+        energies=energies,
+    )
+    rates = {k: float(FRAME_RATE) for k in series}
+    n_frames = series["onset_envelope_ts"].shape[0]
+    for k, v in tonic_series(series["hpcp_ts"]).items():
+        series[k], rates[k] = v, float(TONIC_RATE)
+    for name, signal in sorted((stems or {}).items()):
+        for k, v in stem_series(signal, sr=sr, name=name, n_frames=n_frames).items():
+            series[k], rates[k] = v, float(FRAME_RATE)
+        if name in F0_STEMS:
+            for k, v in f0_series(signal, sr=sr, name=name).items():
+                series[k], rates[k] = v, float(F0_RATE)
+    if chords is not None:
+        series["chords_idx_ts"] = chord_series(chords, y.size / sr)
+        rates["chords_idx_ts"] = float(CHORD_RATE)
+    return series, rates
 
 
 def _fit(values: np.ndarray, n: int) -> np.ndarray:
