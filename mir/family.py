@@ -98,6 +98,33 @@ def flag(key: str, description: str, **kw) -> Feature:
 
 
 @dataclass(frozen=True)
+class Undefined:
+    """A value that does not exist for this audio, with why ("digital silence: no
+    tempo"). A family returns it in place of a number it cannot give; the value is then
+    stored as null and the reason under the family's `<family>_undefined` key. Every
+    consumer (captions, crops, the dataset, statistics, conditioning) treats it as absent:
+    no value is ever made up in its place."""
+
+    reason: str
+
+
+def undefined_values(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """`values` with every :class:`Undefined`, NaN or infinite number as None, and
+    `{key: reason}` for those (a non-finite number's reason says so: an extractor must
+    not give one, but if one does, it is never stored as a number)."""
+    out: dict[str, Any] = {}
+    reasons: dict[str, str] = {}
+    for key, value in values.items():
+        if isinstance(value, Undefined):
+            out[key], reasons[key] = None, value.reason
+        elif isinstance(value, float | np.floating) and not math.isfinite(value):
+            out[key], reasons[key] = None, f"the computation gave {value} (not a number)"
+        else:
+            out[key] = value
+    return out, reasons
+
+
+@dataclass(frozen=True)
 class ModelNeed:
     """The model files a family needs.
 
@@ -288,10 +315,19 @@ class Family:
             resolve(self.program)(cfg)
 
     def feature(self, key: str) -> Feature | None:
-        """The declaration of `key` (a pattern's for the keys it stands for)."""
+        """The declaration of `key` (a pattern's for the keys it stands for; the family's
+        :attr:`undefined_key` too)."""
         for f in self.keys:
             if f.matches(key):
                 return f
+        if key == self.undefined_key:
+            return Feature(
+                key,
+                kind="labels",
+                description=f"why values of {self.name} are undefined for this track",
+                optional=True,
+                crops=False,
+            )
         return None
 
     def inherited_by_crops(self, key: str) -> bool:
@@ -300,11 +336,24 @@ class Family:
             return f.crops
         return "crops" in self.consumers
 
+    @property
+    def undefined_key(self) -> str:
+        """The key holding `{key: reason}` for the values undefined for a track."""
+        return f"{self.name}_undefined"
+
+    def finish(self, values: Mapping[str, Any]) -> dict:
+        """A result as it is stored: undefined (or non-finite) values as None, their
+        reasons under :attr:`undefined_key` (present only when there are some)."""
+        out, reasons = undefined_values(values)
+        if reasons:
+            out[self.undefined_key] = reasons
+        return out
+
     def run(self, track: Track) -> dict:
-        """Compute the family's values of one track."""
+        r"""Compute the family's values of one track (:meth:`finish`\ ed)."""
         if self.compute is None:
             raise TypeError(f"{self.name} has no computation of its own: its asset runs it")
-        return resolve(self.compute)(track)
+        return self.finish(resolve(self.compute)(track))
 
     def undeclared(self, values: Mapping[str, Any]) -> list[str]:
         """Keys of `values` the family does not declare."""
