@@ -239,7 +239,7 @@ def measure_run(minutes: float, audio: Path, max_rss_gb: float) -> dict:
         env = {**os.environ, "PYTHONWARNINGS": "ignore", "DAGSTER_HOME": str(Path(tmp) / "home")}
         t0 = time.perf_counter()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "mir.cli", "run", "--config", str(config)],
+            [sys.executable, "-m", "mir_cli", "run", "--config", str(config)],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

@@ -33,7 +33,8 @@ from dagster import (
 
 from mir.config import MasterConfig, load_config
 from mir.errors import ConfigError
-from mir.family import Family, families_of
+from mir.family import Family
+from mir.feature_modules import families_of
 from mir_assets import (
     aesthetics,
     captions,

@@ -3,8 +3,7 @@
 The original pipeline's `master_pipeline.py`: register the inbox (probing new files),
 add the partitions, plan which assets each track needs, run them (one Dagster run per
 track, on worker processes side by side: :mod:`mir_assets.local_run`) and print a
-summary. `mir.cli` sets `MIR_CONFIG` and the ROCm environment from `--config` before this
-module (and with it the code location) is imported.
+summary. `mir_cli` sets `MIR_CONFIG` from `--config` before the code location is built.
 """
 
 from __future__ import annotations
@@ -15,9 +14,9 @@ import os
 import time
 from pathlib import Path
 
-from mir.cli import DEMO_TRUTH, fmt_s
 from mir.config import PROJECT_ROOT, MasterConfig
-from mir.progress import Progress
+from mir.demo import DEMO_TRUTH
+from mir.progress import Progress, fmt_s
 from mir.tracks import find_audio_files
 from resources.duckdb_tables import open_tables
 
@@ -68,7 +67,7 @@ def readers_behind(
 
 
 def run_pipeline(args: argparse.Namespace, cfg: MasterConfig) -> int:
-    """`mir run` with the configuration `mir.cli` loaded (and exported as MIR_CONFIG)."""
+    """`mir run` with the configuration `mir_cli` loaded (and exported as MIR_CONFIG)."""
     home = ensure_dagster_home()
     print(f"config:         {cfg.source}")
     print(f"inbox:          {cfg.paths.inbox}")

@@ -6,7 +6,7 @@ from dagster import AssetKey
 
 from mir.config import MasterConfig
 from mir.errors import MirError, ModelNotFound
-from mir.family import families_of
+from mir.feature_modules import families_of
 
 
 def missing_requirements(cfg: MasterConfig, families) -> dict[str, Exception]:

@@ -403,8 +403,8 @@ def test_a_missing_flamingo_model_fails_captions_alone(project, instance, record
 
 
 def test_mir_caption_one_file_with_the_cli(recording_cli, tmp_path, capsys):
-    from mir.cli import main
     from mir.info import safe_update
+    from mir_cli import main
     from tests.conftest import write_config
 
     models = flamingo_files(tmp_path / "mf", "Q6_K")

@@ -230,7 +230,7 @@ def test_mir_snapshot_copies_a_postgres_store_into_duckdb(pg_port, tmp_path):
     config.write_text(f"feature_store:\n  backend: postgres\n  postgres_url: {url}\n")
     out = tmp_path / "copy.duckdb"
     done = subprocess.run(
-        [sys.executable, "-m", "mir.cli", "snapshot", str(out), "--config", str(config)],
+        [sys.executable, "-m", "mir_cli", "snapshot", str(out), "--config", str(config)],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr

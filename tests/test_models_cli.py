@@ -22,7 +22,6 @@ import numpy as np
 import pytest
 import yaml
 
-from mir.cli import main as mir
 from mir.config import PROJECT_ROOT, load_config
 from mir.models import (
     MANIFEST,
@@ -36,6 +35,7 @@ from mir.models import (
     rebase,
     selected_for,
 )
+from mir_cli import main as mir
 from tests.conftest import write_config
 
 SR = 44100
@@ -433,7 +433,7 @@ def test_verify_rehashes_every_present_file_and_fails_on_a_changed_one(
 def test_mir_models_list_imports_no_dagster(project, tmp_path):
     probe = (
         "import sys\n"
-        "from mir.cli import main\n"
+        "from mir_cli import main\n"
         f"rc = main(['models', 'list', '--config', {_config(project)!r}])\n"
         "assert 'dagster' not in sys.modules, 'mir models imported dagster'\n"
         "sys.exit(rc)\n"
@@ -474,7 +474,7 @@ def test_mir_run_points_every_model_it_skipped_at_mir_models_fetch(project, tmp_
     project.add_audio("song.wav", render_song(bpm=120, bars=1).mix)
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "dagster_home")}
     proc = subprocess.run(
-        [sys.executable, "-m", "mir.cli", "run", "--config", str(config)],
+        [sys.executable, "-m", "mir_cli", "run", "--config", str(config)],
         capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path,
     )  # fmt: skip
     assert "stems and the per-stem features were skipped" in proc.stdout, proc.stderr
