@@ -96,7 +96,7 @@ def run_pipeline(args: argparse.Namespace, cfg: MasterConfig) -> int:
     from mir_assets.local_run import TrackResult, run_tracks, worker_count
     from mir_assets.partitions import add_track_partitions
     from mir_assets.selection import left_out_track_assets
-    from mir_assets.track_failures import stored_partitions
+    from mir_assets.track_failures import code_version_behind, stored_partitions
     from resources.registry import admit_files
 
     instance = DagsterInstance.get()
@@ -142,6 +142,14 @@ def run_pipeline(args: argparse.Namespace, cfg: MasterConfig) -> int:
     # the UI): the UI marks it stale, and it runs again
     for name, tracks in readers_behind(instance, enabled, parents, track_ids).items():
         done_before[name] -= tracks
+    # an asset whose family's code version moved since a track's materialization (an
+    # update that changes how it computes): the UI marks it stale, and it runs again
+    versions = {a.key.path[-1]: a.code_versions_by_key.get(a.key) for a in all_assets}
+    for name in enabled:
+        if done_before[name] and versions.get(name):
+            done_before[name] -= code_version_behind(
+                instance, AssetKey(name), versions[name], list(done_before[name])
+            )
     # per-stem features left out for want of new stems still run for a track whose stems
     # are already in its folder (made before, elsewhere, or placed there by hand)
     stem_bound = {name for name, why in left_out.items() if why.for_stems}
