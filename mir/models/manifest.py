@@ -19,6 +19,7 @@ import yaml
 
 from mir.config import PROJECT_ROOT, MasterConfig
 from mir.errors import MirError
+from mir.models.signatures import CHECKS
 
 #: the manifest in the repository; `--manifest FILE` or $MIR_MODELS_MANIFEST replace it
 MANIFEST = PROJECT_ROOT / "models" / "manifest.yaml"
@@ -44,6 +45,8 @@ class ModelFile:
     name_key: str | None = None
     fetchable: bool = True
     instructions: str | None = None
+    #: the check of the file's signature (a name of `mir.models.signatures.CHECKS`)
+    signature: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,7 +98,8 @@ def load_manifest(path: str | os.PathLike | None = None) -> list[ModelEntry]:
     Raises
     ------
     ManifestError
-        For a missing file, an unknown key, a malformed sha256 or a duplicate name.
+        For a missing file, an unknown key, a malformed sha256, an unknown signature
+        check or a duplicate name.
     """
     path = manifest_path(path)
     try:
@@ -119,6 +123,11 @@ def load_manifest(path: str | os.PathLike | None = None) -> list[ModelEntry]:
                 value = f.get(key)
                 if value is not None and not pattern.fullmatch(str(value)):
                     raise ManifestError(f"{path}: model {name}: {key} {value!r} is not hex")
+            check = f.get("signature")
+            if check is not None and check not in CHECKS:
+                raise ManifestError(
+                    f"{path}: model {name}: signature {check!r} is not one of {', '.join(CHECKS)}"
+                )
             files.append(ModelFile(**f))
         if (item.get("folder") is None) == (item.get("folder_of") is None):
             raise ManifestError(f"{path}: model {name}: give one of `folder`, `folder_of`")
@@ -193,6 +202,8 @@ class Unlisted:
     value: str
     path: Path
     present: bool
+    #: the check of its signature (`mir models verify`)
+    signature: str | None = None
 
 
 def unlisted_selections(entries: Sequence[ModelEntry], cfg: MasterConfig) -> list[Unlisted]:
@@ -207,7 +218,9 @@ def unlisted_selections(entries: Sequence[ModelEntry], cfg: MasterConfig) -> lis
             path = sep.demucs.repo / f"{sep.demucs.model}.yaml"
             present = demucs_model_available(sep.demucs.model, sep.demucs.repo)
             found.append(
-                Unlisted("stems", "separation.demucs.model", sep.demucs.model, path, present)
+                Unlisted(
+                    "stems", "separation.demucs.model", sep.demucs.model, path, present, "demucs"
+                )
             )
         else:
             path = sep.bs_roformer.model_dir / sep.bs_roformer.model_file
@@ -218,6 +231,7 @@ def unlisted_selections(entries: Sequence[ModelEntry], cfg: MasterConfig) -> lis
                     sep.bs_roformer.model_file,
                     path,
                     path.is_file(),
+                    "bs-roformer",
                 )
             )
     rev = cfg.music_flamingo.revision
@@ -232,6 +246,7 @@ def unlisted_selections(entries: Sequence[ModelEntry], cfg: MasterConfig) -> lis
                 rev.model.name,
                 rev.model,
                 rev.model.is_file(),
+                "text-gguf",
             )
         )
     return found

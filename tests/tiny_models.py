@@ -1,0 +1,220 @@
+"""Tiny random-weight models in the exact formats their publishers release, for tests,
+`bench/gpu_check.py` and `mir models verify` examples.
+
+Each mirrors the published file's names, shapes, dtypes and metadata keys (models/README.md
+documents each one and its upstream source) and is written by the upstream package's own
+saving code where one exists: Essentia's ONNX graphs with `onnx`, Demucs with
+`demucs.states.serialize_model` and `save_with_checksum` as its `tools/export.py` does,
+BS-RoFormer checkpoints with `torch.save` of the state dict and the training repository's
+yaml layout. The GGUF files are in `tests/gguf_models.py`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+SR = 44100
+
+# -- Essentia (classification) --------------------------------------------------------
+
+#: the `schema` sections of MTG's published `.json` files (the TensorFlow tensor names;
+#: /work/shared/data/essentia-models and essentia.upf.edu/models)
+EMBEDDING_HEAD_SCHEMA = {
+    "inputs": [{"name": "model/Placeholder", "type": "float", "shape": [1280]}],
+    "outputs": [
+        {"name": "model/Sigmoid", "type": "float", "shape": ["N"], "op": "Sigmoid",
+         "output_purpose": "predictions"},
+        {"name": "model/dense_1/BiasAdd", "type": "float", "shape": ["N"],
+         "op": "fully connected", "description": "logits", "output_purpose": ""},
+        {"name": "model/dense/BiasAdd", "type": "float", "shape": [512],
+         "op": "fully connected", "description": "penultimate layer", "output_purpose": ""},
+    ],
+}  # fmt: skip
+GENRE_HEAD_SCHEMA = {
+    "inputs": [
+        {"name": "serving_default_model_Placeholder", "type": "float", "shape": ["batch_size", 1280]}
+    ],
+    "outputs": [
+        {"name": "PartitionedCall:0", "type": "float", "shape": ["batch_size", 400],
+         "op": "Sigmoid", "output_purpose": "predictions"}
+    ],
+}  # fmt: skip
+VGGISH_SCHEMA = {
+    "inputs": [{"name": "model/Placeholder", "type": "float", "shape": [96, 64]}],
+    "outputs": [
+        {"name": "model/Sigmoid", "type": "float", "shape": [1, 2], "op": "Sigmoid",
+         "output_purpose": "predictions"},
+        {"name": "model/logits/BiasAdd", "type": "float", "shape": [1, 2],
+         "op": "fully connected", "description": "logits", "output_purpose": ""},
+    ],
+}  # fmt: skip
+VGGISH_LABELS = {
+    "danceability": ["danceable", "not_danceable"],
+    "tonal_atonal": ["atonal", "tonal"],
+    "voice_instrumental": ["instrumental", "voice"],
+    "gender": ["female", "male"],
+}
+HEAD_SIZES = {"mood": 56, "instrument": 40}
+#: the tensor names tf2onnx gives a model converted from Essentia's `.pb`
+TF2ONNX_GENRE = ("serving_default_model_Placeholder:0", "PartitionedCall:0")
+TF2ONNX_VGGISH = ("model/Placeholder:0", "model/Sigmoid:0")
+
+
+def genre_classes() -> list[str]:
+    """400 labels in the published `Genre---Style` form."""
+    genres = ["Blues", "Classical", "Electronic", "Folk, World, & Country", "Jazz", "Pop", "Rock"]
+    return [f"{genres[i % len(genres)]}---Style {i:03d}" for i in range(400)]
+
+
+def _save_onnx(nodes, inputs, outputs, initializers, path: Path, name: str) -> Path:
+    import onnx
+    from onnx import helper
+
+    graph = helper.make_graph(nodes, name, inputs, outputs, initializer=initializers)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path
+
+
+def _weight(rng, shape, name: str):
+    from onnx import numpy_helper
+
+    return numpy_helper.from_array((rng.standard_normal(shape) * 0.05).astype(np.float32), name)
+
+
+def _value(name: str, shape):
+    from onnx import TensorProto, helper
+
+    return helper.make_tensor_value_info(name, TensorProto.FLOAT, list(shape))
+
+
+def write_effnet(path: Path, *, rng=None, outputs=("activations", "embeddings")) -> Path:
+    """A tiny Discogs-EffNet as MTG exports it (`discogs-effnet-bsdynamic-1.onnx`): input
+    `melspectrogram` [batch, 128, 96] float32; outputs `activations` [batch, 400] (sigmoid
+    scores of the 400 styles) then `embeddings` [batch, 1280]. `outputs` writes another
+    signature (the one-output model tests used to build)."""
+    from onnx import helper
+
+    rng = rng if rng is not None else np.random.default_rng(0)
+    nodes = [
+        helper.make_node("ReduceMean", ["melspectrogram"], ["pooled"], axes=[1], keepdims=0),
+        helper.make_node("MatMul", ["pooled", "w_embed"], ["embeddings"]),
+        helper.make_node("MatMul", ["embeddings", "w_style"], ["logits"]),
+        helper.make_node("Sigmoid", ["logits"], ["activations"]),
+    ]
+    shapes = {"activations": ("batch", 400), "embeddings": ("batch", 1280)}
+    return _save_onnx(
+        nodes,
+        [_value("melspectrogram", ("batch", 128, 96))],
+        [_value(name, shapes[name]) for name in outputs],
+        [_weight(rng, (96, 1280), "w_embed"), _weight(rng, (1280, 400), "w_style")],
+        path,
+        "discogs-effnet",
+    )
+
+
+def write_head(
+    path: Path, n_out: int, *, names=("embeddings", "activations"), width=(1280,), rng=None
+) -> Path:
+    """A tiny classification head: `names` = (input, output); sigmoid scores. With the
+    default names, MTG's ONNX export; a VGGish classifier pools its (96, 64) patch first."""
+    from onnx import helper
+
+    rng = rng if rng is not None else np.random.default_rng(1)
+    inp, out = names
+    nodes, x = [], inp
+    if len(width) > 1:
+        nodes.append(helper.make_node("ReduceMean", [inp], ["pooled"], axes=[1], keepdims=0))
+        x = "pooled"
+    nodes += [
+        helper.make_node("MatMul", [x, "w"], ["logits"]),
+        helper.make_node("Sigmoid", ["logits"], [out]),
+    ]
+    return _save_onnx(
+        nodes,
+        [_value(inp, ("batch", *width))],
+        [_value(out, ("batch", n_out))],
+        [_weight(rng, (width[-1], n_out), "w")],
+        path,
+        Path(path).stem,
+    )
+
+
+def _metadata(name: str, classes: list[str], schema: dict, **extra) -> str:
+    """A model `.json` with the published keys (name, type, link, version, ..., classes,
+    schema, inference)."""
+    return json.dumps(
+        {
+            "name": name,
+            "type": extra.pop("type", "multi-label classifier"),
+            "link": extra.pop("link", ""),
+            "version": "1",
+            "description": f"tiny random-weight stand-in for {name}",
+            "author": "tests",
+            "release_date": "2023-05-16",
+            "framework": extra.pop("framework", "tensorflow"),
+            "framework_version": "2.8.0",
+            "classes": classes,
+            "model_types": extra.pop("model_types", ["frozen_model", "onnx"]),
+            "schema": schema,
+            "inference": {"sample_rate": 16000, **extra.pop("inference", {})},
+        },
+        indent=4,
+    )
+
+
+def write_tiny_essentia_models(
+    folder: Path, *, genre_head: bool = False, vggish: bool = True, seed: int = 0
+) -> Path:
+    """Every Essentia file `classification.model_dir` holds, tiny: the EffNet and its
+    `.json`, the MTG-Jamendo heads and theirs (MTG's ONNX names), and, converted from `.pb`
+    with tf2onnx's names, the optional genre head and the VGGish classifiers."""
+    from mir.classification import EFFNET, GENRE_HEAD, HEADS, VGGISH_HEADS
+
+    rng = np.random.default_rng(seed)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_effnet(folder / EFFNET, rng=rng)
+    effnet_schema = {
+        "inputs": [{"name": "melspectrogram", "type": "float", "shape": ["batch_size", 128, 96]}],
+        "outputs": [
+            {"name": "activations", "type": "float", "shape": ["batch_size", 400],
+             "op": "Sigmoid", "output_purpose": "predictions"},
+            {"name": "embeddings", "type": "float", "shape": ["batch_size", 1280],
+             "op": "fully connected", "output_purpose": "embeddings"},
+        ],
+    }  # fmt: skip
+    (folder / f"{Path(EFFNET).stem}.json").write_text(
+        _metadata(
+            "EffnetDiscogs",
+            genre_classes(),
+            effnet_schema,
+            type="Music style classification and embeddings",
+            framework="ONNX",
+            model_types=["onnx"],
+        )
+    )
+    for key, stem in HEADS.items():
+        n = HEAD_SIZES[key]
+        write_head(folder / f"{stem}.onnx", n, rng=rng)
+        schema = json.loads(json.dumps(EMBEDDING_HEAD_SCHEMA).replace('"N"', str(n)))
+        (folder / f"{stem}.json").write_text(
+            _metadata(stem, [f"{key}{i:03d}" for i in range(n)], schema)
+        )
+    if genre_head:
+        write_head(folder / f"{GENRE_HEAD}.onnx", 400, names=TF2ONNX_GENRE, rng=rng)
+        (folder / f"{GENRE_HEAD}.json").write_text(
+            _metadata("Genre Discogs400", genre_classes(), GENRE_HEAD_SCHEMA)
+        )
+    if vggish:
+        for key, stem in VGGISH_HEADS.items():
+            write_head(folder / f"{stem}.onnx", 2, names=TF2ONNX_VGGISH, width=(96, 64), rng=rng)
+            (folder / f"{stem}.json").write_text(
+                _metadata(key, VGGISH_LABELS[key], VGGISH_SCHEMA, model_types=["frozen_model"])
+            )
+    return folder
