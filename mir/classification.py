@@ -270,7 +270,8 @@ def check_models(folder: Path) -> None:
     for name in required:
         if not (folder / name).is_file():
             raise ModelNotFound(folder / name, CONFIG_KEY)
-    genre_labels(folder)
+    if not any((folder / f"{stem}.json").is_file() for stem in (Path(EFFNET).stem, GENRE_HEAD)):
+        raise ModelNotFound(folder / f"{Path(EFFNET).stem}.json", CONFIG_KEY)
 
 
 def load_classifier(folder: Path) -> Classifier:

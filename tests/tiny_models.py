@@ -218,3 +218,64 @@ def write_tiny_essentia_models(
                 _metadata(key, VGGISH_LABELS[key], VGGISH_SCHEMA, model_types=["frozen_model"])
             )
     return folder
+
+
+# -- Demucs (separation) --------------------------------------------------------------
+
+#: what Demucs's export tool adds beside the serialized model: `pkg['metrics'] = (valid,
+#: test)`, the last epoch's validation and test metrics of the training history
+TINY_DEMUCS_METRICS = (
+    {"loss": 0.1, "reco": 0.1, "nsdr": 1.0},
+    {"nsdr": 1.0, "sdr": 1.0, **{f"nsdr_{s}": 1.0 for s in ("drums", "bass", "other", "vocals")}},
+)
+
+
+def write_tiny_demucs(
+    repo: Path,
+    name: str = "tiny",
+    *,
+    sources=("drums", "bass", "other", "vocals"),
+    signature: str = "5eed0001",
+    seed: int = 0,
+) -> Path:
+    """A random-weight HTDemucs (channels 8, depth 4) as Demucs's `tools/export.py` writes
+    a release: the dict of `demucs.states.serialize_model(model, args, half=True)`
+    (`klass`, `args`, `kwargs`, the state as float16 by `get_state(half=True)`, the training
+    arguments), with `metrics` = (valid, test), saved by `save_with_checksum` as
+    `<signature>-<first 8 hex digits of its sha256>.th`; and `<name>.yaml` listing the
+    signature, as Demucs's `remote/*.yaml` do. Returns the repository folder.
+
+    `serialize_model` itself is not called: its one other step, OmegaConf.to_container of
+    the training arguments, needs omegaconf, whose ANTLR runtime (4.9) cannot be installed
+    beside Dagster's (4.13); the arguments are written as the plain dict it returns."""
+    import torch
+    import yaml
+    from demucs.htdemucs import HTDemucs
+    from demucs.states import get_state, save_with_checksum
+
+    torch.manual_seed(seed)
+    model = HTDemucs(
+        sources=list(sources), audio_channels=2, samplerate=SR, segment=4,
+        channels=8, depth=4, t_layers=1, bottom_channels=0,
+    )  # fmt: skip
+    args, kwargs = model._init_args_kwargs
+    package = {
+        "klass": type(model),
+        "args": args,
+        "kwargs": kwargs,
+        "state": get_state(model, None, half=True),
+        # the training arguments as Hydra hands them to the solver (a few of the real keys)
+        "training_args": {
+            "model": "htdemucs",
+            "dset": {"sources": list(sources), "samplerate": SR, "channels": 2, "segment": 4},
+            "htdemucs": {"channels": 8, "depth": 4, "t_layers": 1, "bottom_channels": 0},
+            "epochs": 1,
+            "seed": seed,
+        },
+        "metrics": TINY_DEMUCS_METRICS,
+    }
+    repo = Path(repo)
+    repo.mkdir(parents=True, exist_ok=True)
+    save_with_checksum(package, repo / f"{signature}.th")
+    (repo / f"{name}.yaml").write_text(yaml.safe_dump({"models": [signature]}))
+    return repo
