@@ -279,3 +279,68 @@ def write_tiny_demucs(
     save_with_checksum(package, repo / f"{signature}.th")
     (repo / f"{name}.yaml").write_text(yaml.safe_dump({"models": [signature]}))
     return repo
+
+
+# -- BS-RoFormer (separation) ---------------------------------------------------------
+
+ROFORMER_FILE = "model_bs_roformer_ep_317_sdr_12.9755"
+#: the band split of the published BS-RoFormer yamls (62 bands, 1025 frequencies)
+FREQS_PER_BANDS = tuple([2] * 24 + [4] * 12 + [12] * 8 + [24] * 8 + [48] * 8 + [128, 129])
+
+
+def write_tiny_roformer(
+    folder: Path,
+    *,
+    target: str | None = None,
+    instruments: list[str] | None = None,
+    stem: str = ROFORMER_FILE,
+    seed: int = 0,
+    **model_fields,
+):
+    """A BS-RoFormer checkpoint (`torch.save` of the state dict, as UVR's `.ckpt`) and its
+    yaml in the layout of the training repository's configs (ZFTurbo's
+    Music-Source-Separation-Training, `configs/viperx/model_bs_roformer_ep_317_sdr_12.9755.yaml`):
+    `audio`, `model` with every field that yaml holds (python tuples as `!!python/tuple`),
+    `training` and `inference`. Tiny: dim 16, depth 1; the STFT of the published model
+    (n_fft 2048, hop 441) and windows of 200 hops. `model_fields` override or add fields
+    (`mask_estimator_depth=1`, `stft_normalized=True`, ...). With `target`, a single-target
+    model (the default checkpoint's form: vocals, and the rest as `other`).
+
+    Returns the `RoformerConfig` that selects it.
+    """
+    import torch
+    import yaml
+
+    from mir._vendor.bs_roformer import BSRoformer
+    from mir.config import RoformerConfig
+
+    instruments = instruments or (
+        [target, "other"] if target else ["drums", "bass", "other", "vocals"]
+    )
+    model_cfg = {
+        "dim": 16, "depth": 1, "stereo": True, "num_stems": 1 if target else len(instruments),
+        "time_transformer_depth": 1, "freq_transformer_depth": 1, "linear_transformer_depth": 0,
+        "freqs_per_bands": FREQS_PER_BANDS, "dim_head": 8, "heads": 2, "attn_dropout": 0.1,
+        "ff_dropout": 0.1, "flash_attn": False, "dim_freqs_in": 1025, "stft_n_fft": 2048,
+        "stft_hop_length": 441, "stft_win_length": 2048, "stft_normalized": False,
+        "mask_estimator_depth": 2, "multi_stft_resolution_loss_weight": 1.0,
+        "multi_stft_resolutions_window_sizes": (4096, 2048, 1024, 512, 256),
+        "multi_stft_hop_size": 147, "multi_stft_normalized": False,
+        **model_fields,
+    }  # fmt: skip
+    dim_t = 201
+    config = {
+        "audio": {"chunk_size": 441 * (dim_t - 1), "dim_f": 1024, "dim_t": dim_t, "hop_length": 441,
+                  "n_fft": 2048, "num_channels": 2, "sample_rate": SR, "min_mean_abs": 0.0},
+        "model": model_cfg,
+        "training": {"batch_size": 2, "instruments": instruments, "target_instrument": target,
+                     "use_amp": True},
+        "inference": {"batch_size": 1, "dim_t": dim_t, "num_overlap": 2},
+    }  # fmt: skip
+    torch.manual_seed(seed)
+    model = BSRoformer(**model_cfg)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.save(model.state_dict(), folder / f"{stem}.ckpt")
+    (folder / f"{stem}.yaml").write_text(yaml.dump(config, sort_keys=False))
+    return RoformerConfig(model_dir=folder, model_file=f"{stem}.ckpt")
