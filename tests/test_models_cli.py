@@ -136,8 +136,10 @@ def tiny(tmp_path_factory) -> dict[str, bytes]:
     files = {"demucs": th.read_bytes()}
     for path in make_tiny_essentia_models(build / "essentia", genre_head=True).iterdir():
         files[path.name] = path.read_bytes()
-    files["flamingo"] = b"GGUF tiny stand-in for a licensed model"
-    files["mmproj"] = b"GGUF tiny stand-in for the projector"
+    from tests.gguf_models import write_tiny_music_flamingo_mmproj, write_tiny_music_flamingo_text
+
+    files["flamingo"] = write_tiny_music_flamingo_text(build / "text.gguf").read_bytes()
+    files["mmproj"] = write_tiny_music_flamingo_mmproj(build / "mmproj.gguf").read_bytes()
     return files
 
 
