@@ -512,3 +512,40 @@ def test_a_configured_model_outside_the_manifest_is_listed_and_never_guessed(
     )
     assert rc == 1 and "is not in the manifest: place it yourself" in out
     assert server.requests == []
+
+
+def test_verify_reads_every_signature_and_names_one_wrong_file_per_family(project, capsys):
+    """A folder with every family's files, one wrong per family: `verify --no-checksums`
+    names each wrong file with its mismatch, in seconds, and passes the right ones."""
+    import time
+
+    from tests.tiny_models import place_one_wrong_file_per_family
+
+    wrong = place_one_wrong_file_per_family(project.root / "models")
+    t0 = time.perf_counter()
+    rc, out = _models(capsys, "verify", "--no-checksums", "--config", _config(project))
+    took = time.perf_counter() - t0
+    assert rc == 1
+    blocks = {}
+    for line in out.splitlines():
+        if line and not line.startswith(" ") and len(line.split()) >= 3:
+            current = Path(line.split()[-1]).name
+            blocks[current] = []
+        elif line.startswith(" " * 17) and blocks:
+            blocks[current].append(line.strip())
+    bad = {name for name, lines in blocks.items() if any("SIGNATURE WRONG" in x for x in lines)}
+    assert bad == set(wrong), out
+    text = "\n".join(f"{k}: {' | '.join(v)}" for k, v in blocks.items())
+    assert (
+        "discogs-effnet-bsdynamic-1.onnx: SIGNATURE WRONG (essentia-effnet): no output named `activations`"
+        in text
+    )
+    assert "955717e8-8726e21a.th: SIGNATURE WRONG (demucs): 243 key(s) of another shape" in text
+    assert "key(s) missing from the file: mask_estimators.0.to_freqs.0.0.2.weight" in text
+    assert "general.architecture is 'llama', expected 'qwen2'" in text
+    assert "projector type 'ultravox'" in text
+    assert "granite-4.0-h-tiny-Q8_0.gguf: SIGNATURE WRONG (text-gguf): a projector (mmproj)" in text
+    for name in ("music-flamingo-hf.i1-Q6_K.gguf", "mtg_jamendo_moodtheme-discogs-effnet-1.onnx"):
+        assert blocks[name][0].startswith("signature ok"), blocks[name]
+    assert f"{len(wrong)} with a wrong signature" in out
+    assert took < 30, took

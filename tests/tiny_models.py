@@ -344,3 +344,56 @@ def write_tiny_roformer(
     torch.save(model.state_dict(), folder / f"{stem}.ckpt")
     (folder / f"{stem}.yaml").write_text(yaml.dump(config, sort_keys=False))
     return RoformerConfig(model_dir=folder, model_file=f"{stem}.ckpt")
+
+
+# -- one wrong file per family (`mir models verify`) ----------------------------------
+
+
+def place_one_wrong_file_per_family(models: Path) -> dict[str, str]:
+    """Under `models` (the default folders of the configuration), the files of the manifest
+    in their published signatures, except one wrong file per family, each a mistake a user
+    can make. Returns {file name: what is wrong with it}."""
+    import torch
+
+    from mir.captions.flamingo import MMPROJ, QUANT_FILES
+    from mir.classification import EFFNET
+    from tests.gguf_models import (
+        write_tiny_llama,
+        write_tiny_music_flamingo_mmproj,
+        write_tiny_music_flamingo_text,
+    )
+
+    models = Path(models)
+    wrong = {}
+    # Essentia: the EffNet with one output (the tests' old model): no `activations`
+    essentia = write_tiny_essentia_models(models / "essentia", vggish=False)
+    write_effnet(essentia / EFFNET, outputs=("embeddings",))
+    wrong[EFFNET] = "one output, `embeddings`: no `activations`"
+    # Demucs: a package whose kwargs do not build its weights (channels 16, weights of 8)
+    (th,) = write_tiny_demucs(models / "tiny-demucs").glob("*.th")
+    package = torch.load(th, map_location="cpu", weights_only=False)
+    package["kwargs"]["channels"] = 16
+    (models / "demucs").mkdir(parents=True, exist_ok=True)
+    torch.save(package, models / "demucs" / "955717e8-8726e21a.th")
+    wrong["955717e8-8726e21a.th"] = "kwargs channels 16, weights of channels 8"
+    # BS-RoFormer: trained with mask_estimator_depth 1, its yaml says 2
+    cfg = write_tiny_roformer(models / "bs-roformer", target="vocals", mask_estimator_depth=1)
+    yaml_path = cfg.model_dir / Path(cfg.model_file).with_suffix(".yaml")
+    yaml_path.write_text(
+        yaml_path.read_text().replace("mask_estimator_depth: 1", "mask_estimator_depth: 2")
+    )
+    wrong[cfg.model_file] = "weights of mask_estimator_depth 1, yaml says 2"
+    # Music Flamingo: a llama/SentencePiece text model without a template as the Q8_0 file,
+    # and an Ultravox projector as the mmproj
+    flamingo = models / "music_flamingo"
+    flamingo.mkdir(parents=True, exist_ok=True)
+    write_tiny_llama(flamingo / QUANT_FILES["Q8_0"], n_embd=64)
+    wrong[QUANT_FILES["Q8_0"]] = "llama with a SentencePiece vocabulary, BOS, no chat template"
+    write_tiny_music_flamingo_text(flamingo / QUANT_FILES["Q6_K"], n_embd=64)
+    write_tiny_music_flamingo_mmproj(flamingo / MMPROJ, n_embd_text=64, projector="ultravox")
+    wrong[MMPROJ] = "projector type ultravox"
+    # the revision's text model: a projector saved under its name
+    (models / "llm").mkdir(parents=True, exist_ok=True)
+    write_tiny_music_flamingo_mmproj(models / "llm" / "granite-4.0-h-tiny-Q8_0.gguf")
+    wrong["granite-4.0-h-tiny-Q8_0.gguf"] = "a projector, not a text model"
+    return wrong
