@@ -377,6 +377,8 @@ CHECKS = {
     "music-flamingo-gguf": "mir.captions.flamingo:text_model_problems",
     "music-flamingo-mmproj": "mir.captions.flamingo:projector_problems",
     "text-gguf": "mir.captions.llm:text_model_problems",
+    "audiobox": "mir.aesthetics:checkpoint_problems",
+    "adtof": "mir.adtof:weights_problems",
 }
 
 
