@@ -344,7 +344,8 @@ def state_problems(
     """Keys missing from or unexpected in a checkpoint, and shapes that differ, against
     the state dict of the network its configuration builds (dtypes are not compared:
     loading casts them)."""
-    missing = [k for k in expected if k not in found]
+    # batch norm's counter may be left out: torch's loader fills it in
+    missing = [k for k in expected if k not in found and not k.endswith(".num_batches_tracked")]
     unexpected = [k for k in found if k not in expected]
     shapes = [
         f"{k}: {list(found[k][0])} in the file, {list(expected[k][0])} in the network"
