@@ -519,7 +519,7 @@ TIMBRAL = Family(
 CLASSIFICATION = Family(
     name="classification",
     group="classification",
-    version="1",
+    version="2",
     description="`essentia_genre` (Discogs 400), `essentia_mood` (56), `essentia_instrument` "
     "(40): the top 10 labels >= 0.1 as {label: probability}, every one of the 496 "
     "probabilities in the `labels` table; and the VGGish heads (gender on a present vocals "

@@ -130,11 +130,11 @@ def test_each_crop_gets_its_own_music_flamingo_caption_as_its_prompt(project, in
     from mir.captions.flamingo import MMPROJ, QUANT_FILES, load_captioner
     from mir.captions.prompts import fill_prompt
     from mir.config import load_config
-    from tests.gguf_models import write_tiny_llama, write_tiny_music_flamingo_mmproj
+    from tests.gguf_models import write_tiny_music_flamingo_mmproj, write_tiny_music_flamingo_text
 
     models = tmp_path / "music_flamingo"
     models.mkdir()
-    write_tiny_llama(models / QUANT_FILES["Q8_0"], n_embd=64)
+    write_tiny_music_flamingo_text(models / QUANT_FILES["Q8_0"], n_embd=64)
     write_tiny_music_flamingo_mmproj(models / MMPROJ, n_embd_text=64)
     template = "Genre and mood. {genres}"
     flamingo = {
