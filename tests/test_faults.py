@@ -254,7 +254,7 @@ def test_a_read_only_library_folder_fails_its_track_alone_with_a_clear_error(
     assert f"library folder {locked} is not writable" in report["safe_update"]
     assert "locked.INFO" in report["safe_update"]
     # a batch of three: the two tracks that cannot be written fail, each with its folder
-    failed = report["batch"]["source_audio_tracks_stored"]
+    failed = report["batch"]["source_audio_values_in_range"]
     assert set(failed) == {"locked", "new"}
     assert f"library folder {locked} is not writable" in failed["locked"]
     assert f"library folder {library} is not writable" in failed["new"]
