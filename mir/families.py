@@ -387,6 +387,26 @@ SPECTRAL = Family(
 )
 
 
+ZERO_CROSSINGS = Family(
+    name="zero_crossings",
+    group="spectral",
+    version="1",
+    description="The share of adjacent samples of the 44.1 kHz mono mix whose signs differ: "
+    "high for noisy, bright or percussive audio, low for tonal bass-heavy audio.",
+    keys=(
+        Feature(
+            "zero_crossing_rate",
+            0,
+            1,
+            "",
+            "share of adjacent samples of the mix whose signs differ",
+        ),
+    ),
+    compute="mir.spectral:zero_crossing_rate",
+    kinds=frozenset({"numpy", "duckdb"}),
+)
+
+
 def _harmonic_keys() -> tuple[Feature, ...]:
     rows: list[Feature] = []
     for i, name in enumerate(PITCH_CLASSES):
@@ -845,6 +865,7 @@ FAMILIES: tuple[Family, ...] = (
     LOUDNESS,
     STEM_LOUDNESS,
     SPECTRAL,
+    ZERO_CROSSINGS,
     HARMONIC,
     STEM_HARMONIC,
     CHORDS,
