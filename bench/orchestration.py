@@ -134,8 +134,8 @@ def main() -> None:
     from dagster import AssetKey, DagsterEventType, DagsterInstance
 
     from mir.synth import render_song
-    from resources.duckdb_tables import FeatureTables
-    from resources.registry import register_files
+    from store.duckdb import FeatureTables
+    from store.registry import register_files
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

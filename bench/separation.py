@@ -93,8 +93,8 @@ def main() -> None:
         )
 
         from mir_assets.definitions import all_assets, make_resources
-        from resources.duckdb_tables import FeatureTables
-        from resources.registry import register_files
+        from store.duckdb import FeatureTables
+        from store.registry import register_files
 
         cfg_file = tmp / "config" / "master_pipeline.yaml"
         cfg_file.parent.mkdir()

@@ -16,7 +16,7 @@ from pydantic import PrivateAttr
 
 from mir.config import MasterConfig, load_config
 from mir.info import info_path, safe_update
-from resources.duckdb_tables import FeatureTables, open_tables
+from store.duckdb import FeatureTables, open_tables
 
 
 class PipelineSettings(ConfigurableResource):

@@ -29,8 +29,8 @@ from mir.info import info_path, read_info
 from mir.synth import render_song
 from mir_assets.definitions import all_assets, all_checks
 from mir_assets.selection import missing_model, runnable_track_assets
-from resources.duckdb_tables import FeatureTables
 from resources.gpu import GpuResource
+from store.duckdb import FeatureTables
 from tests.conftest import write_config
 from tests.helpers import failures_of_one_song, register
 

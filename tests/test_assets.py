@@ -7,7 +7,7 @@ from dagster import AssetKey
 
 from mir.info import info_path, read_info, read_times
 from mir.synth import click_track
-from resources.duckdb_tables import FeatureTables
+from store.duckdb import FeatureTables
 from tests.helpers import register, run_track
 
 SR = 44100

@@ -11,7 +11,7 @@ from dagster._core.storage.tags import (
 from mir.info import info_path, read_info, safe_update
 from mir.synth import click_track
 from mir_assets.definitions import all_assets, all_checks
-from resources.duckdb_tables import FeatureTables
+from store.duckdb import FeatureTables
 from tests.helpers import register, run_track
 
 MIX_FEATURES = ["source_audio", "beat_grid", "loudness", "spectral_features"]

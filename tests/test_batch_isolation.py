@@ -8,7 +8,7 @@ from mir.synth import click_track
 from mir_assets.definitions import all_assets, all_checks
 from mir_assets.partitions import tracks_partitions
 from mir_assets.track_failures import stored_partitions
-from resources.duckdb_tables import FeatureTables
+from store.duckdb import FeatureTables
 from tests.helpers import register
 
 SELECTION = ["source_audio", "beat_grid", "loudness", "rhythm_features"]

@@ -6,7 +6,7 @@ from dagster import DagsterInstance, DagsterRunStatus, RunsFilter, materialize
 
 from mir.info import info_path, read_info
 from mir.synth import render_song
-from resources.duckdb_tables import FeatureTables
+from store.duckdb import FeatureTables
 from tests.conftest import write_config
 from tests.dagster_dev import ROOT, dagster_dev, wait_until
 from tests.helpers import register

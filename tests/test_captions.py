@@ -367,7 +367,7 @@ def test_cli_failures_timeouts_and_late_exits(recording_cli, tmp_path):
 
 def test_captions_asset_without_a_model_writes_the_template(project, instance):
     from mir.info import info_path, read_info
-    from resources.duckdb_tables import FeatureTables
+    from store.duckdb import FeatureTables
     from tests.helpers import register, run_track
 
     path = project.add_audio("Plain Song.wav", render_song(bpm=120, bars=4).mix)
@@ -391,7 +391,7 @@ def test_captions_asset_with_the_cli_and_the_revision(
     project, instance, recording_cli, tiny_gguf, tmp_path
 ):
     from mir.info import info_path, read_info
-    from resources.duckdb_tables import FeatureTables
+    from store.duckdb import FeatureTables
     from tests.conftest import write_config
     from tests.helpers import register, run_track
 

@@ -265,7 +265,7 @@ def test_the_template_caption_names_the_progression():
 
 def test_chords_asset_writes_the_file_the_info_keys_the_row_and_per_crop_chords(project, instance):
     from mir.info import info_path, read_info
-    from resources.duckdb_tables import FeatureTables
+    from store.duckdb import FeatureTables
     from tests.conftest import write_config
     from tests.helpers import register, run_track
 

@@ -155,7 +155,7 @@ def test_the_optional_genre_head_scores_the_genres_when_placed(tmp_path):
 
 def test_classification_asset_stores_labels_for_one_line_sql(project, instance, tmp_path):
     from mir.info import info_path, read_info
-    from resources.duckdb_tables import FeatureTables
+    from store.duckdb import FeatureTables
     from tests.conftest import write_config
     from tests.helpers import register, run_track
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from mir.info import info_path, read_info
 from mir.synth import click_track
-from resources.duckdb_tables import FeatureTables
+from store.duckdb import FeatureTables
 from tests.helpers import register
 
 
@@ -14,8 +14,8 @@ def _run_tracks(config_path: str, track_ids: list[str], worker: int) -> None:
     from dagster import DagsterInstance, materialize
 
     from mir_assets.definitions import all_assets, make_resources
-    from resources.duckdb_tables import FeatureTables
     from resources.settings import PipelineSettings
+    from store.duckdb import FeatureTables
 
     instance = DagsterInstance.ephemeral()
     instance.add_dynamic_partitions("tracks", track_ids)

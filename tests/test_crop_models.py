@@ -12,8 +12,8 @@ from mir.audio import load_audio
 from mir.captions.template import template_caption
 from mir.info import info_path, read_info
 from mir.synth import render_song
-from resources.duckdb_tables import FeatureTables
 from resources.gpu import GpuResource
+from store.duckdb import FeatureTables
 from tests.conftest import write_config
 from tests.helpers import register, run_track
 

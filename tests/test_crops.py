@@ -12,7 +12,7 @@ from mir.dataset.crops import cut, is_silent, plan_crops
 from mir.info import read_info
 from mir.synth import render_song
 from mir_assets.definitions import all_assets, all_checks
-from resources.duckdb_tables import FeatureTables
+from store.duckdb import FeatureTables
 from tests.conftest import write_config
 from tests.helpers import register, run_track
 

@@ -10,7 +10,7 @@ from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter, mat
 
 from mir.info import info_path, read_info
 from mir.synth import render_song
-from resources.duckdb_tables import FeatureTables
+from store.duckdb import FeatureTables
 from tests.conftest import write_config
 from tests.dagster_dev import dagster_dev, graphql, wait_until
 from tests.helpers import register

@@ -14,7 +14,7 @@ from mir.dataset.timeseries import read_npz
 from mir.info import info_path, read_info
 from mir.synth import render_song
 from mir_assets.definitions import all_assets
-from resources.duckdb_tables import FeatureTables
+from store.duckdb import FeatureTables
 from tests.conftest import write_config
 from tests.dagster_dev import dagster_dev_on_instance, graphql
 from tests.helpers import register, run_track

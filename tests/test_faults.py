@@ -11,7 +11,7 @@ import numpy as np
 from dagster import SensorResult, build_sensor_context
 
 from mir.info import read_info
-from resources.duckdb_tables import FeatureTables
+from store.duckdb import FeatureTables
 
 INFO_WRITER = """
 import os
@@ -31,7 +31,7 @@ while True:
 DUCKDB_WRITER = """
 import os
 import sys
-from resources.duckdb_tables import FeatureTables
+from store.duckdb import FeatureTables
 tables, done = FeatureTables(sys.argv[1]), sys.argv[2]
 i = 0
 while True:

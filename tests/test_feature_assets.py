@@ -9,7 +9,7 @@ from mir.info import info_path, read_info, read_times
 from mir.synth import render_song
 from mir_assets.checks import evaluate_ranges
 from mir_assets.definitions import all_assets, all_checks
-from resources.duckdb_tables import FeatureTables
+from store.duckdb import FeatureTables
 from tests.helpers import register, run_track, step_failures
 
 SR = 44100

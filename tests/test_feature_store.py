@@ -20,8 +20,8 @@ from mir import quality
 from mir.config import config_from_dict
 from mir.errors import ConfigError
 from mir_assets.quality import group_duplicates, stored_duplicates
-from resources.duckdb_tables import FeatureTables, open_tables
-from resources.postgres_tables import PostgresTables
+from store.duckdb import FeatureTables, open_tables
+from store.postgres import PostgresTables
 from tests.servers import create_database, postgres_server
 
 _databases = itertools.count()
@@ -155,7 +155,7 @@ def test_the_readme_queries_run_on_a_snapshot_and_directly(store, tmp_path):
 WRITER = """
 import sys, time
 from pathlib import Path
-from resources.duckdb_tables import open_tables
+from store.duckdb import open_tables
 from mir.config import config_from_dict
 
 url, worker, n, start = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4])

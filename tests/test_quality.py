@@ -15,7 +15,7 @@ from mir.errors import ConfigError
 from mir.info import info_path, read_info
 from mir.synth import render_song
 from mir_assets.quality import FINGERPRINTS_TABLE, QUALITY_TABLE
-from resources.duckdb_tables import FeatureTables
+from store.duckdb import FeatureTables
 from tests.conftest import write_config
 from tests.helpers import register, run_track
 

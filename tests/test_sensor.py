@@ -10,7 +10,7 @@ from dagster import SensorResult, SkipReason, build_sensor_context
 
 from mir.synth import click_track
 from mir_assets.definitions import inbox_sensor
-from resources.duckdb_tables import FeatureTables
+from store.duckdb import FeatureTables
 from tests.conftest import write_config
 
 

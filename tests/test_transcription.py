@@ -27,7 +27,7 @@ from mir.transcription import (
     transcribe_drums,
     transcribe_notes,
 )
-from resources.duckdb_tables import FeatureTables
+from store.duckdb import FeatureTables
 from tests.conftest import write_config
 from tests.helpers import register, run_track, step_failures
 

@@ -1,5 +1,5 @@
 """The feature store in PostgreSQL: the same tables, upserts and column additions as the
-DuckDB file (:class:`resources.duckdb_tables.FeatureTables`, whose SQL this runs), for a
+DuckDB file (:class:`store.duckdb.FeatureTables`, whose SQL this runs), for a
 library that several machines process at once.
 
 Each write is one transaction that first takes a transaction-level advisory lock named
@@ -26,8 +26,8 @@ import psycopg2
 import psycopg2.extensions
 import psycopg2.extras
 
-from resources.duckdb_tables import FeatureTables
-from resources.sql import absolute, ident
+from store.duckdb import FeatureTables
+from store.sql import absolute, ident
 
 #: DuckDB's type names (as the shared SQL writes them) in PostgreSQL
 _TO_PG = {"DOUBLE": "DOUBLE PRECISION", "JSON": "JSONB", "BLOB": "BYTEA", "VARCHAR": "TEXT"}

@@ -1,10 +1,10 @@
 """The feature store's tables, in DuckDB (the embedded default) or PostgreSQL
-(:mod:`resources.postgres_tables`, for many machines writing at once).
+(:mod:`store.postgres`, for many machines writing at once).
 
 One table per feature asset, keyed by `track_id`, one row per track; columns are added
 as a feature gains keys. Beside them, each in its module: the track registry
-(:mod:`resources.registry`), the crops' rows and the time series
-(:mod:`resources.crop_tables`), the label probabilities (:mod:`resources.labels`). Every
+(:mod:`store.registry`), the crops' rows and the time series
+(:mod:`store.crops`), the label probabilities (:mod:`store.labels`). Every
 statement is written once, in the SQL both databases speak (`?` parameters,
 `INSERT ... ON CONFLICT`); a backend supplies only its connection, its lock, its type
 names and its catalog queries (here DuckDB's).
@@ -27,10 +27,10 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 from filelock import FileLock
 
-from resources.crop_tables import CropTables
-from resources.labels import LabelTables
-from resources.registry import RegistryTables
-from resources.sql import (
+from store.crops import CropTables
+from store.labels import LabelTables
+from store.registry import RegistryTables
+from store.sql import (
     absolute,
     duckdb_insert,
     ident,
@@ -105,7 +105,7 @@ class FeatureTables(RegistryTables, CropTables, LabelTables):
     # -- what differs between backends ------------------------------------------
 
     def ddl_type(self, type_name: str) -> str:
-        """The backend's name for one of the types :func:`resources.sql.sql_type` gives."""
+        """The backend's name for one of the types :func:`store.sql.sql_type` gives."""
         return type_name
 
     def in_list(self, column: str) -> str:
@@ -335,7 +335,7 @@ def open_tables(config: MasterConfig) -> FeatureTables:
     `paths.inbox`."""
     store = config.feature_store
     if store.backend == "postgres":
-        from resources.postgres_tables import PostgresTables
+        from store.postgres import PostgresTables
 
         return PostgresTables(store.postgres_url, inbox=config.paths.inbox)
     return FeatureTables(config.paths.duckdb, inbox=config.paths.inbox)

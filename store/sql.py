@@ -1,6 +1,6 @@
 """The SQL both feature-store backends speak: identifiers, the type of a value, values
 as a column stores them, rows back as dicts, DuckDB's bulk insert. No Dagster, no
-connection: :mod:`resources.duckdb_tables` and :mod:`resources.postgres_tables` share it."""
+connection: :mod:`store.duckdb` and :mod:`store.postgres` share it."""
 
 from __future__ import annotations
 
