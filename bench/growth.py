@@ -149,7 +149,7 @@ def child(config_path: str) -> None:
     from mir.tracks import find_audio_files
     from mir_assets.definitions import all_assets, all_checks, make_resources
     from mir_assets.partitions import TRACKS
-    from store.duckdb import open_tables
+    from store import open_tables
     from store.registry import register_files
 
     cfg = load_config(config_path)

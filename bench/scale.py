@@ -394,13 +394,13 @@ def main() -> int:
 
         from mir.config import load_config
         from mir_assets.partitions import TRACKS
-        from store.duckdb import FeatureTables
+        from store.duckdb import DuckDBTables
 
         per_run = load_config(config_path).processing.tracks_per_run
         started = time.perf_counter()
         paths = known_files(root / "inbox", n)
         print(f"{n:,} stand-in files in {seconds(time.perf_counter() - started)}", flush=True)
-        tables = FeatureTables(root / "mir.duckdb")
+        tables = DuckDBTables(root / "mir.duckdb")
         started = time.perf_counter()
         register(tables, paths)
         table.add(f"registry: {n:,} tracks registered ({BATCH:,} a call)", seconds(time.perf_counter() - started))  # fmt: skip

@@ -18,7 +18,7 @@ from mir.config import PROJECT_ROOT, MasterConfig
 from mir.demo import DEMO_TRUTH
 from mir.progress import Progress, fmt_s
 from mir.tracks import find_audio_files
-from store.duckdb import open_tables
+from store import open_tables
 
 
 def ensure_dagster_home() -> Path:

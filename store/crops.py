@@ -23,7 +23,7 @@ _ARRAY_KEY = ("track_id", "crop_index", "field")
 
 class CropTables:
     """The crops' and time series' part of a feature store
-    (:class:`store.duckdb.FeatureTables`)."""
+    (:class:`store.tables.FeatureTables`)."""
 
     def replace_crop_rows(self, table: str, track_id: str, rows: list[dict[str, Any]]) -> int:
         """Replace every row of `track_id` in a (track_id, crop_index)-keyed table, in one

@@ -21,7 +21,7 @@ REJECTED_TABLE = "rejected_files"
 
 
 class RegistryTables:
-    """The registry's part of a feature store (:class:`store.duckdb.FeatureTables`):
+    """The registry's part of a feature store (:class:`store.tables.FeatureTables`):
     its methods run the store's SQL through its connection.
 
     Attributes
