@@ -149,8 +149,8 @@ def child(config_path: str) -> None:
     from mir.tracks import find_audio_files
     from mir_assets.definitions import all_assets, all_checks, make_resources
     from mir_assets.partitions import TRACKS
-    from resources.duckdb_tables import open_tables
-    from resources.registry import register_files
+    from store import open_tables
+    from store.registry import register_files
 
     cfg = load_config(config_path)
     files = find_audio_files(cfg.paths.inbox, cfg.processing.audio_extensions)

@@ -18,7 +18,7 @@ from mir.config import PROJECT_ROOT, MasterConfig
 from mir.demo import DEMO_TRUTH
 from mir.progress import Progress, fmt_s
 from mir.tracks import find_audio_files
-from resources.duckdb_tables import open_tables
+from store import open_tables
 
 
 def ensure_dagster_home() -> Path:
@@ -97,7 +97,7 @@ def run_pipeline(args: argparse.Namespace, cfg: MasterConfig) -> int:
     from mir_assets.partitions import add_track_partitions
     from mir_assets.selection import left_out_track_assets
     from mir_assets.track_failures import code_version_behind, stored_partitions
-    from resources.registry import admit_files
+    from store.registry import admit_files
 
     instance = DagsterInstance.get()
     tables = open_tables(cfg)

@@ -252,7 +252,7 @@ def cmd_separate(args: argparse.Namespace) -> int:
 
 
 def cmd_snapshot(args: argparse.Namespace) -> int:
-    from resources.duckdb_tables import open_tables
+    from store import open_tables
 
     tables = open_tables(load_config(args.config))
     target = Path(args.file).resolve()

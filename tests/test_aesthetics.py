@@ -29,8 +29,8 @@ from mir.info import info_path, read_info
 from mir.synth import render_song
 from mir_assets.definitions import all_assets, all_checks
 from mir_assets.selection import missing_model, runnable_track_assets
-from resources.duckdb_tables import FeatureTables
 from resources.gpu import GpuResource
+from store.duckdb import DuckDBTables
 from tests.conftest import write_config
 from tests.helpers import failures_of_one_song, register
 
@@ -142,7 +142,7 @@ def test_a_multi_track_run_loads_the_model_once_and_stores_four_finite_scores(
         e for e in result.get_asset_check_evaluations() if e.asset_key == AssetKey("aesthetics")
     ]
     assert checks and all(e.passed for e in checks)
-    stored = FeatureTables(project.duckdb).read("aesthetics", ids)
+    stored = DuckDBTables(project.duckdb).read("aesthetics", ids)
     for track_id in ids:
         info = read_info(info_path(project.library / track_id))
         for key in AXES.values():

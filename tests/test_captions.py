@@ -367,7 +367,7 @@ def test_cli_failures_timeouts_and_late_exits(recording_cli, tmp_path):
 
 def test_captions_asset_without_a_model_writes_the_template(project, instance):
     from mir.info import info_path, read_info
-    from resources.duckdb_tables import FeatureTables
+    from store.duckdb import DuckDBTables
     from tests.helpers import register, run_track
 
     path = project.add_audio("Plain Song.wav", render_song(bpm=120, bars=4).mix)
@@ -382,7 +382,7 @@ def test_captions_asset_without_a_model_writes_the_template(project, instance):
     info = read_info(info_path(project.library / track_id))
     assert info["caption"] == info["caption_template"] == template_caption(info)
     assert info["caption"].startswith("Music at 120 BPM")
-    with FeatureTables(project.duckdb).connect(read_only=True) as con:
+    with DuckDBTables(project.duckdb).connect(read_only=True) as con:
         row = con.execute("SELECT caption FROM captions WHERE track_id = ?", [track_id]).fetchone()
     assert row == (info["caption"],)
 
@@ -391,7 +391,7 @@ def test_captions_asset_with_the_cli_and_the_revision(
     project, instance, recording_cli, tiny_gguf, tmp_path
 ):
     from mir.info import info_path, read_info
-    from resources.duckdb_tables import FeatureTables
+    from store.duckdb import DuckDBTables
     from tests.conftest import write_config
     from tests.helpers import register, run_track
 
@@ -431,7 +431,7 @@ def test_captions_asset_with_the_cli_and_the_revision(
     assert all(c["argv"][c["argv"].index("-c") + 1] == "4096" for c in recorded)
     # an ogg source reaches the CLI as WAV
     assert all(c["audio_head"] == "RIFF" for c in recorded)
-    with FeatureTables(project.duckdb).connect(read_only=True) as con:
+    with DuckDBTables(project.duckdb).connect(read_only=True) as con:
         row = con.execute(
             "SELECT music_flamingo_model, music_flamingo_short_mood FROM captions "
             "WHERE track_id = ?",

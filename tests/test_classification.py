@@ -155,7 +155,7 @@ def test_the_optional_genre_head_scores_the_genres_when_placed(tmp_path):
 
 def test_classification_asset_stores_labels_for_one_line_sql(project, instance, tmp_path):
     from mir.info import info_path, read_info
-    from resources.duckdb_tables import FeatureTables
+    from store.duckdb import DuckDBTables
     from tests.conftest import write_config
     from tests.helpers import register, run_track
 
@@ -168,7 +168,7 @@ def test_classification_asset_stores_labels_for_one_line_sql(project, instance, 
     ).success
     info = read_info(info_path(project.library / track_id))
     assert isinstance(info["essentia_genre"], dict) and "danceability" in info
-    with FeatureTables(project.duckdb).connect(read_only=True) as con:
+    with DuckDBTables(project.duckdb).connect(read_only=True) as con:
         assert (
             con.execute("SELECT count(*) FROM labels WHERE track_id = ?", [track_id]).fetchone()[0]
             == 496

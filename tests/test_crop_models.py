@@ -12,8 +12,8 @@ from mir.audio import load_audio
 from mir.captions.template import template_caption
 from mir.info import info_path, read_info
 from mir.synth import render_song
-from resources.duckdb_tables import FeatureTables
 from resources.gpu import GpuResource
+from store.duckdb import DuckDBTables
 from tests.conftest import write_config
 from tests.helpers import register, run_track
 
@@ -47,7 +47,7 @@ def _two_halves(project, instance) -> str:
 
 def _crops(project, track_id) -> list[tuple[dict, dict]]:
     """`(crop .INFO, sidecar)` of each crop, in order; the `.INFO` with its audio's path."""
-    rows = FeatureTables(project.duckdb).read_crop_rows("crops", [track_id])[track_id]
+    rows = DuckDBTables(project.duckdb).read_crop_rows("crops", [track_id])[track_id]
     out = []
     for row in rows:
         stem = row["file"].rsplit(".", 1)[0]

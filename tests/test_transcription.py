@@ -27,7 +27,7 @@ from mir.transcription import (
     transcribe_drums,
     transcribe_notes,
 )
-from resources.duckdb_tables import FeatureTables
+from store.duckdb import DuckDBTables
 from tests.conftest import write_config
 from tests.helpers import register, run_track, step_failures
 
@@ -199,7 +199,7 @@ def test_transcription_assets_write_midi_files_info_keys_and_columns(project, in
     # A minor, i-iv: the bass plays A2 (45) and D2 (38) roots
     assert info["transcription_bass_pitch_min"] == 38
 
-    tables = FeatureTables(project.duckdb)
+    tables = DuckDBTables(project.duckdb)
     stored = {
         **tables.read("drum_transcription", [track_id])[track_id],
         **tables.read("pitch_transcription", [track_id])[track_id],
