@@ -14,7 +14,7 @@ from mir.feature_table import family_of
 from mir.info import info_path, read_info
 from mir.synth import render_song
 from mir_assets.definitions import all_assets
-from resources.duckdb_tables import FeatureTables
+from store.duckdb import DuckDBTables
 from tests.conftest import write_config
 from tests.helpers import register, run_track
 
@@ -104,7 +104,7 @@ def test_every_asset_stores_exactly_its_family_keys(project, instance, song, tin
               if e.is_step_failure}  # fmt: skip
     # audio_quality needs fpcalc (make setup-dev installs it): every family runs
     assert not failed, failed
-    tables = FeatureTables(project.duckdb)
+    tables = DuckDBTables(project.duckdb)
     info = read_info(info_path(project.library / track_id))
     problems = []
     for family in FAMILIES:
