@@ -339,7 +339,7 @@ class MasterConfig(_Section):
     processing: ProcessingConfig = ProcessingConfig()
     rocm: dict[str, str] = Field(default_factory=dict)
     #: feature modules outside the project: module names or `.py` files (relative to the
-    #: config's root), loaded with the built-in asset modules (README, "Adding a feature")
+    #: config's root), loaded with the built-in asset modules (docs/development.md, "Adding a feature")
     feature_modules: tuple[str, ...] = ()
     #: the file this configuration was read from (not a YAML key)
     source: Path | None = Field(default=None, exclude=True)
