@@ -250,8 +250,12 @@ _KEY = re.compile(r"^(?P<indent>\s*)(?P<key>[A-Za-z_][\w.-]*):(?:\s|$)(?P<rest>.
 
 
 def yaml_comments(path: str | Path = DEFAULT_CONFIG) -> dict[str, str]:
-    """`{dotted key: its comment}` of a commented YAML file: the comment lines right above
-    a key (no blank line between) and the comment after its value.
+    """`{dotted key: its comment}` of a commented YAML file.
+
+    A key's comment is the comment lines right above it plus the comment after its value.
+    A comment above a run of sibling keys (no blank line between them) that names a later
+    key of the run describes it too (`quality_rms_dbfs` under the comment of
+    `quality_check`).
 
     Parameters
     ----------
@@ -261,10 +265,12 @@ def yaml_comments(path: str | Path = DEFAULT_CONFIG) -> dict[str, str]:
     out: dict[str, str] = {}
     stack: list[tuple[int, str]] = []
     pending: list[str] = []
+    #: the comment of the current run of sibling keys, by indentation
+    runs: dict[int, str] = {}
     for line in Path(path).read_text(encoding="utf-8").splitlines():
         stripped = line.strip()
         if not stripped:
-            pending = []
+            pending, runs = [], {}
             continue
         if stripped.startswith("#"):
             pending.append(stripped.lstrip("#").strip())
@@ -277,13 +283,19 @@ def yaml_comments(path: str | Path = DEFAULT_CONFIG) -> dict[str, str]:
         while stack and stack[-1][0] >= indent:
             stack.pop()
         stack.append((indent, match["key"]))
+        runs = {i: text for i, text in runs.items() if i <= indent}
         rest = match["rest"]
         trailing = ""
         if " #" in rest and not rest.lstrip().startswith(("'", '"')):
             trailing = rest.split(" #", 1)[1].strip()
         elif rest.lstrip().startswith("#"):
             trailing = rest.lstrip().lstrip("#").strip()
-        text = " ".join(p for p in (*pending, trailing) if p)
+        if pending:
+            runs[indent] = " ".join(pending)
+        run = runs.get(indent, "")
+        named = re.search(rf"\b{re.escape(match['key'])}\b", run)
+        above = " ".join(pending) if pending else (run if named else "")
+        text = " ".join(p for p in (above, trailing) if p)
         if text:
             out[".".join(k for _, k in stack)] = text
         pending = []
@@ -421,7 +433,8 @@ def config_reference(
         annotation = field.annotation
         section_comment = comments.get(name) or field_comments(MasterConfig).get(name, "")
         out += [f"## {name}", ""]
-        if section_comment and name != "features":
+        section = isinstance(annotation, type) and issubclass(annotation, BaseModel)
+        if section_comment and section and name != "features":
             out += [section_comment, ""]
         if name == "features":
             out += [
@@ -438,10 +451,10 @@ def config_reference(
                 out.append(f"| `features.{family.name}` | `true` | {_md(what)} |")
             out.append("")
             continue
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        if section:
             rows = _rows(annotation, name + ".", comments)
         else:
-            rows = [[name, field, annotation, ""]]
+            rows = [[name, field, annotation, section_comment]]
         out += [
             "| key | type | default | meaning |",
             "|---|---|---|---|",
