@@ -98,6 +98,33 @@ def flag(key: str, description: str, **kw) -> Feature:
 
 
 @dataclass(frozen=True)
+class Undefined:
+    """A value that does not exist for this audio, with why ("digital silence: no
+    tempo"). A family returns it in place of a number it cannot give; the value is then
+    stored as null and the reason under the family's `<family>_undefined` key. Every
+    consumer (captions, crops, the dataset, statistics, conditioning) treats it as absent:
+    no value is ever made up in its place."""
+
+    reason: str
+
+
+def undefined_values(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """`values` with every :class:`Undefined`, NaN or infinite number as None, and
+    `{key: reason}` for those (a non-finite number's reason says so: an extractor must
+    not give one, but if one does, it is never stored as a number)."""
+    out: dict[str, Any] = {}
+    reasons: dict[str, str] = {}
+    for key, value in values.items():
+        if isinstance(value, Undefined):
+            out[key], reasons[key] = None, value.reason
+        elif isinstance(value, float | np.floating) and not math.isfinite(value):
+            out[key], reasons[key] = None, f"the computation gave {value} (not a number)"
+        else:
+            out[key] = value
+    return out, reasons
+
+
+@dataclass(frozen=True)
 class ModelNeed:
     """The model files a family needs.
 
@@ -288,10 +315,19 @@ class Family:
             resolve(self.program)(cfg)
 
     def feature(self, key: str) -> Feature | None:
-        """The declaration of `key` (a pattern's for the keys it stands for)."""
+        """The declaration of `key` (a pattern's for the keys it stands for; the family's
+        :attr:`undefined_key` too)."""
         for f in self.keys:
             if f.matches(key):
                 return f
+        if key == self.undefined_key:
+            return Feature(
+                key,
+                kind="labels",
+                description=f"why values of {self.name} are undefined for this track",
+                optional=True,
+                crops=False,
+            )
         return None
 
     def inherited_by_crops(self, key: str) -> bool:
@@ -300,11 +336,24 @@ class Family:
             return f.crops
         return "crops" in self.consumers
 
+    @property
+    def undefined_key(self) -> str:
+        """The key holding `{key: reason}` for the values undefined for a track."""
+        return f"{self.name}_undefined"
+
+    def finish(self, values: Mapping[str, Any]) -> dict:
+        """A result as it is stored: undefined (or non-finite) values as None, their
+        reasons under :attr:`undefined_key` (present only when there are some)."""
+        out, reasons = undefined_values(values)
+        if reasons:
+            out[self.undefined_key] = reasons
+        return out
+
     def run(self, track: Track) -> dict:
-        """Compute the family's values of one track."""
+        r"""Compute the family's values of one track (:meth:`finish`\ ed)."""
         if self.compute is None:
             raise TypeError(f"{self.name} has no computation of its own: its asset runs it")
-        return resolve(self.compute)(track)
+        return self.finish(resolve(self.compute)(track))
 
     def undeclared(self, values: Mapping[str, Any]) -> list[str]:
         """Keys of `values` the family does not declare."""
@@ -324,74 +373,3 @@ def by_name(families: Iterable[Family]) -> dict[str, Family]:
             raise ValueError(f"two families named {family.name!r}")
         out[family.name] = family
     return out
-
-
-def load_feature_modules(cfg: MasterConfig) -> list[Family]:
-    """The families of the modules named in `feature_modules:` of the config.
-
-    An entry is a module name (`my_features.zero_crossings`, importable from the Python
-    path) or a `.py` file (relative paths as the config's others:
-    :func:`mir.config.config_root`). A module declares `FAMILY` (a :class:`Family`) or
-    `FAMILIES` (several).
-
-    Raises
-    ------
-    ConfigError
-        A module that cannot be loaded, or that declares no family.
-    """
-    import importlib.util
-    import sys
-
-    from mir.config import PROJECT_ROOT, config_root
-    from mir.errors import ConfigError
-
-    out: list[Family] = []
-    root = config_root(cfg.source) if cfg.source else PROJECT_ROOT
-    for entry in cfg.feature_modules:
-        try:
-            if entry.endswith(".py"):
-                path = Path(entry).expanduser()
-                path = path if path.is_absolute() else root / path
-                if not path.is_file():
-                    raise FileNotFoundError(f"no such file: {path}")
-                name = f"mir_features.{path.stem}"
-                spec = importlib.util.spec_from_file_location(name, path)
-                module = importlib.util.module_from_spec(spec)
-                sys.modules[name] = module
-                spec.loader.exec_module(module)
-            else:
-                module = importlib.import_module(entry)
-        except Exception as exc:
-            raise ConfigError(
-                f"feature_modules: cannot load {entry!r} ({type(exc).__name__}: {exc})"
-            ) from exc
-        declared = getattr(module, "FAMILIES", None) or (
-            [module.FAMILY] if isinstance(getattr(module, "FAMILY", None), Family) else []
-        )
-        if not declared or not all(isinstance(f, Family) for f in declared):
-            raise ConfigError(
-                f"feature_modules: {entry!r} declares no family (a FAMILY = Family(...) or "
-                "FAMILIES = [...]; see the docs, 'Adding a feature')"
-            )
-        out += declared
-    return out
-
-
-#: the families of each set of feature modules, loaded once per process
-_LOADED: dict[tuple, tuple[Family, ...]] = {}
-
-
-def families_of(cfg: MasterConfig) -> tuple[Family, ...]:
-    """Every family of a configuration: the built-in ones and its feature modules' (whose
-    keys then join the feature table); the modules are loaded once per process."""
-    from mir import feature_table
-    from mir.families import FAMILIES
-
-    key = (str(cfg.source), cfg.feature_modules)
-    if key not in _LOADED:
-        extra = load_feature_modules(cfg) if cfg.feature_modules else []
-        families = (*FAMILIES, *extra)
-        by_name(families)  # two families of one name are an error
-        feature_table.register(extra)
-        _LOADED[key] = families
-    return _LOADED[key]

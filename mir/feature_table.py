@@ -28,6 +28,7 @@ __all__ = [
     "STEMS",
     "TRANSCRIPTION_STEMS",
     "comments",
+    "family_named",
     "family_of",
     "inherited_by_crops",
     "keys_of",
@@ -39,6 +40,8 @@ __all__ = [
 FEATURES: dict[str, Feature] = {}
 #: key -> the family that returns it (every declared key, numeric or not)
 _FAMILY_OF: dict[str, Family] = {}
+#: name -> family
+_FAMILIES: dict[str, Family] = {}
 
 
 def register(families: Iterable[Family]) -> None:
@@ -50,6 +53,7 @@ def register(families: Iterable[Family]) -> None:
         A key declared by two families, naming both.
     """
     for family in families:
+        _FAMILIES[family.name] = family
         for feature in family.keys:
             owner = _FAMILY_OF.get(feature.key)
             if owner is not None and owner.name != family.name:
@@ -60,9 +64,15 @@ def register(families: Iterable[Family]) -> None:
             _FAMILY_OF[feature.key] = family
             if feature.numeric:
                 FEATURES[feature.key] = feature
+        _FAMILY_OF[family.undefined_key] = family
 
 
 register(FAMILIES)
+
+
+def family_named(name: str) -> Family | None:
+    """The registered family of that name (the built-in ones, and the loaded modules')."""
+    return _FAMILIES.get(name)
 
 
 def family_of(key: str) -> Family | None:

@@ -23,7 +23,7 @@ from mir.audio import Audio, load_audio
 from mir.config import MasterConfig
 from mir.errors import ModelNotFound
 from mir.family import Family
-from mir.feature_table import comments
+from mir.feature_table import comments, family_named
 from mir.info import require_writable
 from mir_assets.partitions import tracks_partitions
 from resources.settings import PipelineSettings
@@ -263,6 +263,10 @@ def for_each_track(
                 del results[track_id]
                 failures[track_id] = f"{type(exc).__name__}: {exc}"
                 context.log.error(f"{asset} failed for {track_id!r}: {exc}")
+    # undefined values (and any non-finite number) stored as null, with their reasons
+    family = family_named(asset)
+    if family is not None:
+        results = {t: family.finish(v) if isinstance(v, dict) else v for t, v in results.items()}
     total = time.perf_counter() - started
     metadata: dict[str, Any] = {
         "tracks": MetadataValue.int(len(results)),

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mir.dataset.sat_export import DERIVED_FROM, write_text
+from mir.conditioning import DERIVED_FROM
+from mir.dataset.sat_export import write_text
 from mir.families import FAMILIES
 from mir.family import Family
 from mir.feature_table import family_of, keys_of
