@@ -4,17 +4,16 @@ from dagster import AssetExecutionContext, MetadataValue, Output
 
 from mir.captions.template import caption_for
 from mir.dataset.crops import CAPTIONS
+from mir.dataset.files import link_or_copy, write_json
 from mir.dataset.sat_export import (
     CONDITIONING_NAME,
     TIMESERIES_SUFFIX,
     conditioning_fragment,
-    link_or_copy,
     remove_other_files,
     sidecar,
     sidecar_keys,
     write_dataset_card,
     write_dataset_files,
-    write_json,
 )
 from mir.errors import MissingInput
 from mir.info import info_path, read_info

@@ -20,7 +20,8 @@ from filelock import FileLock
 from mir.audio import Audio
 from mir.captions.template import template_caption
 from mir.dataset import corpus as corpus_lib
-from mir.dataset.sat_export import conditioning_values, write_json
+from mir.dataset.files import write_json
+from mir.dataset.sat_export import conditioning_values
 from mir.dataset.timeseries import read_npz
 from mir.dataset.windows import Window
 from mir.errors import ModelNotFound

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from mir.conditioning import DERIVED_FROM
-from mir.dataset.sat_export import write_text
+from mir.dataset.files import write_text
 from mir.families import FAMILIES
 from mir.family import Family
 from mir.feature_table import family_of, keys_of

@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 
 from mir.dataset.card import CARD_FILES, key_models, value_families, write_card
-from mir.dataset.sat_export import write_json, write_text
+from mir.dataset.files import write_json, write_text
 from mir.dataset.timeseries import NPZ_SUFFIX, read_npz, series_family, write_npz
 from mir.dataset.windows import Window
 from mir.families import STEMS
