@@ -135,6 +135,8 @@ def test_two_songs_make_a_checked_corpus_both_readers_accept(corpus_project, ins
     assert "- items: 3" in card and "- tracks: 2" in card
     hours = sum(items[n]["window_seconds"] for n in names) / 3600  # windows overlap
     assert f"- hours: {round(hours, 4)} " in card
+    track_hours = (len(long.mix) + len(short.mix)) / 44100 / 3600
+    assert f"- track hours: {round(track_hours, 4)} (" in card and track_hours < hours
     for png in ("card_histograms.png", "card_correlations.png"):
         assert (corpus / png).read_bytes()[:4] == b"\x89PNG" and f"]({png})" in card
     assert "| seconds_total | 3 |" in card  # its row of the statistics table

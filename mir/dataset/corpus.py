@@ -559,10 +559,17 @@ def corpus_items(corpus: Path) -> dict[str, dict[str, Any]]:
 
 
 def corpus_summary(items: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    """Items, tracks and hours of audio (the items' audio frames) of :func:`corpus_items`."""
-    tracks = {str(meta.get("track_id")) for meta in items.values()}
+    """Items, tracks and hours of audio of :func:`corpus_items`: `hours`, the items' audio
+    frames (overlaps counted in each window), and `track_hours`, the tracks' own audio."""
+    tracks = {str(meta.get("track_id")): meta for meta in items.values()}
     seconds = sum(float(meta.get("window_seconds", 0.0)) for meta in items.values())
-    return {"items": len(items), "tracks": len(tracks), "hours": round(seconds / 3600, 4)}
+    track_seconds = sum(float(meta.get("track_seconds", 0.0)) for meta in tracks.values())
+    return {
+        "items": len(items),
+        "tracks": len(tracks),
+        "hours": round(seconds / 3600, 4),
+        "track_hours": round(track_seconds / 3600, 4),
+    }
 
 
 def write_corpus_card(
@@ -642,8 +649,10 @@ def write_corpus_card(
         about=readers,
         counts={
             **counts,
-            "hours": f"{counts['hours']} (the audio frames of the items; windows overlap by "
-            "less than a bar)",
+            "hours": f"{counts['hours']} (the audio frames of the items; they overlap: the "
+            "next window starts at the last downbeat before the previous end, and the last "
+            "one ends with its track)",
+            "track_hours": f"{counts['track_hours']} (the tracks' own audio)",
         },
         models=[
             ("Files", key_models(files, cfg)),
