@@ -46,8 +46,8 @@ def corpus_project(project, tmp_path):
 
 
 def _songs(project, instance):
-    long = render_song(bpm=120, bars=16, seed=1)  # 32.25 s: two windows
-    short = render_song(bpm=120, bars=4, seed=2, tonic="C", scale="major")  # 8.25 s: one
+    long = render_song(bpm=120, bars=16, seed=1)  # 33.25 s: two windows
+    short = render_song(bpm=120, bars=4, seed=2, tonic="C", scale="major")  # 9.25 s: one
     ids = []
     for name, song in (("Long Song.wav", long), ("Short Song.wav", short)):
         (track_id,) = register(project, [project.add_audio(name, song.mix)], instance)
