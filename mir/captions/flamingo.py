@@ -409,7 +409,8 @@ def find_cli(cli: str | Path) -> Path:
     raise ModelNotFound(
         text or "llama-mtmd-cli",
         "music_flamingo.cli",
-        "Build llama.cpp (README: Captions) and set the path of its llama-mtmd-cli",
+        "Build llama.cpp (docs/models.md: Building llama-cpp-python) and set the path of its "
+        "llama-mtmd-cli",
     )
 
 
