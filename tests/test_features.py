@@ -8,7 +8,7 @@ import pytest
 from mir import analysis
 from mir.audio import Audio
 from mir.config import MasterConfig
-from mir.harmonic import PITCH_CLASSES, pitch_class
+from mir.key import PITCH_CLASSES, pitch_class
 from mir.rhythm import resolve_tempo_octave, rhythm_features, syncopation
 from mir.spectral import multiband_rms, spectral_shape
 from mir.synth import click_track, render_song

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mir.harmonic import PITCH_CLASSES
+from mir.key import PITCH_CLASSES
 
 CAPTION_KEYS = (
     "music_flamingo_full",
