@@ -13,24 +13,16 @@ import scipy.signal
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy.ndimage import median_filter
 
-from mir.timbral.filters import (
-    centred_frames,
-)
+from mir.timbral.filters import centred_frames
 from mir.timbral.onset_strength import MelDb
 from mir.timbral.signal import MonoSignal
 from mir.timbral.specific_loudness import WindowMeasure, band_measure
 
 #: the zeros `timbral_hardness` puts in front of the signal (nperseg + 1)
 HARD_PAD = 4097
-
-
 #: STFT frames of the HPSS and onset passes computed at once
 STFT_BATCH = 1024
-
-
 _MEDIAN = 31  # librosa's HPSS kernel
-
-
 #: bandwidth frames computed at once (small batches stay in the cache)
 _BANDWIDTH_BATCH = 512
 

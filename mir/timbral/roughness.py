@@ -11,8 +11,6 @@ from mir.timbral.signal import MonoSignal
 
 #: 50 ms roughness frames computed at once
 _ROUGHNESS_BATCH = 512
-
-
 #: pairs of spectral peaks weighed at once
 _PAIR_BATCH = 1 << 20
 

@@ -19,16 +19,10 @@ from mir.errors import AudioError
 
 #: the lowest rate the package analyses at: slower signals are resampled to it
 MIN_SR = 44100
-
-
 #: samples of a signal processed at once by the streaming passes
 BLOCK = 1 << 18
-
-
 #: the package's loudness normalisation target, in LUFS
 TARGET_LUFS = -24.0
-
-
 Cached = Callable[[str, Callable[[], Any]], Any]
 
 
