@@ -42,13 +42,17 @@ function it follows. Where this package deliberately differs:
   RT60 pre-selection's sub-frame variances come from running sums; where two are
   within 1e-5 they are recomputed as the package computes them (`np.var` in the
   input's precision), so that comparison is its own too.
-* Where the package fails, this package goes on: a signal below the -70 LUFS gate is
-  normalised by its ungated loudness (the package divides by zero); an onset whose
-  envelope peaks at its first sample is left out of hardness (the package raises);
-  onsets more than 100 ms out of order end the spacing pass (the package loops forever);
-  a stereo signal below 44.1 kHz is resampled per channel for the reverberation model
-  (the package resamples along the channel axis).
-* A silent signal raises :class:`~mir.errors.AudioError` (the package: ValueError).
+* Where the package fails, this package goes on: an onset whose envelope peaks at its
+  first sample is left out of hardness (the package raises); onsets more than 100 ms
+  out of order end the spacing pass (the package loops forever); a stereo signal below
+  44.1 kHz is resampled per channel for the reverberation model (the package resamples
+  along the channel axis).
+* Finite or undefined, never NaN: where the package gives NaN, infinity or an error,
+  each rating is a number on its scale or :class:`~mir.family.Undefined` with the
+  reason. Digital silence (the package: ValueError) and a signal with no 400 ms block
+  above -70 LUFS (BS.1770's absolute gate; the package: NaN) leave every rating
+  undefined; each model states its own cases in its `rating`. A regression driven to
+  -inf by a log of zero power is clamped to 0 as any rating beyond the scale is.
 
 `timbral_of_audio` reads a decoded :class:`~mir.audio.Audio` as the package would read
 its samples - the channels summed (the first three), at the track's rate, resampled to
@@ -62,6 +66,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from mir.family import Undefined
 from mir.timbral import (
     booming,
     brightness,
@@ -95,7 +100,7 @@ TIMBRAL_KEYS = (
 
 def timbral_features(
     samples: np.ndarray, *, sr: int, cached: Cached | None = None
-) -> dict[str, float]:
+) -> dict[str, float | Undefined]:
     """The eight Audio Commons timbral ratings of a (mono or multichannel) signal.
 
     Parameters
@@ -113,12 +118,10 @@ def timbral_features(
     dict
         `brightness`, `roughness`, `hardness`, `depth`, `booming`, `sharpness`, `warmth`
         (0-100, clamped) and `reverberation` (probability of reverberant content x 100),
-        each rounded to 4 decimals.
-
-    Raises
-    ------
-    AudioError
-        The signal is silent.
+        each rounded to 4 decimals; or, where a rating does not exist for the signal, a
+        :class:`~mir.family.Undefined` saying why (never NaN): every key for digital
+        silence or a signal with no block above the -70 LUFS gate, and each model's own
+        cases (its `rating` says which).
 
     Examples
     --------
@@ -136,10 +139,10 @@ def timbral_features(
                 memo[key] = compute()
             return memo[key]
 
-    return _ratings(x, sr, cached, name="<samples>")
+    return _ratings(x, sr, cached)
 
 
-def timbral_of_audio(audio: Audio) -> dict[str, float]:
+def timbral_of_audio(audio: Audio) -> dict[str, float | Undefined]:
     """:func:`timbral_features` of a decoded track, its intermediates cached on it.
 
     The package would see `audio.samples` (float32, (n, channels)) at `audio.sr`: that is
@@ -153,22 +156,27 @@ def timbral_of_audio(audio: Audio) -> dict[str, float]:
                 audio.samples,
                 audio.sr,
                 audio.cached,
-                name=str(audio.path or "<audio>"),
                 mono44=lambda: audio.mono(MIN_SR),
             ),
         )
     )
 
 
-def _clamped(value: float) -> float:
+def _clamped(value: float | Undefined) -> float | Undefined:
+    """A rating on the 0-100 scale, to 4 decimals: a regression beyond it (a log of zero
+    power gives -inf) at its end."""
+    if isinstance(value, Undefined):
+        return value
     return round(float(np.clip(value, 0.0, 100.0)), 4)
 
 
-def _ratings(samples: np.ndarray, sr: int, cached: Cached, *, name: str, mono44=None) -> dict:
+def _ratings(samples: np.ndarray, sr: int, cached: Cached, *, mono44=None) -> dict:
     """The eight ratings; what the models share (the loudness windows of sharpness,
     booming, hardness and warmth; the spectral frames of brightness and depth; the
     onsets of warmth and hardness) is computed once and kept through `cached`."""
-    src = mono_signal(samples, sr, cached, name=name, mono44=mono44)
+    src = mono_signal(samples, sr, cached, mono44=mono44)
+    if isinstance(src, Undefined):  # silence, or nothing above the loudness gate
+        return {key: src for key in TIMBRAL_KEYS}
     measures = {
         **sharpness.window_measures(),
         **booming.window_measures(),
@@ -180,7 +188,7 @@ def _ratings(samples: np.ndarray, sr: int, cached: Cached, *, name: str, mono44=
     onsets = cached("timbral_onset_features", lambda: onset_features(src))
     values = {
         "brightness": brightness.rating(spectral),
-        "depth": depth.rating(spectral),
+        "depth": depth.rating(spectral, src.sr),
         "hardness": hardness.rating(win, onsets, src.sr),
         "roughness": cached("timbral_roughness", lambda: roughness.rating(src)),
         "warmth": warmth.rating(src, win, onsets["warmth_onsets"]),

@@ -6,7 +6,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from mir.timbral.specific_loudness import LAB_FREQ, WindowMeasure, band_measure
+from mir.family import Undefined
+from mir.timbral.specific_loudness import (
+    LAB_FREQ,
+    NO_LOUDNESS,
+    WindowMeasure,
+    audible,
+    band_measure,
+)
 
 
 def _booming_weights() -> tuple[np.ndarray, int]:
@@ -34,9 +41,20 @@ def window_measures() -> dict[str, WindowMeasure]:
     return {"booming": booming, "bark_0_70": band_measure(0, 70)}
 
 
-def rating(win: dict[str, np.ndarray]) -> float:
+def rating(win: dict[str, np.ndarray]) -> float | Undefined:
     """`timbral_booming`: Hatano and Hashimoto's booming index of each window, averaged
-    with RMS^2 weights, and the mean level of the lowest 7 Bark."""
-    boom = np.log10(np.average(win["booming"], weights=win["rms"] * win["rms"]))
-    low_level = np.log10(np.mean(win["bark_0_70"]))
+    with RMS^2 weights, and the mean level of the lowest 7 Bark.
+
+    Undefined (:data:`~mir.timbral.specific_loudness.NO_LOUDNESS`) where no window has
+    loudness. A sound with no loudness below 280 Hz has a booming index of 0: its rating
+    is 0, the bottom of the scale (the package's logs of the zero index and of the then
+    zero low level give -inf + inf, NaN)."""
+    if not audible(win):
+        return NO_LOUDNESS
+    index = np.average(win["booming"], weights=win["rms"] * win["rms"])
+    if index <= 0:
+        return 0.0
+    boom = np.log10(index)
+    with np.errstate(divide="ignore"):  # no level below 7 Bark: +inf, clamped to 100
+        low_level = np.log10(np.mean(win["bark_0_70"]))
     return 43.67402696195865 * boom - 10.90054738389845 * low_level + 26.836530575185435

@@ -13,6 +13,7 @@ import scipy.signal
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy.ndimage import median_filter
 
+from mir.family import Undefined
 from mir.timbral.filters import centred_frames
 from mir.timbral.onset_strength import MelDb
 from mir.timbral.signal import MonoSignal
@@ -239,11 +240,25 @@ def window_measures() -> dict[str, WindowMeasure]:
     return {"bark_70_140": band_measure(70, 140)}
 
 
-def rating(win: dict[str, np.ndarray], feats: dict[str, Any], sr: int) -> float:
+def rating(win: dict[str, np.ndarray], feats: dict[str, Any], sr: int) -> float | Undefined:
     """`timbral_hardness`: the onsets' bandwidth at the attack, attack centroid, onset
     strength and attack time, with the mid-band (7-14 Bark) loudness and the percussive
-    share of the energy, in a linear regression."""
-    if feats["bw_max"]:
+    share of the energy, in a linear regression.
+
+    Undefined where no onset has an attack to time (the envelope peaks at the first
+    sample of every onset segment; the package raises) or no STFT frame has energy (the
+    package's percussive share is 0 / 0). Onsets whose strength is 0 everywhere weigh
+    nothing: their bandwidth is then the package's default (sr / 512) as if none was
+    measured, rather than a mean with no weight (a ZeroDivisionError there). No
+    mid-band loudness or no percussive energy sends the regression to -inf: 0."""
+    if not feats["attacks"]:
+        return Undefined(
+            "hardness: no onset has an attack to time (the envelope peaks where each "
+            "onset segment starts)"
+        )
+    if not np.isfinite(feats["hp_ratio"]):
+        return Undefined("hardness: no STFT frame has energy to split into percussive and harmonic")
+    if feats["bw_max"] and np.sum(feats["bw_weights"]) > 0:
         bw = np.average(feats["bw_max"], weights=feats["bw_weights"])
         if bw <= 512.0:
             bw = sr / 512.0
@@ -251,17 +266,18 @@ def rating(win: dict[str, np.ndarray], feats: dict[str, Any], sr: int) -> float:
         bw = sr / 512.0
     centroid = np.mean(feats["centroids"]) if feats["centroids"] else 200.0
     centroid = max(centroid, 200.0)
-    metrics = np.array(
-        [
-            np.log10(bw),
-            np.log10(centroid),
-            np.log10(np.average(win["bark_70_140"], weights=win["rms"])),
-            np.log10(feats["hp_ratio"]),
-            np.log10(np.mean(feats["strengths"])),
-            np.mean(feats["attacks"]),
-            1.0,
-        ]
-    )
+    with np.errstate(divide="ignore"):  # a log of 0: -inf, clamped to 0
+        metrics = np.array(
+            [
+                np.log10(bw),
+                np.log10(centroid),
+                np.log10(np.average(win["bark_70_140"], weights=win["rms"])),
+                np.log10(feats["hp_ratio"]),
+                np.log10(np.mean(feats["strengths"])),
+                np.mean(feats["attacks"]),
+                1.0,
+            ]
+        )
     coefficients = np.array(
         [12.079781720638145, 18.52100377170042, 14.139883645260355, 5.567690321917516]
         + [3.9346817690405635, -4.326890461087848, -85.60352209068202]

@@ -150,7 +150,8 @@ def onset_features(src: MonoSignal) -> dict[str, Any]:
     mel = MelDb(n, sr)
     p_rms, h_rms = percussive_rms(src, 1 + n // 512, mel)
     sounding = (p_rms != 0) | (h_rms != 0)
-    hp_ratio = np.sum(p_rms[sounding]) / np.sum(p_rms[sounding] + h_rms[sounding])
+    with np.errstate(invalid="ignore"):  # no frame with energy: NaN (hardness says so)
+        hp_ratio = np.sum(p_rms[sounding]) / np.sum(p_rms[sounding] + h_rms[sounding])
     warmth_onsets = onset_list(mel.strength(), env.values, sr)
     del mel
     mel = MelDb(n + HARD_PAD, sr)  # hardness's padded signal

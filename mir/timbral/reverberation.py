@@ -9,6 +9,7 @@ import scipy.fft
 import scipy.signal
 from scipy.ndimage import maximum_filter1d, minimum_filter1d
 
+from mir.family import Undefined
 from mir.timbral.signal import MIN_SR
 
 #: RT60 frames estimated at once
@@ -76,24 +77,29 @@ def _decay_run(raw: np.ndarray, starts: np.ndarray, n_sub: int, down: int) -> np
     return run
 
 
-def _rt60(y: np.ndarray, sr: int) -> float:
+def _framing(sr: int) -> tuple[int, int]:
+    """`init_rt_estimate_e`'s decimation and sub-frame length (samples after it)."""
+    down = 2 if sr > 8e3 else 1
+    return down, int(round(sr / 24000.0 * 700 / down))
+
+
+def _rt60(y: np.ndarray, sr: int) -> float | None:
     """`estimate_RT60` (Jan and Wang's blind RT60 estimate, Loellmann's frame-wise
     scheme) of one channel: frames of 7 sub-frames (every N_shift samples, every other
     sample); where 3 or 4 consecutive sub-frames decay (variance and maximum falling,
     minimum rising) the maximum-likelihood decay rate of a Laplacian model over them;
     the mode of a sliding histogram of those estimates, smoothed recursively; its mean
-    over the frames that gave an estimate."""
+    over the frames that gave an estimate. None for a channel shorter than one frame."""
     no = sr / 24000.0
-    down = 2 if sr > 8e3 else 1
-    n_sub = int(round(no * 700 / down))
+    down, n_sub = _framing(sr)
     shift = int(round(no * 200 / down))
     n_frame = 7 * n_sub
     tquant = np.arange(0.2, 1.1 + 0.1 / 2, 0.1)
     decay = np.exp(-3.0 * np.log(10) / (tquant * (sr / down)))
     buffer_size = int(round(no * 800 / down))
     span = n_frame * down
-    if span >= y.size:
-        return float(tquant[0])
+    if span >= y.size:  # (the package: its shortest RT60, 0.2 s)
+        return None
     starts = np.arange(0, y.size - span + 1, shift)
     ml_kernels = {}
     for count in (3, 4):
@@ -143,9 +149,20 @@ def _rt60(y: np.ndarray, sr: int) -> float:
     return float(np.mean(smooth[has]))
 
 
-def rating(samples: np.ndarray, sr: int) -> float:
+def _frame_seconds(sr: int) -> float:
+    """The span of one RT60 analysis frame, in seconds."""
+    down, n_sub = _framing(sr)
+    return 7 * n_sub * down / sr
+
+
+def rating(samples: np.ndarray, sr: int) -> float | Undefined:
     """`timbral_reverb(..., dev_output=True)`'s probability x 100: the logistic model on
-    the RT60 (the mean of the first two channels'), from the raw signal."""
+    the RT60 (the mean of the first two channels'), from the raw signal.
+
+    Undefined for a signal shorter than one analysis frame (7 sub-frames: 0.2 s at 44.1
+    kHz), where nothing is analysed: the package returns its shortest RT60 (0.2 s) as if
+    measured. A longer signal in which no frame decays keeps that value, as the
+    package's: the frames were analysed and none showed a free decay."""
     x = np.asarray(samples)
     if x.ndim == 2 and x.shape[1] == 1:
         x = x[:, 0]
@@ -158,6 +175,11 @@ def rating(samples: np.ndarray, sr: int) -> float:
             for c in channels
         ]
         sr = MIN_SR
-    rt = np.mean([_rt60(c, sr) for c in channels])
+    rts = [_rt60(c, sr) for c in channels]
+    if None in rts:
+        return Undefined(
+            f"reverberation: shorter than one RT60 analysis frame ({_frame_seconds(sr):.2f} s)"
+        )
+    rt = np.mean(rts)
     logit = np.sum(np.array([2.97126461]) * np.array([rt])) + -1.45082989
     return float(np.exp(logit) / (1.0 + np.exp(logit)) * 100.0)

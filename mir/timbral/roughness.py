@@ -81,6 +81,8 @@ def rating(src: MonoSignal) -> float:
         bottom = min(float(frames.magnitude(i).min()) for i in quietest)
     if whole < frames.count:
         bottom = min(bottom, 0.0)
+    if not top > bottom:  # one flat spectrum (a lone sample): no peaks, as the package finds
+        return 0.0
     total = 0.0
     for spec in frames.batches():
         row, value, pos, _ = detect_peaks((spec - bottom) / (top - bottom), spec, frames.freq, 0.01)

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from mir.family import Undefined
 from mir.timbral.filters import dot
-from mir.timbral.specific_loudness import WindowMeasure
+from mir.timbral.specific_loudness import NO_LOUDNESS, WindowMeasure, audible
 
 
 def _sharpness_weights() -> np.ndarray:
@@ -30,7 +31,13 @@ def window_measures() -> dict[str, WindowMeasure]:
     return {"sharpness": sharpness}
 
 
-def rating(win: dict[str, np.ndarray]) -> float:
-    """`timbral_sharpness`: Fastl's sharpness of each window, averaged with RMS^2 weights."""
+def rating(win: dict[str, np.ndarray]) -> float | Undefined:
+    """`timbral_sharpness`: Fastl's sharpness of each window, averaged with RMS^2 weights.
+
+    Undefined (:data:`~mir.timbral.specific_loudness.NO_LOUDNESS`) where no window has
+    loudness: Fastl's sharpness is a loudness-weighted mean (the package's log of its
+    zero average is -inf)."""
+    if not audible(win):
+        return NO_LOUDNESS
     sharp = np.log10(np.average(win["sharpness"], weights=win["rms"] * win["rms"]))
     return 102.50508921364404 * sharp + 34.432655185001735

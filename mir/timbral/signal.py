@@ -15,7 +15,7 @@ import scipy.fft
 import scipy.signal
 from numpy.lib.stride_tricks import sliding_window_view
 
-from mir.errors import AudioError
+from mir.family import Undefined
 
 #: the lowest rate the package analyses at: slower signals are resampled to it
 MIN_SR = 44100
@@ -75,7 +75,8 @@ def _integrated_loudness(raw: Callable[[int, int], np.ndarray], n: int, sr: int,
     to the last bit: the K-weighting stages filter a copy of the input in place (so in
     the input's precision between stages), each 400 ms block (75 % overlap) is an
     `np.sum` of squares, the -70 LUFS absolute and -10 LU relative gates. Filtered block
-    by block (the state carried over), summed a few hundred blocks at a time.
+    by block (the state carried over), summed a few hundred blocks at a time. -inf when
+    no block reaches the absolute gate (pyloudnorm's mean of no blocks is NaN).
 
     The bits matter: a rating can rest on an argmax among values equal to the last digit
     (depth's RMS peak of a steady tone), so the signal must be the package's exactly."""
@@ -122,42 +123,63 @@ def _integrated_loudness(raw: Callable[[int, int], np.ndarray], n: int, sr: int,
     with np.errstate(divide="ignore", invalid="ignore"):
         loud = -0.691 + 10.0 * np.log10(z)
         gated = z[loud >= -70.0]
-        if gated.size == 0:  # all below the absolute gate: the package divides by zero
-            return float(-0.691 + 10.0 * np.log10(np.mean(z)))  # here: ungated loudness
+        if gated.size == 0:  # all below the absolute gate: no loudness (pyloudnorm: NaN)
+            return -np.inf
         relative = -0.691 + 10.0 * np.log10(np.sum([np.mean(gated)])) - 10.0
         gated = z[(loud > relative) & (loud > -70.0)]
         return float(-0.691 + 10.0 * np.log10(np.sum([np.mean(gated)])))
 
 
+#: why a signal cannot be rated: every sample zero ...
+SILENCE = Undefined("digital silence: no sound to rate")
+#: ... or sound too faint to measure
+BELOW_GATE = Undefined(
+    "no 400 ms block reaches -70 LUFS (BS.1770's absolute gate): the signal has no "
+    "loudness to normalise to -24 LUFS, which the models rate from"
+)
+
+
 def _normalised(
-    raw: Callable[[int, int], np.ndarray], n: int, sr: int, dtype, *, name: str
-) -> tuple[float, float]:
-    """`loud_norm`: (gain to -24 LUFS, divisor: the normalised peak if above 1, else 1)."""
+    raw: Callable[[int, int], np.ndarray], n: int, sr: int, dtype
+) -> tuple[float, float] | Undefined:
+    """`loud_norm`: (gain to -24 LUFS, divisor: the normalised peak if above 1, else 1).
+
+    :data:`SILENCE` for digital silence (the package raises); :data:`BELOW_GATE` where
+    no block is above the -70 LUFS gate (the package's gain is then NaN, and so is every
+    rating)."""
     peak = 0.0
     for a in range(0, n, BLOCK):
         peak = max(peak, float(np.max(np.abs(raw(a, min(a + BLOCK, n))))))
     if peak == 0.0:
-        raise AudioError(name, "silent: the timbral models need sound")
+        return SILENCE
     lufs = _integrated_loudness(raw, n, sr, dtype)
+    if not np.isfinite(lufs):
+        return BELOW_GATE
     gain = np.power(10.0, (TARGET_LUFS - lufs) / 20.0)
     top = max(float(np.max(np.abs(raw(a, min(a + BLOCK, n)) * gain))) for a in range(0, n, BLOCK))
     return float(gain), (top if top > 1.0 else 1.0)
 
 
 def mono_signal(
-    samples: np.ndarray, sr: int, cached: Cached, *, name: str, mono44=None
-) -> MonoSignal:
+    samples: np.ndarray, sr: int, cached: Cached, *, mono44=None
+) -> MonoSignal | Undefined:
     """The package's `file_read` of `samples`: summed to mono, loudness-normalised at
     the native rate and, below 44.1 kHz, resampled (soxr, librosa's default). `mono44`,
     if given, returns the channel mean at 44.1 kHz (the track's shared intermediate):
-    times the channel count it is the resampled sum, so it is used as it is."""
+    times the channel count it is the resampled sum, so it is used as it is.
+
+    :data:`SILENCE` or :data:`BELOW_GATE` (:class:`~mir.family.Undefined`) where the
+    signal cannot be normalised: then no model has anything to rate."""
     n = samples.shape[0]
 
     def raw(a: int, b: int) -> np.ndarray:
         return _mono_sum(samples[a:b])
 
     dtype = np.result_type(samples.dtype, np.float32)  # what pyloudnorm filters in
-    gain, divisor = cached("timbral_gain", lambda: _normalised(raw, n, sr, dtype, name=name))
+    normalisation = cached("timbral_gain", lambda: _normalised(raw, n, sr, dtype))
+    if isinstance(normalisation, Undefined):
+        return normalisation
+    gain, divisor = normalisation
     if sr >= MIN_SR:
         return MonoSignal(raw, n, sr, gain, divisor)
     channels = 1 if samples.ndim == 1 else samples.shape[1]

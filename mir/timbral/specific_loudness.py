@@ -13,6 +13,7 @@ import numpy as np
 import scipy.fft
 import scipy.signal
 
+from mir.family import Undefined
 from mir.timbral.filters import (
     dot,
 )
@@ -235,10 +236,20 @@ def bark_weights(low: int, high: int) -> np.ndarray:
     return out
 
 
+#: why sharpness and booming are undefined for a signal: loudness is what they weigh
+NO_LOUDNESS = Undefined(
+    "no 4096-sample window has ISO 532 B loudness: nothing in its bands (25 Hz to 12.5 kHz) "
+    "is audible at the models' -24 LUFS"
+)
 #: what a model takes from each window's specific loudness: `measure(ns, n_entire)`, with
 #: `ns` the (windows, 240) specific loudness in sone/Bark and `n_entire` the loudness in
 #: sone of each window, returns one value per window
 WindowMeasure = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def audible(win: dict[str, np.ndarray]) -> bool:
+    """Whether any window of :func:`loudness_windows` has loudness."""
+    return bool(np.any(win["loudness"] > 0))
 
 
 def band_measure(low: int, high: int) -> WindowMeasure:
@@ -249,17 +260,18 @@ def band_measure(low: int, high: int) -> WindowMeasure:
 
 def loudness_windows(src: MonoSignal, measures: dict[str, WindowMeasure]) -> dict[str, np.ndarray]:
     """Per 4096-sample window of the signal (`window_audio`: the last one zero-padded, a
-    whole window of zeros if the length is a multiple of 4096): its RMS (`"rms"`) and each
-    of `measures` (the sharpness, booming, hardness and warmth models' measures of its
-    specific loudness), by name."""
+    whole window of zeros if the length is a multiple of 4096): its RMS (`"rms"`), its
+    loudness in sone (`"loudness"`, ISO 532 B's N) and each of `measures` (the sharpness,
+    booming, hardness and warmth models' measures of its specific loudness), by name."""
     n_windows = src.n // _LOUDNESS_WINDOW + 1
-    out = {key: np.zeros(n_windows) for key in ("rms", *measures)}
+    out = {key: np.zeros(n_windows) for key in ("rms", "loudness", *measures)}
     for w0 in range(0, n_windows, _LOUDNESS_BATCH):
         w1 = min(w0 + _LOUDNESS_BATCH, n_windows)
         frames = src.x(w0 * _LOUDNESS_WINDOW, w1 * _LOUDNESS_WINDOW).reshape(w1 - w0, -1)
         n_entire, ns = _zwicker(_third_octave_levels(frames, src.sr))
         sl = slice(w0, w1)
         out["rms"][sl] = np.sqrt(np.mean(frames * frames, axis=1))
+        out["loudness"][sl] = n_entire
         for key, measure in measures.items():
             out[key][sl] = measure(ns, n_entire)
     return out
