@@ -24,7 +24,7 @@ of :data:`RENDERED` (:func:`mir.synth.render_song`, ~28 s each, every truth know
 and bass at 170-176 BPM, punk and thrash at 180-200, half-time grooves at 70-90, rock,
 a waltz, and minor songs whose chords mix modes (♭VI, ♭VII, a major IV, the relative
 major's chords). Nothing here was tuned on the items: the rules and their thresholds are
-stated in `mir.rhythm.choose_tempo` and `mir.harmonic.combine_key_opinions`.
+stated in `mir.rhythm.choose_tempo` and `mir.key.combine_key_opinions`.
 
     python bench/accuracy.py /work/shared/data/dev-clips [--seconds 28] [--items]
 """
@@ -50,7 +50,7 @@ import numpy as np  # noqa: E402
 from mir import analysis  # noqa: E402
 from mir.audio import Audio, load_audio, resample  # noqa: E402
 from mir.config import MasterConfig  # noqa: E402
-from mir.harmonic import PITCH_CLASSES, pitch_class  # noqa: E402
+from mir.key import PITCH_CLASSES, pitch_class  # noqa: E402
 from mir.synth import render_song  # noqa: E402
 
 SYSTEMS = ("ours", "librosa", "madmom", "essentia")

@@ -1,4 +1,4 @@
-"""Our timbral models (mir/timbral.py) against `timbral_models` 0.4.0, on the same audio.
+"""Our timbral models (mir/timbral/) against `timbral_models` 0.4.0, on the same audio.
 
 For each file of the folders: the middle `--seconds` of the decoded track goes to the
 package (through tests/timbral_reference.py, it runs at about 2x realtime) and to ours

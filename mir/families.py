@@ -518,7 +518,7 @@ CHORDS = Family(
 TIMBRAL = Family(
     name="timbral_features",
     group="timbral",
-    version="2",
+    version="3",
     description="The Audio Commons timbral ratings (0-100) and reverberation (%), from the "
     "vectorised models of mir/timbral (after timbral_models 0.4.0) on the whole track, or "
     "on `timbral.max_seconds` of its middle when that is > 0.",

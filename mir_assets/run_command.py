@@ -252,7 +252,7 @@ def run_pipeline(args: argparse.Namespace, cfg: MasterConfig) -> int:
 
 
 def _print_summary(cfg, tables, track_ids, outcome, errors, home, progress, seconds) -> None:
-    from mir.harmonic import PITCH_CLASSES
+    from mir.key import PITCH_CLASSES
 
     truth = {}
     truth_file = cfg.paths.inbox / DEMO_TRUTH

@@ -9,7 +9,7 @@ import pytest
 from mir import analysis
 from mir.audio import Audio
 from mir.config import MasterConfig
-from mir.harmonic import (
+from mir.key import (
     PITCH_CLASSES,
     combine_key_opinions,
     key_cnn_probabilities,

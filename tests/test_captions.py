@@ -123,6 +123,20 @@ def test_template_caption_on_known_features():
     )
 
 
+def test_template_caption_leaves_out_undefined_values():
+    # an undefined value is stored as null (warmth of a spectrum with no power, every
+    # timbral rating of digital silence): the caption says nothing of it, and never fails
+    values = {"bpm": 96.0, "lufs": -15.0, "brightness": 70.0, "warmth": None}
+    assert template_caption(values) == "Music at 96 BPM, moderately loud."
+    assert template_caption({**values, "warmth": 30.0}) == (
+        "Music at 96 BPM, moderately loud, bright."
+    )
+    silence = {"bpm": None, "tonic": None, "tonic_scale": "minor", "beats_per_bar": None}
+    silence |= {"lufs": None, "brightness": None, "warmth": None}
+    assert template_caption(silence) == "Music."
+    assert template_caption({"bpm": float("nan"), "lufs": float("nan")}) == "Music."
+
+
 def test_model_output_is_cleaned_for_t5():
     stdout = (
         "llama_model_loader: loaded meta data\nmain: loading model\nencoding audio slice...\n"

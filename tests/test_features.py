@@ -9,7 +9,7 @@ from mir import analysis
 from mir.audio import Audio
 from mir.config import MasterConfig
 from mir.family import Track, Undefined
-from mir.harmonic import PITCH_CLASSES, pitch_class
+from mir.key import PITCH_CLASSES, pitch_class
 from mir.rhythm import resolve_tempo_octave, rhythm_features, syncopation
 from mir.spectral import multiband_rms, spectral_shape, zero_crossing_rate
 from mir.synth import click_track, render_song

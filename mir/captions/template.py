@@ -7,10 +7,11 @@ timbre — so that every crop has a prompt even before any captioning model is i
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
-from mir.harmonic import PITCH_CLASSES
+from mir.key import PITCH_CLASSES
 
 CAPTION_KEYS = (
     "music_flamingo_full",
@@ -25,6 +26,19 @@ def _top_labels(values: Any, n: int) -> list[str]:
         return []
     ranked = sorted(values.items(), key=lambda kv: -float(kv[1]))[:n]
     return [str(label).split("---")[-1] for label, _ in ranked]
+
+
+def _number(values: Mapping[str, Any], key: str) -> float | None:
+    """`values[key]` as a number; None where it is absent or undefined (stored as null, or
+    a NaN from an older store), so that the caption leaves it out rather than failing."""
+    value = values.get(key)
+    if value is None or isinstance(value, (str, bytes)):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _loudness_word(lufs: float) -> str:
@@ -60,14 +74,17 @@ def template_caption(values: Mapping[str, Any]) -> str:
     head = ", ".join(genres) + " track" if genres else "Music"
     parts = []
     # a tempo is stated only where one was measured (an undefined tempo is stored as 120)
-    if values.get("bpm") and values.get("bpm_is_defined", 1):
-        parts.append(f"{head} at {float(values['bpm']):.0f} BPM")
+    bpm = _number(values, "bpm")
+    if bpm and values.get("bpm_is_defined", 1):
+        parts.append(f"{head} at {bpm:.0f} BPM")
     else:
         parts.append(head)
-    if "tonic" in values and values.get("tonic_scale") not in (None, "unknown"):
-        parts[-1] += f" in {PITCH_CLASSES[int(values['tonic']) % 12]} {values['tonic_scale']}"
-    if values.get("beats_per_bar"):
-        parts.append(f"{int(values['beats_per_bar'])}/4 time")
+    tonic = _number(values, "tonic")
+    if tonic is not None and values.get("tonic_scale") not in (None, "unknown"):
+        parts[-1] += f" in {PITCH_CLASSES[int(tonic) % 12]} {values['tonic_scale']}"
+    beats_per_bar = _number(values, "beats_per_bar")
+    if beats_per_bar:
+        parts.append(f"{int(beats_per_bar)}/4 time")
     if values.get("chord_progression"):
         chords = str(values["chord_progression"]).split("-")
         parts.append("chords " + "-".join(_chord_symbol(c) for c in chords))
@@ -75,10 +92,11 @@ def template_caption(values: Mapping[str, Any]) -> str:
         parts.append(" and ".join(moods) + " mood")
     if instruments:
         parts.append("with " + ", ".join(instruments))
-    if "lufs" in values:
-        parts.append(_loudness_word(float(values["lufs"])))
-    if "brightness" in values and "warmth" in values:
-        bright, warm = float(values["brightness"]), float(values["warmth"])
+    lufs = _number(values, "lufs")
+    if lufs is not None:
+        parts.append(_loudness_word(lufs))
+    bright, warm = _number(values, "brightness"), _number(values, "warmth")
+    if bright is not None and warm is not None:
         if bright >= 60 and bright >= warm:
             parts.append("bright")
         elif warm >= 50:

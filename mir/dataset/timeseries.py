@@ -17,7 +17,7 @@ import numpy as np
 from mir._essentia import algorithm
 from mir.audio import Audio
 from mir.families import STEMS
-from mir.harmonic import hpcp_frames, hpcp_of, pitch_class, to_c_based
+from mir.harmonic import hpcp_frames, hpcp_of, to_c_based
 from mir.intermediates import (
     HOP,
     magnitude_blocks,
@@ -26,6 +26,7 @@ from mir.intermediates import (
     onset_strength_of_mel,
     stft_magnitude,
 )
+from mir.key import pitch_class
 from mir.spectral import (
     RMS_FLOOR_DB,
     band_energies,

@@ -1,0 +1,302 @@
+"""Key estimation: the key of a track from several opinions, and the names of keys.
+
+A key is one of 24 (:func:`key_index`: 0-11 major, 12-23 minor, by tonic pitch class,
+C = 0). Its estimate is a combination of opinions (:func:`combine_key_opinions`):
+Essentia's `Key` with the `edmm` and `edma` profiles on the mean HPCP, madmom's key CNN
+on the signal (:func:`key_cnn_probabilities`), and the tonic chord read from the HPCP
+frames (:func:`chord_shares`). The HPCP itself is :mod:`mir.harmonic`'s.
+
+Key and note names are mapped to pitch classes with every enharmonic spelling
+(:func:`pitch_class`); keys are written with :data:`PITCH_CLASSES` ("C#", "A#").
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.ndimage
+
+from mir._essentia import algorithm
+from mir.intermediates import SR
+
+#: the names of the 12 pitch classes, C = 0
+PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+_NATURAL = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+
+
+def pitch_class(name: str) -> int:
+    """Pitch class (C = 0) of a note name with any accidentals: "Bb", "A#", "Cb", "E#", "F##"."""
+    name = name.strip()
+    if not name or name[0].upper() not in _NATURAL:
+        raise ValueError(f"not a note name: {name!r}")
+    pc = _NATURAL[name[0].upper()]
+    for ch in name[1:]:
+        if ch in "#♯":
+            pc += 1
+        elif ch in "b♭":
+            pc -= 1
+        else:
+            raise ValueError(f"not a note name: {name!r}")
+    return pc % 12
+
+
+#: Essentia `Key` profiles read on the mean HPCP, each one opinion
+KEY_PROFILES = ("edmm", "edma")
+#: the tonic chord names the key among its close relatives when it sounds at least this
+#: share of the time ...
+TONIC_CHORD_SHARE = 0.35
+#: ... and this many times as long as any other triad
+TONIC_CHORD_LEAD = 1.3
+#: HPCP frames (hop 2048 at 44.1 kHz: about 1 s) averaged before each frame's triad is read
+CHORD_SMOOTHING_FRAMES = 21
+#: input frames of the key CNN (5 per second) run at once beyond the context on each side;
+#: a longer track is run in blocks, so memory does not grow with it (the same numbers)
+KEY_CNN_BLOCK_FRAMES = 4096
+KEY_CNN_CONTEXT_FRAMES = 64
+
+
+def key_index(tonic: int, scale: str) -> int:
+    """Index of a key among the 24: 0-11 major (tonic pitch class), 12-23 minor."""
+    return tonic % 12 + (12 if scale == "minor" else 0)
+
+
+def key_label(index: int) -> str:
+    """ "C major", "A minor", ... of a :func:`key_index`."""
+    return f"{PITCH_CLASSES[index % 12]} {'minor' if index >= 12 else 'major'}"
+
+
+def _relation(a: int, b: int) -> float:
+    """mir_eval's weighted-score credit between two keys, made symmetric: 1 the same, 0.5
+    a fifth apart (either way), 0.3 relative, 0.2 parallel, 0 otherwise."""
+    if a == b:
+        return 1.0
+    ta, tb, minor_a, minor_b = a % 12, b % 12, a >= 12, b >= 12
+    if minor_a == minor_b and (ta - tb) % 12 in (5, 7):
+        return 0.5
+    if minor_a != minor_b:
+        major, minor = (ta, tb) if minor_b else (tb, ta)
+        if minor == (major + 9) % 12:
+            return 0.3
+        if ta == tb:
+            return 0.2
+    return 0.0
+
+
+@functools.cache
+def _relations() -> np.ndarray:
+    return np.array([[_relation(a, b) for b in range(24)] for a in range(24)])
+
+
+#: the modes a key's songs use: major (Ionian, and Mixolydian's flat seventh) and minor
+#: (Aeolian, and Dorian's major sixth: the major IV), as semitones above the tonic
+_MODES = {
+    "major": ((0, 2, 4, 5, 7, 9, 11), (0, 2, 4, 5, 7, 9, 10)),
+    "minor": ((0, 2, 3, 5, 7, 8, 10), (0, 2, 3, 5, 7, 9, 10)),
+}
+
+
+def _scales(index: int) -> list[frozenset[int]]:
+    modes = _MODES["minor" if index >= 12 else "major"]
+    return [frozenset((index % 12 + s) % 12 for s in steps) for steps in modes]
+
+
+@functools.cache
+def _close_keys() -> np.ndarray:
+    """Keys with a mode each (major or Mixolydian; natural minor or Dorian) whose scales
+    differ in at most one note: the same or a neighbouring key signature (relative, a
+    fifth either way, their relatives), and a Dorian minor with the major key a fourth
+    above its tonic (E Dorian's IV is A major)."""
+    return np.array(
+        [
+            [any(len(x ^ y) <= 2 for x in _scales(a) for y in _scales(b)) for b in range(24)]
+            for a in range(24)
+        ]
+    )
+
+
+@functools.cache
+def _triads() -> np.ndarray:
+    """Unit-norm templates of the 24 triads over C-based pitch classes (key_index order)."""
+    t = np.zeros((24, 12))
+    for r in range(12):
+        t[r, [r, (r + 4) % 12, (r + 7) % 12]] = 1.0
+        t[12 + r, [r, (r + 3) % 12, (r + 7) % 12]] = 1.0
+    return t / np.linalg.norm(t, axis=1, keepdims=True)
+
+
+def chord_shares(frames_c: np.ndarray) -> np.ndarray:
+    """Share of the time each of the 24 triads (:func:`key_index` order) is the closest
+    to the HPCP, frame by frame after a moving average of about 1 s; silent frames
+    count for none. `frames_c`: C-based HPCP frames, shape (frames, 12)."""
+    if frames_c.shape[0] == 0:
+        return np.zeros(24)
+    smooth = scipy.ndimage.uniform_filter1d(
+        np.asarray(frames_c, dtype=float), min(CHORD_SMOOTHING_FRAMES, frames_c.shape[0]), axis=0
+    )
+    norms = np.linalg.norm(smooth, axis=1)
+    sounding = norms > 1e-6
+    if not sounding.any():
+        return np.zeros(24)
+    best = np.argmax((smooth[sounding] / norms[sounding, None]) @ _triads().T, axis=1)
+    return np.bincount(best, minlength=24) / frames_c.shape[0]
+
+
+@dataclass(frozen=True)
+class KeyEstimate:
+    """The key of a track.
+
+    Attributes
+    ----------
+    index : int
+        :func:`key_index` of the key.
+    confidence : float
+        0-1: the mir_eval weighted score of the key against each opinion, averaged.
+    source : str
+        The opinions that name this very key, joined by "+" ("edmm+cnn", "tonic_chord").
+    """
+
+    index: int
+    confidence: float
+    source: str
+
+    @property
+    def tonic(self) -> int:
+        return self.index % 12
+
+    @property
+    def scale(self) -> str:
+        return "minor" if self.index >= 12 else "major"
+
+
+def combine_key_opinions(
+    opinions: dict[str, np.ndarray], chords: np.ndarray | None = None
+) -> KeyEstimate:
+    """One key from several opinions, by a stated rule.
+
+    1. **Consensus.** Each opinion is a distribution over the 24 keys (a profile's best
+       key as all of it; the CNN's softmax). The consensus key is the one with the highest
+       mir_eval weighted score against the opinions, each opinion weighing 1: the same
+       key scores 1, a fifth either way 0.5, the relative key 0.3, the parallel key 0.2.
+       Ties go to the opinion listed first.
+    2. **Tonic chord.** Profiles and networks read the scale well and its tonic less well:
+       a minor song whose chords include the relative major's (♭III, ♭VI, ♭VII) and a
+       major IV reads as the relative major or as the major key a tone below. When one
+       triad sounds at least :data:`TONIC_CHORD_SHARE` of the time and
+       :data:`TONIC_CHORD_LEAD` times as long as any other (`chords`, from
+       :func:`chord_shares`), and its key is a close relative of the consensus (a mode
+       of each, Ionian or Mixolydian, Aeolian or Dorian, differing in one note at most:
+       :func:`_close_keys`), that triad's key is the key.
+
+    `confidence` is the mean weighted score of the key against the opinions (the tonic
+    chord, when it is that dominant, counting as one more).
+    """
+    names = list(opinions)
+    if not names:
+        raise ValueError("no key opinions")
+    dists = np.array([np.asarray(opinions[n], dtype=float) for n in names])
+    dists = dists / np.maximum(dists.sum(axis=1, keepdims=True), 1e-12)
+    scores = _relations() @ dists.T  # (candidate, opinion): expected credit
+    total = scores.sum(axis=1)
+    ranked = [int(np.argmax(d)) for d in dists]
+    # among equal totals, the first opinion's key, then the second's, ...
+    best = max(range(24), key=lambda k: (round(total[k], 9), -_first_naming(ranked, k)))
+    key, votes = best, list(scores[best])
+    if chords is not None and chords.size == 24:
+        order = np.argsort(-chords)
+        top, second = int(order[0]), float(chords[order[1]])
+        if chords[top] >= TONIC_CHORD_SHARE and chords[top] >= TONIC_CHORD_LEAD * second:
+            if _close_keys()[best, top]:
+                key = top
+            votes = list(scores[key]) + [_relation(key, top)]
+            ranked.append(top)
+            names = [*names, "tonic_chord"]
+    source = "+".join(n for n, k in zip(names, ranked, strict=True) if k == key) or "consensus"
+    return KeyEstimate(index=key, confidence=round(float(np.mean(votes)), 3), source=source)
+
+
+def _first_naming(ranked: list[int], key: int) -> int:
+    return ranked.index(key) if key in ranked else len(ranked)
+
+
+_cnn_lock = threading.Lock()
+
+
+@functools.cache
+def _key_cnn():
+    """madmom's key CNN (Korzeniowski & Widmer 2018), loaded once: its spectrogram chain
+    and each network's layers up to its last feature map, run in torch
+    (:class:`mir._madmom.TorchNetwork`); the caller averages the map over blocks."""
+    from mir._madmom import TorchNetwork, import_madmom
+
+    madmom = import_madmom()
+    from madmom.features.key import KEY_LABELS, CNNKeyRecognitionProcessor
+    from madmom.ml.nn.layers import AverageLayer
+
+    processor = CNNKeyRecognitionProcessor()
+    sig, frames, stft, spec, ensemble = processor.processors[:5]
+    networks = []
+    for network in ensemble.processors[0].processors:
+        *layers, last = network.layers
+        if not isinstance(last, AverageLayer):
+            raise TypeError(f"unexpected last layer in madmom's key CNN: {last!r}")
+        networks.append(TorchNetwork(layers))
+    order = [key_index(pitch_class(label.split()[0]), label.split()[1]) for label in KEY_LABELS]
+    return madmom, (sig, frames, stft, spec), networks, np.array(order)
+
+
+def key_cnn_probabilities(y: np.ndarray, *, sr: int = SR) -> np.ndarray | None:
+    """madmom's `CNNKeyRecognitionProcessor` on a mono 44.1 kHz signal: the probability of
+    each of the 24 keys (:func:`key_index` order), or None for under 2 s of audio.
+
+    The same spectrogram (frames of 8192 at 5 per second, 24 bands per octave from 65 Hz
+    to 2.1 kHz) and network weights as madmom's, to float32 rounding; the network runs in
+    torch (about 30 times faster than madmom's loops over channel pairs) on blocks of :data:`KEY_CNN_BLOCK_FRAMES` frames, each with
+    :data:`KEY_CNN_CONTEXT_FRAMES` on either side (more than the network's reach)."""
+    if sr != SR or y.size < 2 * sr:
+        return None
+    with _cnn_lock:
+        madmom, chain, networks, order = _key_cnn()
+    sig, frames, stft, spec = chain
+    signal = madmom.audio.signal.Signal(np.ascontiguousarray(y, dtype=np.float32), sample_rate=sr)
+    x = np.asarray(spec(stft(frames(sig(signal)))), dtype=np.float32)
+    rows, ctx = x.shape[0] // 8, KEY_CNN_CONTEXT_FRAMES
+    block = KEY_CNN_BLOCK_FRAMES // 8
+    logits = np.zeros(24)
+    for network in networks:
+        total, count = np.zeros(24), 0
+        for r0 in range(0, rows, block):
+            r1 = min(r0 + block, rows)
+            a, b = max(0, 8 * r0 - ctx), min(x.shape[0], 8 * r1 + ctx)
+            fmap = network(x[a:b])[r0 - a // 8 : r1 - a // 8]
+            total += fmap.sum(axis=(0, 1))
+            count += fmap.shape[0] * fmap.shape[1]
+        logits += total / count / len(networks)
+    p = np.exp(logits - logits.max())
+    out = np.zeros(24)
+    out[order] = p / p.sum()
+    return out
+
+
+def estimate_key(
+    mean_a: np.ndarray, frames_c: np.ndarray, y: np.ndarray | None = None, *, sr: int = SR
+) -> tuple[KeyEstimate, float]:
+    """The key (:func:`combine_key_opinions` of edmm, edma, the CNN on `y` and the tonic
+    chord of `frames_c`) and the edmm profile's strength.
+
+    `mean_a`: the mean HPCP (A-based, as Essentia's profiles read it; max 1);
+    `frames_c`: the HPCP frames, C-based (:func:`mir.harmonic.to_c_based`)."""
+    opinions: dict[str, np.ndarray] = {}
+    strength = 0.0
+    for profile in KEY_PROFILES:
+        key_of = algorithm("Key", profileType=profile, pcpSize=12, numHarmonics=4, slope=0.6)
+        name, scale, s, _ = key_of(mean_a.astype(np.float32))
+        opinions[profile] = np.eye(24)[key_index(pitch_class(name), str(scale))]
+        if profile == "edmm":
+            strength = float(s)
+    cnn = key_cnn_probabilities(y, sr=sr) if y is not None else None
+    if cnn is not None:
+        opinions["cnn"] = cnn
+    return combine_key_opinions(opinions, chord_shares(frames_c)), strength
