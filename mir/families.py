@@ -276,17 +276,15 @@ BEAT_GRID = Family(
             "nothing but the prior chose the octave",
         ),
         Feature(
-            "bpm_madmom", 0, 300, "BPM", "madmom TempoEstimationProcessor on the beat activation"
+            "bpm_madmom", 30, 300, "BPM", "madmom TempoEstimationProcessor on the beat activation"
         ),
-        Feature("bpm_essentia", 0, 300, "BPM", "Essentia RhythmExtractor2013 multifeature tempo"),
+        Feature("bpm_essentia", 30, 300, "BPM", "Essentia RhythmExtractor2013 multifeature tempo"),
         Feature("beat_count", 0, 1_000_000, "", "beats in the beat grid"),
-        Feature("beat_regularity", 0, 1, "s", "std of inter-beat intervals (1 = undefined)"),
+        Feature("beat_regularity", 0, 1, "s", "std of inter-beat intervals (capped at 1)"),
         Feature(
             "bpm_is_defined", 0, 1, "", "1 when the beat grid is steady enough to define a tempo"
         ),
-        Feature(
-            "beats_per_bar", 0, 4, "", "bar length chosen by the downbeat tracker (0 = unknown)"
-        ),
+        Feature("beats_per_bar", 2, 16, "", "bar length chosen by the downbeat tracker"),
         Feature("downbeat_count", 0, 1_000_000, "", "bars in the grid"),
         text("beat_tracker", "the tracker that made the grid (madmom or librosa)"),
     ),
@@ -376,7 +374,9 @@ LOUDNESS = Family(
     version="1",
     description="`lufs` (BS.1770-4 gated) and `lra` (EBU Tech 3342) of the full mix.",
     keys=(
-        Feature("lufs", -70, 0, "LUFS", "integrated loudness, ITU-R BS.1770-4 (-70 = silence)"),
+        # a master louder than 0 LUFS exists: a full-scale square wave measures +6.3 on
+        # two channels, +11.9 on six
+        Feature("lufs", -70, 12, "LUFS", "integrated loudness, ITU-R BS.1770-4 (-70 = silence)"),
         Feature("lra", 0, 50, "LU", "loudness range, EBU Tech 3342"),
     ),
     compute="mir.analysis:loudness",
@@ -394,7 +394,7 @@ STEM_LOUDNESS = Family(
         f
         for stem in STEMS
         for f in (
-            Feature(f"lufs_{stem}", -70, 0, "LUFS", f"integrated loudness of the {stem} stem"),
+            Feature(f"lufs_{stem}", -70, 12, "LUFS", f"integrated loudness of the {stem} stem"),
             Feature(f"lra_{stem}", 0, 50, "LU", f"loudness range of the {stem} stem"),
         )
     ),

@@ -44,7 +44,8 @@ def _chord_symbol(label: str) -> str:
 
 
 def template_caption(values: Mapping[str, Any]) -> str:
-    """A one-sentence caption from the values of `.INFO`.
+    """A one-sentence caption from the values of `.INFO`; an undefined value (None) is
+    left out, as a missing one is.
 
     Examples
     --------
@@ -54,17 +55,19 @@ def template_caption(values: Mapping[str, Any]) -> str:
     >>> template_caption({"bpm": 96.0, "chord_progression": "A:min-F:maj-C:maj-G:maj"})
     'Music at 96 BPM, chords Am-F-C-G.'
     """
+    # an undefined value (stored as null) is absent: nothing is said of it
+    values = {k: v for k, v in values.items() if v is not None}
     genres = _top_labels(values.get("essentia_genre"), 2)
     moods = _top_labels(values.get("essentia_mood"), 2)
     instruments = _top_labels(values.get("essentia_instrument"), 3)
     head = ", ".join(genres) + " track" if genres else "Music"
     parts = []
-    # a tempo is stated only where one was measured (an undefined tempo is stored as 120)
+    # a tempo is stated only where one was measured
     if values.get("bpm") and values.get("bpm_is_defined", 1):
         parts.append(f"{head} at {float(values['bpm']):.0f} BPM")
     else:
         parts.append(head)
-    if "tonic" in values and values.get("tonic_scale") not in (None, "unknown"):
+    if "tonic" in values and values.get("tonic_scale") in ("major", "minor"):
         parts[-1] += f" in {PITCH_CLASSES[int(values['tonic']) % 12]} {values['tonic_scale']}"
     if values.get("beats_per_bar"):
         parts.append(f"{int(values['beats_per_bar'])}/4 time")
