@@ -149,8 +149,8 @@ def child(config_path: str) -> None:
     from mir.tracks import find_audio_files
     from mir_assets.definitions import all_assets, all_checks, make_resources
     from mir_assets.partitions import TRACKS
-    from resources.duckdb_tables import open_tables
-    from resources.registry import register_files
+    from store import open_tables
+    from store.registry import register_files
 
     cfg = load_config(config_path)
     files = find_audio_files(cfg.paths.inbox, cfg.processing.audio_extensions)
@@ -239,7 +239,7 @@ def measure_run(minutes: float, audio: Path, max_rss_gb: float) -> dict:
         env = {**os.environ, "PYTHONWARNINGS": "ignore", "DAGSTER_HOME": str(Path(tmp) / "home")}
         t0 = time.perf_counter()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "mir.cli", "run", "--config", str(config)],
+            [sys.executable, "-m", "mir_cli", "run", "--config", str(config)],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

@@ -137,7 +137,7 @@ def main() -> None:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         proc = subprocess.run(
-            [sys.executable, "-m", "mir.cli", "run", "--config", str(config)],
+            [sys.executable, "-m", "mir_cli", "run", "--config", str(config)],
             capture_output=True,
             text=True,
             cwd=ROOT,

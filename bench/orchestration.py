@@ -134,8 +134,8 @@ def main() -> None:
     from dagster import AssetKey, DagsterEventType, DagsterInstance
 
     from mir.synth import render_song
-    from resources.duckdb_tables import FeatureTables
-    from resources.registry import register_files
+    from store.duckdb import DuckDBTables
+    from store.registry import register_files
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -163,7 +163,7 @@ def main() -> None:
             path = tmp / "inbox" / f"track{i:03d}.flac"
             sf.write(str(path), mix, 44100)
             paths.append(path)
-        ids = [t for t, _, _ in register_files(FeatureTables(tmp / "f.duckdb"), paths)]
+        ids = [t for t, _, _ in register_files(DuckDBTables(tmp / "f.duckdb"), paths)]
         home = tmp / "home"
         with dagster_dev(home, config_path) as url:
             instance = DagsterInstance.from_config(str(home))

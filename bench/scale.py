@@ -247,7 +247,7 @@ def bench_store(table: Table, tables, name: str, track_ids: list[str]) -> None:
 def bench_postgres(table: Table, track_ids: list[str]) -> None:
     """:func:`bench_store` on the PostgreSQL backend, on a server of Debian's postgresql
     started on loopback for the bench (as the tests start theirs)."""
-    from resources.postgres_tables import PostgresTables
+    from store.postgres import PostgresTables
     from tests.servers import create_database, postgres_server
 
     with postgres_server("postgres_default") as port:
@@ -394,13 +394,13 @@ def main() -> int:
 
         from mir.config import load_config
         from mir_assets.partitions import TRACKS
-        from resources.duckdb_tables import FeatureTables
+        from store.duckdb import DuckDBTables
 
         per_run = load_config(config_path).processing.tracks_per_run
         started = time.perf_counter()
         paths = known_files(root / "inbox", n)
         print(f"{n:,} stand-in files in {seconds(time.perf_counter() - started)}", flush=True)
-        tables = FeatureTables(root / "mir.duckdb")
+        tables = DuckDBTables(root / "mir.duckdb")
         started = time.perf_counter()
         register(tables, paths)
         table.add(f"registry: {n:,} tracks registered ({BATCH:,} a call)", seconds(time.perf_counter() - started))  # fmt: skip

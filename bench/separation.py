@@ -93,8 +93,8 @@ def main() -> None:
         )
 
         from mir_assets.definitions import all_assets, make_resources
-        from resources.duckdb_tables import FeatureTables
-        from resources.registry import register_files
+        from store.duckdb import DuckDBTables
+        from store.registry import register_files
 
         cfg_file = tmp / "config" / "master_pipeline.yaml"
         cfg_file.parent.mkdir()
@@ -116,7 +116,7 @@ def main() -> None:
             p = tmp / "inbox" / f"track{i}.flac"
             sf.write(str(p), render_song(bpm=100 + 5 * i, bars=2, seed=i).mix[: 5 * SR], SR)
             paths.append(p)
-        ids = [t for t, _, _ in register_files(FeatureTables(tmp / "f.duckdb"), paths)]
+        ids = [t for t, _, _ in register_files(DuckDBTables(tmp / "f.duckdb"), paths)]
         instance = DagsterInstance.ephemeral()
         instance.add_dynamic_partitions("tracks", ids)
         t0 = time.perf_counter()

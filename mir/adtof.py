@@ -287,3 +287,28 @@ def pick_onsets(
         notes = np.asarray(picker.process(activation[:, i].reshape(-1, 1)), dtype=np.float64)
         onsets.append(notes.reshape(-1, 2)[:, 0] if notes.size else np.zeros(0))
     return onsets
+
+
+# -- signature (`mir models verify`) --------------------------------------------------
+
+
+def weights_problems(path: Path) -> list[str]:
+    """How a file differs from ADTOF-pytorch's Frame_RNN weights (what :func:`load` reads):
+    the state dict's keys and shapes against the network its `model_info` describes."""
+    from mir.signatures import state_problems, state_summary
+
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for a file that is not a checkpoint
+        return [f"not a torch checkpoint ({type(exc).__name__}: {exc})"]
+    if not isinstance(checkpoint, dict):
+        return [f"a {type(checkpoint).__name__}, not a checkpoint dict"]
+    weights = checkpoint.get("model_weights", checkpoint)
+    info = checkpoint.get("model_info") or {}
+    model = FrameRNN(
+        n_bins=int(info.get("n_bins", 84)),
+        conv_filters=tuple(info.get("conv_filters", CONV_FILTERS)),
+        gru_units=tuple(info.get("gru_units", GRU_UNITS)),
+        n_classes=int(info.get("output_classes", len(LABELS))),
+    )
+    return state_problems(state_summary(weights), state_summary(model.state_dict()))

@@ -188,3 +188,39 @@ def score(
             values[key] = float((scores * w).sum() / w.sum())
         results.append(values)
     return results
+
+
+# -- signature (`mir models verify`) --------------------------------------------------
+
+
+def checkpoint_problems(path: Path) -> list[str]:
+    """How a checkpoint differs from the released one :func:`load_aesthetics` reads: a dict
+    of `state_dict` (keys prefixed `model.`), `model_cfg` and `target_transform`, whose
+    weights are exactly those of the `AesMultiOutput` its `model_cfg` builds (the file
+    memory-mapped)."""
+    import torch
+
+    from mir.signatures import state_problems, state_summary
+
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception as exc:  # torch raises many types for a file that is not a checkpoint
+        return [f"not a torch checkpoint ({type(exc).__name__}: {exc})"]
+    missing = [
+        k
+        for k in ("state_dict", "model_cfg", "target_transform")
+        if not isinstance(checkpoint, dict) or k not in checkpoint
+    ]
+    if missing:
+        return [f"no {', '.join(missing)} (the released checkpoint holds them)"]
+    absent = [k for k in MODEL_CFG_KEYS if k not in checkpoint["model_cfg"]]
+    if absent:
+        return [f"model_cfg lacks {', '.join(absent)}"]
+    state = {re.sub(r"^model\.", "", k): v for k, v in checkpoint["state_dict"].items()}
+    args = {k: checkpoint["model_cfg"][k] for k in MODEL_CFG_KEYS}
+    try:
+        with torch.device("meta"):
+            model = _model_class()(**args, target_transform=checkpoint["target_transform"])
+    except NotImplementedError:  # the constructor copies data: build it for real
+        model = _model_class()(**args, target_transform=checkpoint["target_transform"])
+    return state_problems(state_summary(state), state_summary(model.state_dict()))

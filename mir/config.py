@@ -20,7 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-from mir.dataset.sat_export import DEFAULT_CONDITIONING_KEYS
+from mir.conditioning import DEFAULT_CONDITIONING_KEYS
 from mir.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -299,7 +299,7 @@ class ExportConfig(_Section):
     @field_validator("conditioning_keys")
     @classmethod
     def _numeric(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        from mir.dataset.sat_export import conditioning_feature
+        from mir.conditioning import conditioning_feature
 
         for key in value:
             conditioning_feature(key)  # a ValueError that names the key

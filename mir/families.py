@@ -27,64 +27,6 @@ ALL = frozenset({"crops", "statistics", "captions"})
 NONE: frozenset[str] = frozenset()
 
 
-# -- model checks: each raises ModelNotFound naming the file and its config key ----------
-
-
-def separation_model(cfg) -> None:
-    from mir.separation import check_model
-
-    check_model(cfg.separation)
-
-
-def classification_models(cfg) -> None:
-    from mir.classification import check_models
-
-    check_models(cfg.classification.model_dir)
-
-
-def aesthetics_model(cfg) -> None:
-    from mir.aesthetics import check_checkpoint
-
-    check_checkpoint(cfg.aesthetics.model_dir / cfg.aesthetics.checkpoint)
-
-
-def adtof_model(cfg) -> None:
-    from mir.transcription import check_adtof_model
-
-    check_adtof_model(cfg.transcription.model_dir)
-
-
-def caption_models(cfg) -> None:
-    from mir.captions.flamingo import check_caption_models
-
-    check_caption_models(cfg.music_flamingo)
-
-
-def fpcalc_program(cfg) -> None:
-    from mir.quality import check_fpcalc
-
-    check_fpcalc()
-
-
-def latents_model(cfg) -> None:
-    from mir.latents.autoencoders import check_autoencoder
-    from mir.latents.presets import autoencoder_dir, preset
-
-    p = preset(cfg.latents.preset)
-    check_autoencoder(p.encoder, autoencoder_dir(cfg.latents, p))
-
-
-def captions_use_gpu(cfg) -> bool:
-    """A captioning or revision model runs: template captions need no GPU."""
-    mf = cfg.music_flamingo
-    return mf.backend != "template" or mf.revision.enabled
-
-
-def crops_use_gpu(cfg) -> bool:
-    """The crops run the classification, aesthetics or caption models on each crop."""
-    return cfg.crops.model_values or cfg.crops.flamingo
-
-
 # -- the families ---------------------------------------------------------------------
 
 SOURCE = Family(
@@ -144,7 +86,7 @@ QUALITY = Family(
     ),
     # they describe the file, not the music: the crops do not inherit them
     consumers=frozenset({"statistics"}),
-    program="mir.families:fpcalc_program",
+    program="mir.requirements:fpcalc_program",
     code=(
         "mir.quality:assess",
         "mir.quality:keeper",
@@ -236,7 +178,7 @@ SEPARATION = Family(
     ),
     # the crops cut each stem with the mix
     consumers=frozenset({"crops"}),
-    model=ModelNeed(check="mir.families:separation_model", config_key="separation.backend"),
+    model=ModelNeed(check="mir.requirements:separation_model", config_key="separation.backend"),
     gpu=True,
     code=(
         "mir.separation:separate",
@@ -445,6 +387,26 @@ SPECTRAL = Family(
 )
 
 
+ZERO_CROSSINGS = Family(
+    name="zero_crossings",
+    group="spectral",
+    version="1",
+    description="The share of adjacent samples of the 44.1 kHz mono mix whose signs differ: "
+    "high for noisy, bright or percussive audio, low for tonal bass-heavy audio.",
+    keys=(
+        Feature(
+            "zero_crossing_rate",
+            0,
+            1,
+            "",
+            "share of adjacent samples of the mix whose signs differ",
+        ),
+    ),
+    compute="mir.spectral:zero_crossing_rate",
+    kinds=frozenset({"numpy", "duckdb"}),
+)
+
+
 def _harmonic_keys() -> tuple[Feature, ...]:
     rows: list[Feature] = []
     for i, name in enumerate(PITCH_CLASSES):
@@ -577,7 +539,7 @@ TIMBRAL = Family(
 CLASSIFICATION = Family(
     name="classification",
     group="classification",
-    version="1",
+    version="2",
     description="`essentia_genre` (Discogs 400), `essentia_mood` (56), `essentia_instrument` "
     "(40): the top 10 labels >= 0.1 as {label: probability}, every one of the 496 "
     "probabilities in the `labels` table; and the VGGish heads (gender on a present vocals "
@@ -611,7 +573,7 @@ CLASSIFICATION = Family(
     ),
     consumers=ALL,
     model=ModelNeed(
-        check="mir.families:classification_models", config_key="classification.model_dir"
+        check="mir.requirements:classification_models", config_key="classification.model_dir"
     ),
     gpu=True,
     code=("mir.classification:classify", "mir.classification:load_classifier"),
@@ -632,7 +594,7 @@ AESTHETICS = Family(
         ),
         Feature("production_quality", 1, 10, "", "Audiobox Aesthetics production quality (PQ)"),
     ),
-    model=ModelNeed(check="mir.families:aesthetics_model", config_key="aesthetics.checkpoint"),
+    model=ModelNeed(check="mir.requirements:aesthetics_model", config_key="aesthetics.checkpoint"),
     gpu=True,
     code=("mir.aesthetics:score", "mir.aesthetics:load_aesthetics"),
     kinds=frozenset({"pytorch", "duckdb"}),
@@ -659,7 +621,7 @@ DRUM_TRANSCRIPTION = Family(
         Feature("transcription_drums_midi", kind="file", description="the MIDI file", crops=False),
     ),
     stems=("drums",),
-    model=ModelNeed(check="mir.families:adtof_model", config_key="transcription.model_dir"),
+    model=ModelNeed(check="mir.requirements:adtof_model", config_key="transcription.model_dir"),
     gpu=True,
     code=(
         "mir.transcription:transcribe_drums",
@@ -737,8 +699,8 @@ CAPTIONS = Family(
         ),
     ),
     consumers=frozenset({"crops"}),
-    model=ModelNeed(check="mir.families:caption_models", config_key="music_flamingo.backend"),
-    gpu="mir.families:captions_use_gpu",
+    model=ModelNeed(check="mir.requirements:caption_models", config_key="music_flamingo.backend"),
+    gpu="mir.requirements:captions_use_gpu",
     code=(
         "mir.captions.template:template_caption",
         "mir.captions.template:caption_for",
@@ -764,7 +726,7 @@ CROPS = Family(
         Feature("crop_seconds", 0, 1e6, "s", "seconds of audio in the crops"),
     ),
     consumers=NONE,
-    gpu="mir.families:crops_use_gpu",
+    gpu="mir.requirements:crops_use_gpu",
     code=("mir.dataset.crops:make_crops",),
     kinds=frozenset({"audio", "duckdb"}),
 )
@@ -836,7 +798,7 @@ LATENTS = Family(
         text("latent_corpus", "the corpus folder under paths.latents"),
     ),
     consumers=NONE,
-    model=ModelNeed(check="mir.families:latents_model", config_key="latents.preset"),
+    model=ModelNeed(check="mir.requirements:latents_model", config_key="latents.preset"),
     gpu=True,
     code=(
         "mir.latents.autoencoders:load_autoencoder",
@@ -903,6 +865,7 @@ FAMILIES: tuple[Family, ...] = (
     LOUDNESS,
     STEM_LOUDNESS,
     SPECTRAL,
+    ZERO_CROSSINGS,
     HARMONIC,
     STEM_HARMONIC,
     CHORDS,

@@ -42,3 +42,9 @@ class Progress:
     @property
     def elapsed(self) -> float:
         return time.monotonic() - self.started
+
+
+def fmt_s(seconds: float) -> str:
+    """Seconds as m:ss."""
+    seconds = int(max(seconds, 0))
+    return f"{seconds // 60}:{seconds % 60:02d}"

@@ -6,6 +6,7 @@ import numpy as np
 import scipy.signal
 
 from mir.audio import Audio
+from mir.family import Track, Undefined
 from mir.intermediates import SR, mono44, stft_magnitude
 
 #: band edges in Hz (the original's FREQUENCY_BANDS)
@@ -201,3 +202,18 @@ def multiband_rms(audio: Audio, *, n_steps: int | None = None) -> dict[str, floa
         db = max(20.0 * np.log10(rms), RMS_FLOOR_DB) if rms > 0 else RMS_FLOOR_DB
         out[f"rms_energy_{name}"] = round(float(db), 3)
     return out
+
+
+def zero_crossing_rate(track: Track) -> dict:
+    """`zero_crossing_rate`: the share of adjacent samples of the 44.1 kHz mono mix whose
+    signs differ (0-1; a sine of f Hz gives 2 f / 44100), in blocks of
+    :data:`BLOCK_SAMPLES`. Undefined for fewer than two samples."""
+    y = mono44(track.audio)
+    if y.size < 2:
+        return {"zero_crossing_rate": Undefined("fewer than two samples")}
+    negative = np.signbit(y)
+    changes = 0
+    for start in range(0, y.size - 1, BLOCK_SAMPLES):
+        block = negative[start : start + BLOCK_SAMPLES + 1]
+        changes += int(np.count_nonzero(block[1:] != block[:-1]))
+    return {"zero_crossing_rate": changes / (y.size - 1)}

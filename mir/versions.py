@@ -270,8 +270,6 @@ def code_roots(family: Family) -> list:
     roots = [*COMMON, *family.code]
     if family.compute is not None:
         roots.append(family.compute)
-    if family.model is not None:
-        roots.append(family.model.check)
     return [resolve(root) for root in roots]
 
 

@@ -8,8 +8,8 @@ from mir.errors import ModelNotFound
 from mir.stems import find_stems
 from mir_assets.runtime import decoded, for_each_track, full_mix_path, model_failure
 from resources.gpu import GpuResource
-from resources.labels import LABELS_TABLE
 from resources.settings import PipelineSettings
+from store.labels import LABELS_TABLE
 
 
 def vocals_present(stem: np.ndarray, *, crest_db: float, rms_dbfs: float, peak_dbfs: float) -> bool:

@@ -33,7 +33,8 @@ from dagster import (
 
 from mir.config import MasterConfig, load_config
 from mir.errors import ConfigError
-from mir.family import Family, families_of
+from mir.family import Family
+from mir.feature_modules import families_of
 from mir_assets import (
     aesthetics,
     captions,
@@ -99,9 +100,12 @@ def make_resources(config_path: str = "", *, keep_models_between_runs: bool = Fa
     }
 
 
-def family_asset(family: Family, cfg: MasterConfig) -> AssetsDefinition:
+def family_asset(
+    family: Family, cfg: MasterConfig, *, code_version: str | None = None
+) -> AssetsDefinition:
     """The asset of one family: generated from its computation, or this package's function
-    of its name, decorated with the arguments its declaration gives."""
+    of its name, decorated with the arguments its declaration gives (`code_version`: in
+    place of the family's own, for a reader: :func:`reader_versions`)."""
     if family.compute is not None:
         return feature_asset(family, cfg)
     function = ASSET_FUNCTIONS.get(family.name)
@@ -110,7 +114,37 @@ def family_asset(family: Family, cfg: MasterConfig) -> AssetsDefinition:
             f"family {family.name!r} has neither a computation (`compute=`) nor an asset "
             "function in mir_assets"
         )
-    return asset(**family_asset_args(family, cfg, deps=list(family.reads)))(function)
+    extra = {"code_version": code_version} if code_version else {}
+    return asset(**family_asset_args(family, cfg, deps=list(family.reads), **extra))(function)
+
+
+def consumed_by(families: tuple[Family, ...]) -> dict[str, list[Family]]:
+    """`{reader asset: the track families whose values it reads}` (:data:`CONSUMER_ASSETS`,
+    `Family.consumers`)."""
+    out: dict[str, list[Family]] = {}
+    for consumer, readers in CONSUMER_ASSETS.items():
+        sources = [f for f in families if f.partitioned and consumer in f.consumers]
+        for reader in readers:
+            out.setdefault(reader, []).extend(s for s in sources if s.name != reader)
+    return out
+
+
+def reader_versions(families: tuple[Family, ...]) -> dict[str, str]:
+    """The code version of each reader of other families' values: its own, then a digest
+    of the versions of the families it reads (`2+4f1c0a9e`). What a reader writes is made
+    of their values, so a family whose version moves marks its readers stale in the UI
+    ("code version changed") as well as itself, before it runs again, and `mir run`
+    recomputes them after it: exactly the family and its consumers."""
+    import hashlib
+
+    own = {f.name: f.version for f in families}
+    out = {}
+    for reader, sources in consumed_by(families).items():
+        if reader not in own:
+            continue
+        text = ",".join(sorted(f"{s.name}={s.version}" for s in sources))
+        out[reader] = f"{own[reader]}+{hashlib.sha256(text.encode()).hexdigest()[:8]}"
+    return out
 
 
 def with_deps(assets_def: AssetsDefinition, keys: list[AssetKey]) -> AssetsDefinition:
@@ -149,17 +183,13 @@ def wire_consumers(assets: list[AssetsDefinition], families: tuple[Family, ...])
     """Each reader of other families' values (:data:`CONSUMER_ASSETS`) depends on every
     track family that names it among its consumers, so a feature added later makes them
     stale in the UI and a backfill brings its values to them."""
-    sources = {
-        consumer: [AssetKey(f.name) for f in families if f.partitioned and consumer in f.consumers]
-        for consumer in CONSUMER_ASSETS
-    }
-    reader_of = {a: c for c, names in CONSUMER_ASSETS.items() for a in names}
+    sources = consumed_by(families)
     out = []
     for asset_def in assets:
-        consumer = reader_of.get(asset_def.key.path[-1])
-        if consumer is not None:
+        reads = sources.get(asset_def.key.path[-1])
+        if reads:
             known = {dep.asset_key for spec in asset_def.specs for dep in spec.deps}
-            extra = [k for k in sources[consumer] if k not in known and k != asset_def.key]
+            extra = [AssetKey(f.name) for f in reads if AssetKey(f.name) not in known]
             if extra:
                 asset_def = with_deps(asset_def, extra)
         out.append(asset_def)
@@ -194,7 +224,10 @@ class Location:
 def build_location(cfg: MasterConfig) -> Location:
     """Every definition of the code location, from one configuration."""
     families = families_of(cfg)
-    assets = wire_consumers([family_asset(f, cfg) for f in families], families)
+    versions = reader_versions(families)
+    assets = wire_consumers(
+        [family_asset(f, cfg, code_version=versions.get(f.name)) for f in families], families
+    )
     check_switches(cfg, assets)
     checks = [*range_checks(assets), *latents.ASSET_CHECKS]
     sensor = build_inbox_sensor(assets, cfg)

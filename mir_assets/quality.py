@@ -29,8 +29,8 @@ from dagster import AssetExecutionContext, MetadataValue
 from mir import quality
 from mir.separation.files import LOSSLESS, mp3_bitrate
 from mir_assets.runtime import decoded, for_each_track, full_mix_path
-from resources.duckdb_tables import FeatureTables
 from resources.settings import PipelineSettings
+from store.tables import FeatureTables
 
 QUALITY_TABLE = "audio_quality"
 FINGERPRINTS_TABLE = "audio_fingerprints"

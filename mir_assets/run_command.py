@@ -3,8 +3,7 @@
 The original pipeline's `master_pipeline.py`: register the inbox (probing new files),
 add the partitions, plan which assets each track needs, run them (one Dagster run per
 track, on worker processes side by side: :mod:`mir_assets.local_run`) and print a
-summary. `mir.cli` sets `MIR_CONFIG` and the ROCm environment from `--config` before this
-module (and with it the code location) is imported.
+summary. `mir_cli` sets `MIR_CONFIG` from `--config` before the code location is built.
 """
 
 from __future__ import annotations
@@ -15,11 +14,11 @@ import os
 import time
 from pathlib import Path
 
-from mir.cli import DEMO_TRUTH, fmt_s
 from mir.config import PROJECT_ROOT, MasterConfig
-from mir.progress import Progress
+from mir.demo import DEMO_TRUTH
+from mir.progress import Progress, fmt_s
 from mir.tracks import find_audio_files
-from resources.duckdb_tables import open_tables
+from store import open_tables
 
 
 def ensure_dagster_home() -> Path:
@@ -68,7 +67,7 @@ def readers_behind(
 
 
 def run_pipeline(args: argparse.Namespace, cfg: MasterConfig) -> int:
-    """`mir run` with the configuration `mir.cli` loaded (and exported as MIR_CONFIG)."""
+    """`mir run` with the configuration `mir_cli` loaded (and exported as MIR_CONFIG)."""
     home = ensure_dagster_home()
     print(f"config:         {cfg.source}")
     print(f"inbox:          {cfg.paths.inbox}")
@@ -97,8 +96,8 @@ def run_pipeline(args: argparse.Namespace, cfg: MasterConfig) -> int:
     from mir_assets.local_run import TrackResult, run_tracks, worker_count
     from mir_assets.partitions import add_track_partitions
     from mir_assets.selection import left_out_track_assets
-    from mir_assets.track_failures import stored_partitions
-    from resources.registry import admit_files
+    from mir_assets.track_failures import code_version_behind, stored_partitions
+    from store.registry import admit_files
 
     instance = DagsterInstance.get()
     tables = open_tables(cfg)
@@ -143,6 +142,14 @@ def run_pipeline(args: argparse.Namespace, cfg: MasterConfig) -> int:
     # the UI): the UI marks it stale, and it runs again
     for name, tracks in readers_behind(instance, enabled, parents, track_ids).items():
         done_before[name] -= tracks
+    # an asset whose family's code version moved since a track's materialization (an
+    # update that changes how it computes): the UI marks it stale, and it runs again
+    versions = {a.key.path[-1]: a.code_versions_by_key.get(a.key) for a in all_assets}
+    for name in enabled:
+        if done_before[name] and versions.get(name):
+            done_before[name] -= code_version_behind(
+                instance, AssetKey(name), versions[name], list(done_before[name])
+            )
     # per-stem features left out for want of new stems still run for a track whose stems
     # are already in its folder (made before, elsewhere, or placed there by hand)
     stem_bound = {name for name, why in left_out.items() if why.for_stems}

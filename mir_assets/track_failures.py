@@ -115,3 +115,26 @@ def stored_partitions(instance, asset_key: AssetKey) -> set[str]:
     done = value.deserialize_materialized_partition_subsets(tracks_partitions)
     failed = value.deserialize_failed_partition_subsets(tracks_partitions)
     return set(done.get_partition_keys()) - set(failed.get_partition_keys())
+
+
+def code_version_behind(instance, asset_key: AssetKey, code_version: str, track_ids) -> set[str]:
+    """The tracks among `track_ids` whose latest materialization of the asset was made by
+    another code version than `code_version` (the family's version moved since): what
+    the UI marks stale with "code version changed"."""
+    from dagster import AssetRecordsFilter, DagsterEventType
+
+    latest = instance.get_latest_storage_id_by_partition(
+        asset_key, DagsterEventType.ASSET_MATERIALIZATION
+    )
+    ids = [latest[t] for t in track_ids if t in latest]
+    behind: set[str] = set()
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        records = instance.fetch_materializations(
+            AssetRecordsFilter(asset_key=asset_key, storage_ids=chunk), limit=len(chunk)
+        ).records
+        for record in records:
+            materialization = record.asset_materialization
+            if (materialization.tags or {}).get("dagster/code_version") != code_version:
+                behind.add(materialization.partition)
+    return behind

@@ -16,7 +16,8 @@ from pydantic import PrivateAttr
 
 from mir.config import MasterConfig, load_config
 from mir.info import info_path, safe_update
-from resources.duckdb_tables import FeatureTables, open_tables
+from store import open_tables
+from store.tables import FeatureTables
 
 
 class PipelineSettings(ConfigurableResource):

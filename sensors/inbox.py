@@ -36,8 +36,8 @@ from mir.tracks import find_audio_files
 from mir_assets.jobs import track_job
 from mir_assets.partitions import TRACKS, new_partitions
 from mir_assets.selection import runnable_track_assets
-from resources.registry import Admission, admit_files
 from resources.settings import PipelineSettings
+from store.registry import Admission, admit_files
 
 #: the run tags that make a run cover a range of partitions (what backfills set)
 ASSET_PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
@@ -64,7 +64,7 @@ def scan_inbox(
 ) -> InboxScan:
     """Split the inbox's audio files into known, stable-and-new and still-settling.
 
-    `known` is the registry's :meth:`~resources.registry.RegistryTables.sources`: a file
+    `known` is the registry's :meth:`~store.registry.RegistryTables.sources`: a file
     is known when its size and mtime are those recorded."""
     now = time.time() if now is None else now
     scan = InboxScan()

@@ -8,8 +8,9 @@ from dagster import DagsterInstance, materialize
 
 from mir_assets.definitions import all_assets, all_checks
 from mir_assets.partitions import add_track_partitions
-from resources.duckdb_tables import FeatureTables
-from resources.registry import register_files
+from store.duckdb import DuckDBTables
+from store.registry import register_files
+from store.tables import FeatureTables
 
 
 def register(
@@ -17,9 +18,9 @@ def register(
 ) -> list[str]:
     """Register files as tracks (in the project's DuckDB file unless `tables` is given) and
     add their partitions; returns the track ids. The files are not probed (as the sensor
-    and `mir run` do, :func:`~resources.registry.admit_files`): the tests of bad input
+    and `mir run` do, :func:`~store.registry.admit_files`): the tests of bad input
     register files that do not decode, to see the assets fail on them."""
-    tables = tables or FeatureTables(project.duckdb, inbox=project.inbox)
+    tables = tables or DuckDBTables(project.duckdb, inbox=project.inbox)
     ids = list(dict.fromkeys(track_id for track_id, _, _ in register_files(tables, list(paths))))
     add_track_partitions(instance, ids)
     return ids

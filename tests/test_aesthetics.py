@@ -14,7 +14,14 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
-from mir.aesthetics import AXES, SR, load_aesthetics, save_checkpoint, score
+from mir.aesthetics import (
+    AXES,
+    SR,
+    checkpoint_problems,
+    load_aesthetics,
+    save_checkpoint,
+    score,
+)
 from mir.audio import resample
 from mir.config import config_from_dict
 from mir.errors import ModelNotFound
@@ -22,8 +29,8 @@ from mir.info import info_path, read_info
 from mir.synth import render_song
 from mir_assets.definitions import all_assets, all_checks
 from mir_assets.selection import missing_model, runnable_track_assets
-from resources.duckdb_tables import FeatureTables
 from resources.gpu import GpuResource
+from store.duckdb import DuckDBTables
 from tests.conftest import write_config
 from tests.helpers import failures_of_one_song, register
 
@@ -135,7 +142,7 @@ def test_a_multi_track_run_loads_the_model_once_and_stores_four_finite_scores(
         e for e in result.get_asset_check_evaluations() if e.asset_key == AssetKey("aesthetics")
     ]
     assert checks and all(e.passed for e in checks)
-    stored = FeatureTables(project.duckdb).read("aesthetics", ids)
+    stored = DuckDBTables(project.duckdb).read("aesthetics", ids)
     for track_id in ids:
         info = read_info(info_path(project.library / track_id))
         for key in AXES.values():
@@ -168,3 +175,19 @@ def test_the_default_checkpoint_is_models_audiobox_and_runs_skip_aesthetics_with
     present = config_from_dict({"aesthetics": {"model_dir": str(checkpoint.parent)}})
     assert missing_model(present, "aesthetics") is None
     assert AssetKey("aesthetics") in runnable_track_assets(present, all_assets)
+
+
+def test_the_checkpoint_signature_is_checked_against_its_model_cfg(checkpoint, tmp_path):
+    import torch
+
+    assert checkpoint_problems(checkpoint) == []
+    released = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    released["model_cfg"]["proj_num_layer"] = released["model_cfg"]["proj_num_layer"] + 1
+    torch.save(released, tmp_path / "checkpoint.pt")
+    missing, shapes = checkpoint_problems(tmp_path / "checkpoint.pt")
+    assert missing.startswith("8 key(s) missing from the file: proj_layer.CE.")
+    assert shapes.startswith("8 key(s) of another shape: proj_layer.CE.0.weight: [")
+    torch.save(released["state_dict"], tmp_path / "bare.pt")
+    assert checkpoint_problems(tmp_path / "bare.pt") == [
+        "no state_dict, model_cfg, target_transform (the released checkpoint holds them)"
+    ]

@@ -7,7 +7,7 @@ from dagster import AssetKey
 
 from mir.info import info_path, read_info, read_times
 from mir.synth import click_track
-from resources.duckdb_tables import FeatureTables
+from store.duckdb import DuckDBTables
 from tests.helpers import register, run_track
 
 SR = 44100
@@ -55,7 +55,7 @@ def test_full_mix_is_a_byte_exact_copy_and_the_original_stays(project, click_par
 def test_duckdb_rows_and_info_keys_agree(project, click_partition):
     track_id, _, _ = click_partition
     info = read_info(info_path(project.library / track_id))
-    tables = FeatureTables(project.duckdb)
+    tables = DuckDBTables(project.duckdb)
     for table in ("source_audio", "beat_grid", "loudness"):
         row = tables.read(table, [track_id])[track_id]
         assert row, table
@@ -74,21 +74,21 @@ def test_lufs_of_a_calibrated_track_matches_pyloudnorm(project, instance):
     path = project.add_audio("sine.flac", stereo)
     (track_id,) = register(project, [path], instance)
     assert run_track(project, instance, track_id, selection=["source_audio", "loudness"]).success
-    row = FeatureTables(project.duckdb).read("loudness", [track_id])[track_id]
+    row = DuckDBTables(project.duckdb).read("loudness", [track_id])[track_id]
     assert row["lufs"] == pytest.approx(pyloudnorm.Meter(SR).integrated_loudness(stereo), abs=0.1)
 
 
 def test_rematerializing_upserts_one_row_and_adds_no_duplicate(project, instance, click_partition):
     track_id, _, _ = click_partition
     assert run_track(project, instance, track_id, selection=["loudness"]).success
-    with FeatureTables(project.duckdb).connect(read_only=True) as con:
+    with DuckDBTables(project.duckdb).connect(read_only=True) as con:
         assert con.execute("SELECT count(*) FROM loudness").fetchone()[0] == 1
     mats = instance.get_latest_materialization_event(AssetKey("loudness"))
     assert mats.asset_materialization.partition == track_id
 
 
 def test_new_keys_become_new_columns(project):
-    tables = FeatureTables(project.duckdb)
+    tables = DuckDBTables(project.duckdb)
     tables.upsert("spectral", {"a": {"x": 1.0}})
     tables.upsert("spectral", {"b": {"x": 2.0, "y": {"rock": 0.7}}})
     rows = tables.read("spectral")
@@ -96,7 +96,7 @@ def test_new_keys_become_new_columns(project):
 
 
 def test_a_batch_upsert_casts_each_value_to_its_column_and_replaces_whole_rows(project):
-    tables = FeatureTables(project.duckdb)
+    tables = DuckDBTables(project.duckdb)
     tables.upsert("mixed", {"a": {"count": 3, "name": "x", "ok": True}})
     # a float widens the BIGINT column; ints, NaN and missing keys share the batch
     tables.upsert(

@@ -11,7 +11,7 @@ from dagster._core.storage.tags import (
 from mir.info import info_path, read_info, safe_update
 from mir.synth import click_track
 from mir_assets.definitions import all_assets, all_checks
-from resources.duckdb_tables import FeatureTables
+from store.duckdb import DuckDBTables
 from tests.helpers import register, run_track
 
 MIX_FEATURES = ["source_audio", "beat_grid", "loudness", "spectral_features"]
@@ -42,7 +42,7 @@ def test_bad_files_fail_alone_with_a_clear_error_and_keep_existing_data(project,
     assert set(ids) == {"good", "empty", "notes", "cut"}
 
     assert run_track(project, instance, "good", selection=MIX_FEATURES).success
-    tables = FeatureTables(project.duckdb)
+    tables = DuckDBTables(project.duckdb)
     before_rows = {t: tables.read(t) for t in MIX_FEATURES}
     good_info = info_path(project.library / "good").read_text()
     # an earlier, successful analysis of "cut" left an .INFO behind: it must survive
@@ -94,7 +94,7 @@ def test_a_batch_run_stores_its_good_tracks_and_names_the_bad_one(project, insta
         failure.step_failure_data.user_failure_data
     )
     assert "hole" in message and "file is empty" in message
-    rows = FeatureTables(project.duckdb).read("source_audio")
+    rows = DuckDBTables(project.duckdb).read("source_audio")
     assert set(rows) == {"good0", "good1"}
     assert read_info(info_path(project.library / "good1"))["duration_s"] > 3.9
 
@@ -114,7 +114,7 @@ def test_a_missing_beat_grid_file_fails_rhythm_features_naming_it_and_writes_not
     (failure,) = [e for e in result.all_events if e.is_step_failure]
     message = failure.step_failure_data.error.message
     assert str(grid) in message and "`beat_grid` asset" in message, message
-    assert FeatureTables(project.duckdb).read("rhythm_features") == {}
+    assert DuckDBTables(project.duckdb).read("rhythm_features") == {}
     assert "syncopation" not in read_info(info_path(project.library / track_id))
     # a grid that no longer holds the beats beat_grid recorded is refused the same way
     grid.write_text("0.500000\n")

@@ -8,7 +8,7 @@ from mir.synth import click_track
 from mir_assets.definitions import all_assets, all_checks
 from mir_assets.partitions import tracks_partitions
 from mir_assets.track_failures import stored_partitions
-from resources.duckdb_tables import FeatureTables
+from store.duckdb import DuckDBTables
 from tests.helpers import register
 
 SELECTION = ["source_audio", "beat_grid", "loudness", "rhythm_features"]
@@ -55,7 +55,7 @@ def test_a_track_failing_in_a_batch_leaves_the_others_to_finish_and_shows_failed
 
     result = _run(project, instance, "one", "broken")
     assert not result.success  # the run reports its failures
-    tables = FeatureTables(project.duckdb)
+    tables = DuckDBTables(project.duckdb)
     # the good tracks went through every asset of the run
     assert set(tables.read("rhythm_features")) == {"one", "three"}
     assert "syncopation" in read_info(info_path(project.library / "three"))

@@ -6,7 +6,7 @@ from dagster import DagsterInstance, DagsterRunStatus, RunsFilter, materialize
 
 from mir.info import info_path, read_info
 from mir.synth import render_song
-from resources.duckdb_tables import FeatureTables
+from store.duckdb import DuckDBTables
 from tests.conftest import write_config
 from tests.dagster_dev import ROOT, dagster_dev, wait_until
 from tests.helpers import register
@@ -70,6 +70,6 @@ def test_a_track_partition_materialized_from_the_ui(project, tmp_path, monkeypat
     info = read_info(info_path(project.library / track_id))
     assert -70 < info["lufs"] < 0
     assert (
-        FeatureTables(project.duckdb).read("loudness", [track_id])[track_id]["lufs"] == info["lufs"]
+        DuckDBTables(project.duckdb).read("loudness", [track_id])[track_id]["lufs"] == info["lufs"]
     )
     assert Path(ARTIFACTS / "ui_run.png").stat().st_size > 10_000

@@ -35,7 +35,11 @@ from mir.captions.template import template_caption
 from mir.captions.text import normalize_model_output
 from mir.errors import ModelNotFound
 from mir.synth import render_song
-from tests.gguf_models import write_tiny_llama
+from tests.gguf_models import (
+    write_tiny_llama,
+    write_tiny_music_flamingo_mmproj,
+    write_tiny_music_flamingo_text,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -63,10 +67,11 @@ def calls(record: Path) -> list[dict]:
     return [json.loads(line) for line in record.read_text().splitlines()]
 
 
-def flamingo_files(folder: Path, quant="Q8_0") -> Path:
+def flamingo_files(folder: Path, quant="Q8_0", **text) -> Path:
+    """Music Flamingo's text model and projector, tiny, as the published GGUF files are."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / QUANT_FILES[quant]).write_bytes(b"GGUF")
-    (folder / MMPROJ).write_bytes(b"GGUF")
+    write_tiny_music_flamingo_text(folder / QUANT_FILES[quant], **text)
+    write_tiny_music_flamingo_mmproj(folder / MMPROJ)
     return folder
 
 
@@ -212,8 +217,9 @@ def test_a_missing_revision_model_names_file_and_key(tmp_path):
 
 def test_in_process_backend_rejects_a_text_model_as_projector(tiny_gguf):
     from mir.captions.flamingo import MtmdCaptioner
+    from mir.signatures import SignatureError
 
-    with pytest.raises(CaptionError, match="not a multimodal projector"):
+    with pytest.raises(SignatureError, match="not a multimodal projector"):
         MtmdCaptioner(tiny_gguf, tiny_gguf, "Q8_0", context_size=512, gpu_layers=0)
 
 
@@ -284,6 +290,53 @@ def test_cli_gets_the_original_arguments_and_its_answer_is_cleaned(recording_cli
     ]
 
 
+def test_the_cli_context_is_sized_from_the_duration_and_longer_mixes_go_in_windows(
+    recording_cli, tmp_path
+):
+    """`-c` grows with the audio (750 tokens per 30 s) up to the text model's trained context
+    (its GGUF's qwen2.context_length, 32,768); a mix beyond it is captioned in parts whose
+    answers are joined with their time spans."""
+    from mir.captions.flamingo import load_captioner
+    from mir.config import MusicFlamingoConfig
+
+    models = flamingo_files(tmp_path / "mf")
+    cfg = MusicFlamingoConfig(backend="cli", model_dir=models)
+    captioner = load_captioner(cfg)
+    assert captioner.n_ctx_train == 32768 and captioner.context_size == 16384
+    twenty = tmp_path / "twenty.wav"
+    sf.write(twenty, np.zeros(20 * 60 * 8000, np.int16), 8000, subtype="PCM_16")
+    caption = 'A "warm" lo-fi groove -- brushed drums and Rhodes.'
+    assert captioner.caption(twenty, "Describe it.", 300) == caption
+    (call,) = calls(recording_cli)
+    context = int(call["argv"][call["argv"].index("-c") + 1])
+    assert 30000 + 300 < context <= 32768 and captioner.last_windows == 1
+
+    forty = tmp_path / "forty.wav"
+    sf.write(forty, np.zeros(40 * 60 * 8000, np.int16), 8000, subtype="PCM_16")
+    assert captioner.caption(forty, "Describe it.", 300) == (
+        f"0:00-20:00: {caption} 20:00-40:00: {caption}"
+    )
+    parts = calls(recording_cli)[1:]
+    assert [c["argv"][c["argv"].index("-p") + 1] for c in parts] == [
+        "This audio is part 1 of 2 of a longer track (0:00 to 20:00 of 40:00). Describe it.",
+        "This audio is part 2 of 2 of a longer track (20:00 to 40:00 of 40:00). Describe it.",
+    ]
+    assert all(int(c["argv"][c["argv"].index("-c") + 1]) <= 32768 for c in parts)
+
+
+def test_the_cli_refuses_a_text_model_without_a_chat_template(recording_cli, tmp_path):
+    from mir.captions.flamingo import load_captioner
+    from mir.config import MusicFlamingoConfig
+    from mir.signatures import SignatureError
+
+    models = flamingo_files(tmp_path / "mf", chat_template=None)
+    with pytest.raises(SignatureError) as err:
+        load_captioner(MusicFlamingoConfig(backend="cli", model_dir=models))
+    message = str(err.value)
+    assert "no tokenizer.chat_template" in message and "llama-mtmd-cli refuses" in message
+    assert "gguf-new-metadata --chat-template-config" in message
+
+
 def test_cli_formats_it_cannot_read_go_as_wav(tmp_path):
     src = tmp_path / "clip.ogg"
     sf.write(src, np.zeros((22050, 2), np.float32), 22050, format="OGG")
@@ -314,7 +367,7 @@ def test_cli_failures_timeouts_and_late_exits(recording_cli, tmp_path):
 
 def test_captions_asset_without_a_model_writes_the_template(project, instance):
     from mir.info import info_path, read_info
-    from resources.duckdb_tables import FeatureTables
+    from store.duckdb import DuckDBTables
     from tests.helpers import register, run_track
 
     path = project.add_audio("Plain Song.wav", render_song(bpm=120, bars=4).mix)
@@ -329,7 +382,7 @@ def test_captions_asset_without_a_model_writes_the_template(project, instance):
     info = read_info(info_path(project.library / track_id))
     assert info["caption"] == info["caption_template"] == template_caption(info)
     assert info["caption"].startswith("Music at 120 BPM")
-    with FeatureTables(project.duckdb).connect(read_only=True) as con:
+    with DuckDBTables(project.duckdb).connect(read_only=True) as con:
         row = con.execute("SELECT caption FROM captions WHERE track_id = ?", [track_id]).fetchone()
     assert row == (info["caption"],)
 
@@ -338,7 +391,7 @@ def test_captions_asset_with_the_cli_and_the_revision(
     project, instance, recording_cli, tiny_gguf, tmp_path
 ):
     from mir.info import info_path, read_info
-    from resources.duckdb_tables import FeatureTables
+    from store.duckdb import DuckDBTables
     from tests.conftest import write_config
     from tests.helpers import register, run_track
 
@@ -378,7 +431,7 @@ def test_captions_asset_with_the_cli_and_the_revision(
     assert all(c["argv"][c["argv"].index("-c") + 1] == "4096" for c in recorded)
     # an ogg source reaches the CLI as WAV
     assert all(c["audio_head"] == "RIFF" for c in recorded)
-    with FeatureTables(project.duckdb).connect(read_only=True) as con:
+    with DuckDBTables(project.duckdb).connect(read_only=True) as con:
         row = con.execute(
             "SELECT music_flamingo_model, music_flamingo_short_mood FROM captions "
             "WHERE track_id = ?",
@@ -403,8 +456,8 @@ def test_a_missing_flamingo_model_fails_captions_alone(project, instance, record
 
 
 def test_mir_caption_one_file_with_the_cli(recording_cli, tmp_path, capsys):
-    from mir.cli import main
     from mir.info import safe_update
+    from mir_cli import main
     from tests.conftest import write_config
 
     models = flamingo_files(tmp_path / "mf", "Q6_K")
@@ -448,7 +501,14 @@ def test_transformers_backend_runs_the_real_architecture(tmp_path):
     text = captioner.caption(audio, "Describe.", 6)
     assert isinstance(text, str)
     # 3 s at 16 kHz: 300 mel frames -> 150 after the conv -> 75 audio tokens
-    assert captioner.last_audio_tokens == 75
+    assert captioner.last_audio_tokens == 75 and captioner.last_windows == 1
+    # audio beyond what the processor takes at once (1200 s; 30 s here) goes in windows,
+    # merged by a text-only turn (no audio tokens in it)
+    captioner.processor.max_audio_len = 30
+    long = tmp_path / "long.wav"
+    sf.write(long, np.zeros(16000 * 70, np.float32), 16000)
+    assert isinstance(captioner.caption(long, "Describe.", 4), str)
+    assert captioner.last_windows == 3 and captioner.last_audio_tokens == 0
     with pytest.raises(ModelNotFound, match="music_flamingo.transformers_model"):
         TransformersCaptioner(tmp_path / "none")
 

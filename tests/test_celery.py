@@ -24,7 +24,7 @@ from dagster_celery.tags import DAGSTER_CELERY_QUEUE_TAG
 from mir.info import info_path, read_info
 from mir.synth import render_song
 from mir_assets.executors import QueuedCeleryExecutor, read_celery_config
-from resources.postgres_tables import PostgresTables
+from store.postgres import PostgresTables
 from tests.conftest import write_config
 from tests.dagster_dev import (
     ROOT,

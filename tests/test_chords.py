@@ -265,7 +265,7 @@ def test_the_template_caption_names_the_progression():
 
 def test_chords_asset_writes_the_file_the_info_keys_the_row_and_per_crop_chords(project, instance):
     from mir.info import info_path, read_info
-    from resources.duckdb_tables import FeatureTables
+    from store.duckdb import DuckDBTables
     from tests.conftest import write_config
     from tests.helpers import register, run_track
 
@@ -292,7 +292,7 @@ def test_chords_asset_writes_the_file_the_info_keys_the_row_and_per_crop_chords(
     assert info["chord_count"] == sum(1 for c in segments if c.label != "N") >= 16
     assert 28 <= info["chord_change_rate"] <= 32  # one change per 2 s
     assert set(info["chord_top"].split(", ")) <= set(POP)
-    row = FeatureTables(project.duckdb).read("chords")[track_id]
+    row = DuckDBTables(project.duckdb).read("chords")[track_id]
     assert {k: row[k] for k in info if k.startswith("chord_")} == {
         k: v for k, v in info.items() if k.startswith("chord_")
     }

@@ -22,7 +22,7 @@ AUDIO_FEATURES = {
 
 def _mir(*args, env=None, cwd=None):
     return subprocess.run(
-        [sys.executable, "-m", "mir.cli", *args],
+        [sys.executable, "-m", "mir_cli", *args],
         capture_output=True,
         text=True,
         env=env,

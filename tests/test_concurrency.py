@@ -6,7 +6,7 @@ import numpy as np
 
 from mir.info import info_path, read_info
 from mir.synth import click_track
-from resources.duckdb_tables import FeatureTables
+from store.duckdb import DuckDBTables
 from tests.helpers import register
 
 
@@ -14,8 +14,8 @@ def _run_tracks(config_path: str, track_ids: list[str], worker: int) -> None:
     from dagster import DagsterInstance, materialize
 
     from mir_assets.definitions import all_assets, make_resources
-    from resources.duckdb_tables import FeatureTables
     from resources.settings import PipelineSettings
+    from store.duckdb import DuckDBTables
 
     instance = DagsterInstance.ephemeral()
     instance.add_dynamic_partitions("tracks", track_ids)
@@ -29,7 +29,7 @@ def _run_tracks(config_path: str, track_ids: list[str], worker: int) -> None:
             run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
         )
         assert result.success
-    tables = FeatureTables(PipelineSettings(config_path=config_path).config.paths.duckdb)
+    tables = DuckDBTables(PipelineSettings(config_path=config_path).config.paths.duckdb)
     for i in range(25):  # and many small writes in between
         tables.upsert("stress", {f"w{worker}-{i}": {"worker": worker, "i": i}})
 
@@ -50,7 +50,7 @@ def test_four_concurrent_runs_lose_no_row(project, instance):
     for p in procs:
         p.join(300)
     assert [p.exitcode for p in procs] == [0, 0, 0, 0]
-    tables = FeatureTables(project.duckdb)
+    tables = DuckDBTables(project.duckdb)
     assert set(tables.read("loudness")) == set(ids)
     assert set(tables.read("source_audio")) == set(ids)
     assert len(tables.read("stress")) == 100

@@ -12,8 +12,8 @@ from mir.audio import load_audio
 from mir.captions.template import template_caption
 from mir.info import info_path, read_info
 from mir.synth import render_song
-from resources.duckdb_tables import FeatureTables
 from resources.gpu import GpuResource
+from store.duckdb import DuckDBTables
 from tests.conftest import write_config
 from tests.helpers import register, run_track
 
@@ -47,7 +47,7 @@ def _two_halves(project, instance) -> str:
 
 def _crops(project, track_id) -> list[tuple[dict, dict]]:
     """`(crop .INFO, sidecar)` of each crop, in order; the `.INFO` with its audio's path."""
-    rows = FeatureTables(project.duckdb).read_crop_rows("crops", [track_id])[track_id]
+    rows = DuckDBTables(project.duckdb).read_crop_rows("crops", [track_id])[track_id]
     out = []
     for row in rows:
         stem = row["file"].rsplit(".", 1)[0]
@@ -130,11 +130,11 @@ def test_each_crop_gets_its_own_music_flamingo_caption_as_its_prompt(project, in
     from mir.captions.flamingo import MMPROJ, QUANT_FILES, load_captioner
     from mir.captions.prompts import fill_prompt
     from mir.config import load_config
-    from tests.gguf_models import write_tiny_llama, write_tiny_music_flamingo_mmproj
+    from tests.gguf_models import write_tiny_music_flamingo_mmproj, write_tiny_music_flamingo_text
 
     models = tmp_path / "music_flamingo"
     models.mkdir()
-    write_tiny_llama(models / QUANT_FILES["Q8_0"], n_embd=64)
+    write_tiny_music_flamingo_text(models / QUANT_FILES["Q8_0"], n_embd=64)
     write_tiny_music_flamingo_mmproj(models / MMPROJ, n_embd_text=64)
     template = "Genre and mood. {genres}"
     flamingo = {

@@ -12,7 +12,7 @@ from mir.dataset.crops import cut, is_silent, plan_crops
 from mir.info import read_info
 from mir.synth import render_song
 from mir_assets.definitions import all_assets, all_checks
-from resources.duckdb_tables import FeatureTables
+from store.duckdb import DuckDBTables
 from tests.conftest import write_config
 from tests.helpers import register, run_track
 
@@ -93,7 +93,7 @@ def cropped(project, instance):
 
 def test_crops_are_files_rows_and_infos_with_transferred_and_own_features(project, cropped):
     track_id, _ = cropped
-    rows = FeatureTables(project.duckdb).read_crop_rows("crops", [track_id])[track_id]
+    rows = DuckDBTables(project.duckdb).read_crop_rows("crops", [track_id])[track_id]
     assert len(rows) >= 3
     folder = project.root / "crops" / track_id
     for row in rows:
@@ -109,7 +109,7 @@ def test_crops_are_files_rows_and_infos_with_transferred_and_own_features(projec
 
 def test_time_series_read_back_as_arrays_by_track_and_crop(project, cropped):
     track_id, _ = cropped
-    tables = FeatureTables(project.duckdb)
+    tables = DuckDBTables(project.duckdb)
     crop = tables.read_arrays(track_id, 0)
     assert crop["hpcp_ts"].shape == (256, 12)
     assert crop["beat_activations_ts"].shape == (256,) and crop[

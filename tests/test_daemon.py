@@ -10,7 +10,7 @@ from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter, mat
 
 from mir.info import info_path, read_info
 from mir.synth import render_song
-from resources.duckdb_tables import FeatureTables
+from store.duckdb import DuckDBTables
 from tests.conftest import write_config
 from tests.dagster_dev import dagster_dev, graphql, wait_until
 from tests.helpers import register
@@ -79,7 +79,7 @@ def test_files_dropped_into_the_inbox_are_materialized_by_the_sensor_in_batches(
                 f.write(part)
                 f.flush()
                 time.sleep(1.5)
-                assert "Slow Copy" not in FeatureTables(project.duckdb).track_ids()
+                assert "Slow Copy" not in DuckDBTables(project.duckdb).track_ids()
         instance = DagsterInstance.from_config(str(home))
 
         def all_done():
@@ -161,7 +161,7 @@ def test_a_backfill_of_a_new_feature_runs_only_that_asset_in_batches(
         for name in ("beat_grid", "loudness")
     }
     assert after == before  # nothing upstream was recomputed
-    rows = FeatureTables(project.duckdb).read("loudness_class")
+    rows = DuckDBTables(project.duckdb).read("loudness_class")
     assert set(rows) == set(ids)
     for track_id in ids:
         assert read_info(info_path(project.library / track_id))["loudness_class"] in (

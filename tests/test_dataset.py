@@ -14,7 +14,7 @@ from mir.dataset.timeseries import read_npz
 from mir.info import info_path, read_info
 from mir.synth import render_song
 from mir_assets.definitions import all_assets
-from resources.duckdb_tables import FeatureTables
+from store.duckdb import DuckDBTables
 from tests.conftest import write_config
 from tests.dagster_dev import dagster_dev_on_instance, graphql
 from tests.helpers import register, run_track
@@ -181,7 +181,7 @@ def test_a_classifier_added_later_reaches_the_sidecars_without_running_anything_
 
 
 def _dataset_matches_crops_table(project, track_id) -> list[dict]:
-    rows = FeatureTables(project.duckdb).read_crop_rows("crops", [track_id])[track_id]
+    rows = DuckDBTables(project.duckdb).read_crop_rows("crops", [track_id])[track_id]
     stems = [row["file"].rsplit(".", 1)[0] for row in rows]
     assert [row["crop_index"] for row in rows] == list(range(len(rows)))
     expected = {f"{s}{ext}" for s in stems for ext in (".wav", ".json", ".TIMESERIES.npz")}
@@ -212,7 +212,7 @@ def test_recropping_replaces_the_crops_in_the_folder_and_the_dataset(project, in
 
 
 def test_time_series_beside_the_audio_equal_the_feature_store(project, track):
-    tables = FeatureTables(project.duckdb)
+    tables = DuckDBTables(project.duckdb)
     rows = tables.read_crop_rows("crops", [track])[track]
     dataset = project.root / "dataset" / track
     for row in rows:
@@ -264,7 +264,7 @@ def test_model_values_per_crop_and_stems_cut_at_their_own_rate(project, instance
 
     classifier = load_classifier(models)
     folder = project.root / "crops" / track_id
-    rows = FeatureTables(project.duckdb).read_crop_rows("crops", [track_id])[track_id]
+    rows = DuckDBTables(project.duckdb).read_crop_rows("crops", [track_id])[track_id]
     assert len(rows) >= 2
     track_info = read_info(info_path(project.library / track_id))
     assert "danceability" not in track_info  # the track was never classified

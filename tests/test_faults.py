@@ -11,7 +11,7 @@ import numpy as np
 from dagster import SensorResult, build_sensor_context
 
 from mir.info import read_info
-from resources.duckdb_tables import FeatureTables
+from store.duckdb import DuckDBTables
 
 INFO_WRITER = """
 import os
@@ -31,8 +31,8 @@ while True:
 DUCKDB_WRITER = """
 import os
 import sys
-from resources.duckdb_tables import FeatureTables
-tables, done = FeatureTables(sys.argv[1]), sys.argv[2]
+from store.duckdb import DuckDBTables
+tables, done = DuckDBTables(sys.argv[1]), sys.argv[2]
 i = 0
 while True:
     tables.upsert("stress", {f"t{i}-{j}": {"i": i, "blob": "y" * 5000} for j in range(200)})
@@ -71,10 +71,10 @@ def test_sigkill_during_duckdb_writes_keeps_every_committed_row_and_a_rerun_work
     db, done = tmp_path / "f.duckdb", tmp_path / "done"
     for delay in (0.4, 1.1):
         last = _kill_mid_write(DUCKDB_WRITER, [str(db), str(done)], done, after_s=delay)
-        rows = FeatureTables(db).read("stress")
+        rows = DuckDBTables(db).read("stress")
         assert all(f"t{i}-{j}" in rows for i in range(last + 1) for j in range(200))
-    FeatureTables(db).upsert("stress", {"after": {"i": -1}})
-    assert FeatureTables(db).read("stress", ["after"])["after"]["i"] == -1
+    DuckDBTables(db).upsert("stress", {"after": {"i": -1}})
+    assert DuckDBTables(db).read("stress", ["after"])["after"]["i"] == -1
 
 
 def test_hostile_inbox_names_become_safe_tracks_and_outside_links_are_ignored(
@@ -111,7 +111,7 @@ def test_hostile_inbox_names_become_safe_tracks_and_outside_links_are_ignored(
             and not track_id.startswith(".")
         )
     assert "Ünïcödé _quoted_ 'name'" in ids
-    sources = FeatureTables(project.duckdb, inbox=project.inbox).sources()
+    sources = DuckDBTables(project.duckdb, inbox=project.inbox).sources()
     assert str(project.inbox / "link.wav") not in sources
 
 
@@ -229,7 +229,7 @@ def test_a_read_only_library_folder_fails_its_track_alone_with_a_clear_error(
     locked = library / "locked"
     originals = {p: (p.read_bytes(), p.stat().st_mode, p.stat().st_mtime_ns) for p in paths}
     locked_files = {p.name: p.read_bytes() for p in locked.iterdir()}
-    locked_row = FeatureTables(project.duckdb).read("source_audio", ["locked"])
+    locked_row = DuckDBTables(project.duckdb).read("source_audio", ["locked"])
 
     for p in locked.iterdir():
         p.chmod(0o444)
@@ -254,7 +254,7 @@ def test_a_read_only_library_folder_fails_its_track_alone_with_a_clear_error(
     assert f"library folder {locked} is not writable" in report["safe_update"]
     assert "locked.INFO" in report["safe_update"]
     # a batch of three: the two tracks that cannot be written fail, each with its folder
-    failed = report["batch"]["source_audio_tracks_stored"]
+    failed = report["batch"]["source_audio_values_in_range"]
     assert set(failed) == {"locked", "new"}
     assert f"library folder {locked} is not writable" in failed["locked"]
     assert f"library folder {library} is not writable" in failed["new"]
@@ -263,7 +263,7 @@ def test_a_read_only_library_folder_fails_its_track_alone_with_a_clear_error(
     assert report["open"] == {}
     assert f"library folder {locked} is not writable" in report["locked"]["loudness"]["locked"]
 
-    tables = FeatureTables(project.duckdb)
+    tables = DuckDBTables(project.duckdb)
     assert set(tables.read("source_audio")) == {"open", "locked"}
     assert tables.read("source_audio", ["locked"]) == locked_row
     assert set(tables.read("loudness")) == {"open"}

@@ -9,7 +9,7 @@ from mir.info import info_path, read_info, read_times
 from mir.synth import render_song
 from mir_assets.checks import evaluate_ranges
 from mir_assets.definitions import all_assets, all_checks
-from resources.duckdb_tables import FeatureTables
+from store.duckdb import DuckDBTables
 from tests.helpers import register, run_track, step_failures
 
 SR = 44100
@@ -61,7 +61,7 @@ def test_a_track_with_stems_gets_every_feature_key_and_green_range_checks(
     info = read_info(info_path(project.library / track_id))
     missing = sorted(set(AUDIO_FEATURES) - set(info))
     assert not missing, missing
-    tables = FeatureTables(project.duckdb)
+    tables = DuckDBTables(project.duckdb)
     stored = {}
     for asset in all_assets:
         stored.update(tables.read(asset.key.path[-1], [track_id]).get(track_id, {}))
@@ -99,7 +99,7 @@ def test_per_stem_assets_fail_clearly_without_stems_and_nothing_else_does(
 def test_an_out_of_range_value_fails_its_check_naming_key_and_value(project, instance, song_track):
     track_id, _ = song_track
     assert run_track(project, instance, track_id, selection=["source_audio", "loudness"]).success
-    tables = FeatureTables(project.duckdb)
+    tables = DuckDBTables(project.duckdb)
     assert evaluate_ranges([track_id], tables.read("loudness", [track_id])).passed
     tables.upsert("loudness", {track_id: {"lufs": 3.5, "lra": 2.0}})
     result = evaluate_ranges([track_id], tables.read("loudness", [track_id]))

@@ -173,7 +173,7 @@ def test_a_switch_for_an_unknown_asset_is_an_error_naming_it():
 
 
 def test_a_feature_module_that_cannot_load_names_the_entry(tmp_path):
-    from mir.family import load_feature_modules
+    from mir.feature_modules import load_feature_modules
 
     cfg = config_from_dict({"feature_modules": ["features/missing.py"]}, root=tmp_path)
     with pytest.raises(ConfigError, match="feature_modules: cannot load 'features/missing.py'"):

@@ -20,8 +20,10 @@ from mir import quality
 from mir.config import config_from_dict
 from mir.errors import ConfigError
 from mir_assets.quality import group_duplicates, stored_duplicates
-from resources.duckdb_tables import FeatureTables, open_tables
-from resources.postgres_tables import PostgresTables
+from store import open_tables
+from store.duckdb import DuckDBTables
+from store.postgres import PostgresTables
+from store.tables import FeatureTables
 from tests.servers import create_database, postgres_server
 
 _databases = itertools.count()
@@ -41,7 +43,7 @@ def new_database(port: int) -> str:
 @pytest.fixture(params=["duckdb", "postgres"])
 def store(request, tmp_path) -> FeatureTables:
     if request.param == "duckdb":
-        return FeatureTables(tmp_path / "mir.duckdb")
+        return DuckDBTables(tmp_path / "mir.duckdb")
     return PostgresTables(new_database(request.getfixturevalue("pg_port")))
 
 
@@ -155,7 +157,7 @@ def test_the_readme_queries_run_on_a_snapshot_and_directly(store, tmp_path):
 WRITER = """
 import sys, time
 from pathlib import Path
-from resources.duckdb_tables import open_tables
+from store import open_tables
 from mir.config import config_from_dict
 
 url, worker, n, start = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4])
@@ -199,12 +201,16 @@ def test_writers_in_several_processes_lose_no_row(pg_port, tmp_path):
 
 def test_the_backend_is_chosen_in_the_config(monkeypatch, tmp_path):
     cfg = config_from_dict({"paths": {"duckdb": str(tmp_path / "f.duckdb")}})
-    assert open_tables(cfg).location == str(tmp_path / "f.duckdb")
+    default = open_tables(cfg)
+    assert isinstance(default, DuckDBTables) and not isinstance(default, PostgresTables)
+    assert default.location == str(tmp_path / "f.duckdb")
     url = "postgresql://mir:secret@db-host:5432/mir"
     store = open_tables(
         config_from_dict({"feature_store": {"backend": "postgres", "postgres_url": url}})
     )
-    assert isinstance(store, PostgresTables)
+    # siblings: the PostgreSQL store is a feature store, not a DuckDB one
+    assert isinstance(store, PostgresTables) and isinstance(store, FeatureTables)
+    assert not isinstance(store, DuckDBTables)
     assert store.location == "postgresql://mir:***@db-host:5432/mir"
     monkeypatch.setenv("MIR_FEATURE_STORE", "postgres")
     monkeypatch.setenv("MIR_FEATURE_STORE_URL", url)
@@ -230,7 +236,7 @@ def test_mir_snapshot_copies_a_postgres_store_into_duckdb(pg_port, tmp_path):
     config.write_text(f"feature_store:\n  backend: postgres\n  postgres_url: {url}\n")
     out = tmp_path / "copy.duckdb"
     done = subprocess.run(
-        [sys.executable, "-m", "mir.cli", "snapshot", str(out), "--config", str(config)],
+        [sys.executable, "-m", "mir_cli", "snapshot", str(out), "--config", str(config)],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr

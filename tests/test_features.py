@@ -8,9 +8,10 @@ import pytest
 from mir import analysis
 from mir.audio import Audio
 from mir.config import MasterConfig
+from mir.family import Track, Undefined
 from mir.harmonic import PITCH_CLASSES, pitch_class
 from mir.rhythm import resolve_tempo_octave, rhythm_features, syncopation
-from mir.spectral import multiband_rms, spectral_shape
+from mir.spectral import multiband_rms, spectral_shape, zero_crossing_rate
 from mir.synth import click_track, render_song
 
 SR = 44100
@@ -148,3 +149,13 @@ def test_spectral_shape_agrees_with_essentia_frame_by_frame():
         assert ours["flatness"][i] == pytest.approx(flatness(frame), rel=1e-3)
         assert ours["skewness"][i] == pytest.approx(skew, rel=1e-2, abs=1e-3)
         assert ours["kurtosis"][i] == pytest.approx(kurt, rel=1e-2, abs=1e-3)
+
+
+def test_zero_crossing_rate_of_a_440_hz_sine_is_880_crossings_per_second():
+    t = np.arange(10 * SR) / SR
+    y = 0.5 * np.sin(2 * np.pi * 440 * t + 0.1)
+    track = Track(Audio(np.stack([y, y], 1), SR), MasterConfig())
+    (rate,) = zero_crossing_rate(track).values()
+    assert rate * SR == pytest.approx(880, rel=1e-3)
+    one = Track(Audio(np.zeros((1, 2)), SR), MasterConfig())
+    assert isinstance(zero_crossing_rate(one)["zero_crossing_rate"], Undefined)

@@ -22,7 +22,6 @@ import numpy as np
 import pytest
 import yaml
 
-from mir.cli import main as mir
 from mir.config import PROJECT_ROOT, load_config
 from mir.models import (
     MANIFEST,
@@ -36,11 +35,13 @@ from mir.models import (
     rebase,
     selected_for,
 )
+from mir_cli import main as mir
 from tests.conftest import write_config
 
 SR = 44100
 ESSENTIA_FETCHED = (  # the classification files the manifest can fetch (all but the genre .onnx)
     "discogs-effnet-bsdynamic-1.onnx",
+    "discogs-effnet-bsdynamic-1.json",
     "genre_discogs400-discogs-effnet-1.json",
     "mtg_jamendo_moodtheme-discogs-effnet-1.onnx",
     "mtg_jamendo_moodtheme-discogs-effnet-1.json",
@@ -133,10 +134,12 @@ def tiny(tmp_path_factory) -> dict[str, bytes]:
     build = tmp_path_factory.mktemp("tiny")
     (th,) = make_tiny_demucs(build / "demucs").glob("*.th")
     files = {"demucs": th.read_bytes()}
-    for path in make_tiny_essentia_models(build / "essentia").iterdir():
+    for path in make_tiny_essentia_models(build / "essentia", genre_head=True).iterdir():
         files[path.name] = path.read_bytes()
-    files["flamingo"] = b"GGUF tiny stand-in for a licensed model"
-    files["mmproj"] = b"GGUF tiny stand-in for the projector"
+    from tests.gguf_models import write_tiny_music_flamingo_mmproj, write_tiny_music_flamingo_text
+
+    files["flamingo"] = write_tiny_music_flamingo_text(build / "text.gguf").read_bytes()
+    files["mmproj"] = write_tiny_music_flamingo_mmproj(build / "mmproj.gguf").read_bytes()
     return files
 
 
@@ -224,9 +227,9 @@ def test_the_default_configuration_selects_htdemucs_and_the_three_essentia_heads
     entries = load_manifest(MANIFEST)
     cfg = load_config()
     assert [e.name for e in selected_for(entries, cfg, "stems")] == ["htdemucs"]
+    # the genre head is optional: the EffNet's own activations score the 400 styles
     assert [e.name for e in selected_for(entries, cfg, "classification")] == [
         "discogs-effnet",
-        "genre_discogs400",
         "mtg_jamendo_moodtheme",
         "mtg_jamendo_instrument",
     ]
@@ -271,15 +274,18 @@ def test_fetch_for_stems_and_classification_then_the_real_loaders_load_and_run(
         capsys, "fetch", "--for", "stems", "--for", "classification",
         "--source-base", server.url, *args,
     )  # fmt: skip
-    assert rc == 1, out  # the genre head is converted by hand
+    assert rc == 0, out  # the optional genre head is not needed
     assert f"{server.url}/demucs/hybrid_transformer/{th}" in out
     repo = project.root / "models" / "demucs"
     assert (repo / "htdemucs.yaml").read_text() == "models: ['955717e8']\n"
     essentia = project.root / "models" / "essentia"
     for name in ESSENTIA_FETCHED:
-        assert (essentia / name).read_bytes() == tiny[name]
-    # the instructions name the converter and the exact place for the result
-    assert "tf2onnx.convert" in out and f"--output {essentia / GENRE_ONNX}" in out
+        if "genre" not in name:
+            assert (essentia / name).read_bytes() == tiny[name]
+    assert "tf2onnx" not in out and not (essentia / GENRE_ONNX).exists()
+    # asked for by name, the head's instructions name the converter and the place for it
+    rc, out = _models(capsys, "fetch", "genre_discogs400", "--source-base", server.url, *args)
+    assert rc == 1 and "tf2onnx.convert" in out and f"--output {essentia / GENRE_ONNX}" in out
     (essentia / GENRE_ONNX).write_bytes(tiny[GENRE_ONNX])  # what the user converts
     assert not list(project.root.glob("models/**/*.part"))
 
@@ -290,6 +296,7 @@ def test_fetch_for_stems_and_classification_then_the_real_loaders_load_and_run(
     assert rows["htdemucs.yaml"]["CHECKSUM"] == "as written"
     assert rows["discogs-effnet-bsdynamic-1.onnx"]["CHECKSUM"] == "verified"
     assert rows[GENRE_ONNX]["CHECKSUM"] == "unknown"
+    assert rows["genre_discogs400-discogs-effnet-1.json"]["CHECKSUM"] == "verified"
     # aesthetics is switched off: its missing checkpoint is no error
     assert rows["checkpoint.pt"]["STATE"] == "missing"
     assert rows["checkpoint.pt"]["ASSET"] == "aesthetics (off)"
@@ -328,9 +335,9 @@ def test_wrong_bytes_leave_nothing_under_models_and_the_error_names_url_and_chec
     assert f"{server.url}/models/feature-extractors/discogs-effnet/{name}" in out
     assert f"expected sha256 {_sha256(good)}" in out
     assert f"got {_sha256(server.files[path])}" in out
-    assert not (project.root / "models" / "essentia").exists() or not any(
-        (project.root / "models" / "essentia").iterdir()
-    )
+    # the entry's other file (its labels) is fetched; the wrong one leaves nothing behind
+    essentia = project.root / "models" / "essentia"
+    assert sorted(p.name for p in essentia.iterdir()) == ["discogs-effnet-bsdynamic-1.json"]
 
 
 def test_a_download_cut_off_half_way_resumes_with_a_range_request(
@@ -419,7 +426,15 @@ def test_verify_rehashes_every_present_file_and_fails_on_a_changed_one(
     folder = project.root / "models" / "essentia"
     (folder / GENRE_ONNX).write_bytes(tiny[GENRE_ONNX])
     rc, out = _models(capsys, "verify", *args)
-    assert rc == 0 and "3 file(s) present and checked, 0 wrong" in out
+    # the converted head cannot be read without its .json (its labels and tensor names)
+    assert rc == 1 and "1 with a wrong signature" in out
+    assert "SIGNATURE WRONG (essentia-head): no genre_discogs400-discogs-effnet-1.json" in out
+    (folder / "genre_discogs400-discogs-effnet-1.json").write_bytes(
+        tiny["genre_discogs400-discogs-effnet-1.json"]
+    )
+    rc, out = _models(capsys, "verify", *args)
+    assert rc == 0 and "4 file(s) present and checked, 0 wrong, 0 with a wrong signature" in out
+    assert out.count("signature ok (essentia-") == 4
     assert f"sha256 {_sha256(tiny[GENRE_ONNX])} (record it in the manifest)" in out
     name = "mtg_jamendo_moodtheme-discogs-effnet-1.onnx"
     with (folder / name).open("ab") as fh:
@@ -433,7 +448,7 @@ def test_verify_rehashes_every_present_file_and_fails_on_a_changed_one(
 def test_mir_models_list_imports_no_dagster(project, tmp_path):
     probe = (
         "import sys\n"
-        "from mir.cli import main\n"
+        "from mir_cli import main\n"
         f"rc = main(['models', 'list', '--config', {_config(project)!r}])\n"
         "assert 'dagster' not in sys.modules, 'mir models imported dagster'\n"
         "sys.exit(rc)\n"
@@ -474,7 +489,7 @@ def test_mir_run_points_every_model_it_skipped_at_mir_models_fetch(project, tmp_
     project.add_audio("song.wav", render_song(bpm=120, bars=1).mix)
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "dagster_home")}
     proc = subprocess.run(
-        [sys.executable, "-m", "mir.cli", "run", "--config", str(config)],
+        [sys.executable, "-m", "mir_cli", "run", "--config", str(config)],
         capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path,
     )  # fmt: skip
     assert "stems and the per-stem features were skipped" in proc.stdout, proc.stderr
@@ -497,3 +512,40 @@ def test_a_configured_model_outside_the_manifest_is_listed_and_never_guessed(
     )
     assert rc == 1 and "is not in the manifest: place it yourself" in out
     assert server.requests == []
+
+
+def test_verify_reads_every_signature_and_names_one_wrong_file_per_family(project, capsys):
+    """A folder with every family's files, one wrong per family: `verify --no-checksums`
+    names each wrong file with its mismatch, in seconds, and passes the right ones."""
+    import time
+
+    from tests.tiny_models import place_one_wrong_file_per_family
+
+    wrong = place_one_wrong_file_per_family(project.root / "models")
+    t0 = time.perf_counter()
+    rc, out = _models(capsys, "verify", "--no-checksums", "--config", _config(project))
+    took = time.perf_counter() - t0
+    assert rc == 1
+    blocks = {}
+    for line in out.splitlines():
+        if line and not line.startswith(" ") and len(line.split()) >= 3:
+            current = Path(line.split()[-1]).name
+            blocks[current] = []
+        elif line.startswith(" " * 17) and blocks:
+            blocks[current].append(line.strip())
+    bad = {name for name, lines in blocks.items() if any("SIGNATURE WRONG" in x for x in lines)}
+    assert bad == set(wrong), out
+    text = "\n".join(f"{k}: {' | '.join(v)}" for k, v in blocks.items())
+    assert (
+        "discogs-effnet-bsdynamic-1.onnx: SIGNATURE WRONG (essentia-effnet): no output named `activations`"
+        in text
+    )
+    assert "955717e8-8726e21a.th: SIGNATURE WRONG (demucs): 243 key(s) of another shape" in text
+    assert "key(s) missing from the file: mask_estimators.0.to_freqs.0.0.2.weight" in text
+    assert "general.architecture is 'llama', expected 'qwen2'" in text
+    assert "projector type 'ultravox'" in text
+    assert "granite-4.0-h-tiny-Q8_0.gguf: SIGNATURE WRONG (text-gguf): a projector (mmproj)" in text
+    for name in ("music-flamingo-hf.i1-Q6_K.gguf", "mtg_jamendo_moodtheme-discogs-effnet-1.onnx"):
+        assert blocks[name][0].startswith("signature ok"), blocks[name]
+    assert f"{len(wrong)} with a wrong signature" in out
+    assert took < 30, took

@@ -15,7 +15,7 @@ from mir.errors import ConfigError
 from mir.info import info_path, read_info
 from mir.synth import render_song
 from mir_assets.quality import FINGERPRINTS_TABLE, QUALITY_TABLE
-from resources.duckdb_tables import FeatureTables
+from store.duckdb import DuckDBTables
 from tests.conftest import write_config
 from tests.helpers import register, run_track
 
@@ -129,7 +129,7 @@ def test_export_exclude_names_an_unknown_category():
 
 
 def _rows(project):
-    return FeatureTables(project.duckdb).read(QUALITY_TABLE)
+    return DuckDBTables(project.duckdb).read(QUALITY_TABLE)
 
 
 def _quality(project, instance, name, samples, *, mp3=False):
@@ -176,7 +176,7 @@ def test_copies_of_one_recording_point_at_the_flac_whatever_arrives_first(projec
     )
     assert {"too_short", "silent", "duplicate_of", "duplicate_similarity"} <= set(info)
     assert "fingerprint" not in info  # the items live in DuckDB only
-    with FeatureTables(project.duckdb).connect(read_only=True) as con:
+    with DuckDBTables(project.duckdb).connect(read_only=True) as con:
         stored = dict(
             con.execute(
                 f"SELECT track_id, octet_length(fingerprint) FROM {FINGERPRINTS_TABLE}"

@@ -7,41 +7,17 @@ import yaml
 
 from mir.config import RoformerConfig
 from mir.errors import ModelNotFound
+from mir.signatures import SignatureError
 from mir.synth import render_song
+from tests.tiny_models import ROFORMER_FILE, write_tiny_roformer
 
 SR = 44100
-MODEL = "model_bs_roformer_ep_317_sdr_12.9755"
+MODEL = ROFORMER_FILE
 
 
-def make_tiny_roformer(folder, target: str | None = None):
-    """A BS-RoFormer (dim 16, depth 1, 4 stems) with random weights, and its yaml, as UVR ships
-    them; with `target`, a single-target model as the default one (vocals, and `other`)."""
-    import torch
-
-    from mir._vendor.bs_roformer import BSRoformer
-
-    model_cfg = {
-        "dim": 16, "depth": 1, "stereo": True, "num_stems": 1 if target else 4, "time_transformer_depth": 1,
-        "freq_transformer_depth": 1, "linear_transformer_depth": 0,
-        "freqs_per_bands": tuple([2] * 24 + [4] * 12 + [12] * 8 + [24] * 8 + [48] * 8 + [128, 129]),
-        "dim_head": 8, "heads": 2, "attn_dropout": 0.0, "ff_dropout": 0.0, "flash_attn": False,
-        "stft_n_fft": 2048, "stft_hop_length": 512, "stft_win_length": 2048, "stft_normalized": False,
-        "multi_stft_resolutions_window_sizes": (4096, 2048, 1024, 512, 256),
-    }  # fmt: skip
-    config = {
-        "audio": {"chunk_size": 88064, "dim_f": 1024, "dim_t": 173, "hop_length": 512, "n_fft": 2048,
-                  "num_channels": 2, "sample_rate": SR, "min_mean_abs": 0.0},
-        "model": model_cfg,
-        "training": {"instruments": [target, "other"] if target else ["drums", "bass", "other", "vocals"],
-                     "target_instrument": target},
-        "inference": {"batch_size": 1, "dim_t": 173, "num_overlap": 2},
-    }  # fmt: skip
-    torch.manual_seed(0)
-    model = BSRoformer(**model_cfg)
-    folder.mkdir(parents=True, exist_ok=True)
-    torch.save(model.state_dict(), folder / f"{MODEL}.ckpt")
-    (folder / f"{MODEL}.yaml").write_text(yaml.dump(config))  # python tuples, as UVR's yamls
-    return RoformerConfig(model_dir=folder, model_file=f"{MODEL}.ckpt")
+def make_tiny_roformer(folder, target: str | None = None, **fields):
+    """A tiny BS-RoFormer checkpoint and its yaml as the published ones are laid out."""
+    return write_tiny_roformer(folder, target=target, **fields)
 
 
 def test_tiny_bs_roformer_loads_offline_and_separates_four_peak_normalised_stems(tmp_path):
@@ -52,7 +28,7 @@ def test_tiny_bs_roformer_loads_offline_and_separates_four_peak_normalised_stems
     cfg = make_tiny_roformer(tmp_path / "bs-roformer")
     model = load_roformer(cfg)
     assert model.instruments == ["drums", "bass", "other", "vocals"]
-    assert model.chunk_size == 512 * (173 - 1)  # stft_hop_length x (inference.dim_t - 1)
+    assert model.chunk_size == 441 * (201 - 1)  # stft_hop_length x (inference.dim_t - 1)
     # nothing of audio-separator, onnx2torch or torchvision is needed
     assert not [
         m
@@ -152,3 +128,94 @@ def test_a_single_target_model_gives_its_stem_and_the_rest_of_the_mix(tmp_path):
     result = separate_roformer(model, mix.T, SR, cfg, block_s=2.0)
     assert set(result.stems) == {"vocals", "other"}
     assert all(stem.shape == (mix.shape[1], 2) for stem in result.stems.values())
+
+
+def test_fields_beyond_the_default_checkpoints_reach_the_network(tmp_path):
+    """A checkpoint trained with another mask estimator depth, MLP width and a normalised
+    STFT: every field of the yaml's `model:` reaches the network (audio-separator's loader
+    dropped `mask_estimator_depth` and `stft_normalized`)."""
+    import torch
+
+    from mir.separation.roformer import checkpoint_problems, config_problems, load_roformer
+
+    cfg = make_tiny_roformer(
+        tmp_path / "bs-roformer", mask_estimator_depth=1, mlp_expansion_factor=2,
+        stft_normalized=True,
+    )  # fmt: skip
+    ckpt = cfg.model_dir / cfg.model_file
+    assert checkpoint_problems(ckpt) == [] and config_problems(ckpt.with_suffix(".yaml")) == []
+    model = load_roformer(cfg)
+    assert model.net.stft_kwargs["normalized"] is True
+    assert len(model.net.mask_estimators[0].to_freqs[0][0]) == 1  # depth 1: one linear layer
+    mix = (np.random.default_rng(2).standard_normal((2, model.chunk_size)) * 0.1).astype(np.float32)
+    out = model.demix(mix)
+    assert set(out) == {"drums", "bass", "other", "vocals"}
+    assert all(np.isfinite(v).all() and v.shape == (2, model.chunk_size) for v in out.values())
+    # the same weights under a yaml that leaves those fields out: named, key by key
+    yaml_path = ckpt.with_suffix(".yaml")
+    text = yaml_path.read_text().replace("mask_estimator_depth: 1", "mask_estimator_depth: 2")
+    yaml_path.write_text(text)
+    (missing, shapes) = checkpoint_problems(ckpt)
+    assert missing.startswith(
+        f"against {yaml_path.name}: 496 key(s) missing from the file: "
+        "mask_estimators.0.to_freqs.0.0.2.weight, mask_estimators.0.to_freqs.0.0.2.bias"
+    )
+    assert "of another shape" in shapes
+    with pytest.raises(SignatureError, match="the weights do not fit the network"):
+        load_roformer(cfg)
+    torch.save({"state_dict": {}}, ckpt)
+    assert "missing from the file" in checkpoint_problems(ckpt)[0]
+
+
+def test_a_yaml_of_another_architecture_is_refused_by_name(tmp_path):
+
+    from mir.separation.roformer import config_problems, load_roformer
+
+    cfg = make_tiny_roformer(tmp_path / "bs-roformer")
+    path = cfg.model_dir / f"{MODEL}.yaml"
+    config = yaml.load(path.read_text(), Loader=yaml.FullLoader)
+    del config["model"]["freqs_per_bands"]
+    config["model"]["num_bands"] = 60  # a Mel-band RoFormer's field
+    path.write_text(yaml.dump(config))
+    (problem,) = config_problems(path)
+    assert (
+        problem == "`model:` lacks freqs_per_bands (a Mel-band RoFormer's yaml: not a BS-RoFormer)"
+    )
+    config["model"]["freqs_per_bands"] = list(config["model"].pop("num_bands") * [1])
+    config["model"]["use_shared_bias"] = True
+    path.write_text(yaml.dump(config))
+    assert config_problems(path) == [
+        "`model:` has field(s) the BS-RoFormer network does not take: use_shared_bias "
+        "(another architecture, or a newer one than audio-separator 0.47.1's, vendored)"
+    ]
+    with pytest.raises(SignatureError, match="use_shared_bias"):
+        load_roformer(cfg)
+
+
+def test_a_vocals_only_separator_gives_what_it_can_and_the_drum_features_name_the_model(
+    project, instance, tmp_path
+):
+    from mir.info import info_path, read_info
+    from tests.conftest import write_config
+    from tests.helpers import register, run_track, step_failures
+
+    cfg = make_tiny_roformer(tmp_path / "models" / "bs-roformer", target="vocals")
+    write_config(
+        project.root,
+        separation={
+            "backend": "bs_roformer",
+            "bs_roformer": {"model_dir": str(cfg.model_dir), "model_file": cfg.model_file},
+        },
+    )
+    path = project.add_audio("song.wav", render_song(bpm=100, bars=2).mix[: SR * 3])
+    (track_id,) = register(project, [path], instance)
+    assert run_track(project, instance, track_id, selection=["source_audio", "stems"]).success
+    info = read_info(info_path(project.library / track_id))
+    assert sorted(info["stem_files"]) == ["other.flac", "vocals.flac"]
+    result = run_track(
+        project, instance, track_id, selection=["stem_loudness"], raise_on_error=False
+    )
+    (message,) = step_failures(result).values()
+    assert "no drums, bass stem(s)" in message
+    assert f"(bs_roformer: {MODEL}.ckpt) gives vocals, other only, not drums, bass" in message
+    assert "htdemucs" in message and "materialize the `stems` asset" not in message

@@ -5,9 +5,9 @@ import json
 
 import pytest
 
+from mir.conditioning import DEFAULT_CONDITIONING_KEYS
 from mir.config import ExportConfig
 from mir.dataset.sat_export import (
-    DEFAULT_CONDITIONING_KEYS,
     conditioning_fragment,
     publish,
     remove_other_files,

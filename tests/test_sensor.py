@@ -10,7 +10,7 @@ from dagster import SensorResult, SkipReason, build_sensor_context
 
 from mir.synth import click_track
 from mir_assets.definitions import inbox_sensor
-from resources.duckdb_tables import FeatureTables
+from store.duckdb import DuckDBTables
 from tests.conftest import write_config
 
 
@@ -74,7 +74,7 @@ def test_the_same_content_twice_is_one_track(project, instance):
     assert [r.partition_key for r in result.run_requests] == ["Song"]
     again, _ = _tick(project, instance, cursor)
     assert isinstance(again, SkipReason)
-    assert FeatureTables(project.duckdb).track_ids() == ["Song"]
+    assert DuckDBTables(project.duckdb).track_ids() == ["Song"]
 
 
 def test_at_most_max_new_tracks_per_tick(project, instance):
@@ -113,7 +113,7 @@ def test_new_tracks_go_out_as_runs_of_tracks_per_run_each_a_partition_range(proj
 
 
 def test_a_tick_over_ten_thousand_known_files_hashes_nothing_and_stays_fast(project, instance):
-    tables = FeatureTables(project.duckdb)
+    tables = DuckDBTables(project.duckdb)
     files = []
     for i in range(10_000):
         folder = project.inbox / f"album{i // 500:02d}"
@@ -153,7 +153,7 @@ def test_a_corrupt_file_is_rejected_with_its_reason_and_tried_again_once_it_chan
     result, cursor = _tick(project, instance, cursor)
     assert [r.partition_key for r in result.run_requests] == ["good"]
     assert instance.get_dynamic_partitions(TRACKS) == ["good"]
-    rejected = FeatureTables(project.duckdb, inbox=project.inbox).rejected()
+    rejected = DuckDBTables(project.duckdb, inbox=project.inbox).rejected()
     assert set(rejected) == {str(broken), str(cut)}
     assert "not a readable audio file" in rejected[str(broken)][2]
     assert "lost sync" in rejected[str(cut)][2]  # its end does not decode
@@ -167,4 +167,4 @@ def test_a_corrupt_file_is_rejected_with_its_reason_and_tried_again_once_it_chan
     _, cursor = _tick(project, instance, cursor)
     result, _ = _tick(project, instance, cursor)
     assert [r.partition_key for r in result.run_requests] == ["cut"]
-    assert set(FeatureTables(project.duckdb, inbox=project.inbox).rejected()) == {str(broken)}
+    assert set(DuckDBTables(project.duckdb, inbox=project.inbox).rejected()) == {str(broken)}

@@ -16,28 +16,21 @@ from dagster._core.storage.tags import (
 from mir.errors import ModelNotFound
 from mir.info import info_path, read_info
 from mir.separation.core import Separation, process_in_blocks, quality_check
-from mir.separation.demucs import load_demucs, save_demucs_model, separate_demucs
+from mir.separation.demucs import load_demucs, package_problems, separate_demucs
 from mir.separation.files import mp3_bitrate, write_stem
 from mir.synth import render_song
 from mir_assets.definitions import all_assets, all_checks
 from resources.gpu import GpuResource
 from tests.conftest import write_config
 from tests.helpers import register, run_track, step_failures
+from tests.tiny_models import write_tiny_demucs
 
 SR = 44100
 
 
 def make_tiny_demucs(repo, name="tiny"):
-    """A random-weight HTDemucs (channels 8, depth 4) saved in Demucs's own package format."""
-    import torch
-    from demucs.htdemucs import HTDemucs
-
-    torch.manual_seed(0)
-    model = HTDemucs(
-        sources=["drums", "bass", "other", "vocals"], audio_channels=2, samplerate=SR, segment=4,
-        channels=8, depth=4, t_layers=1, bottom_channels=0,
-    )  # fmt: skip
-    return save_demucs_model(model, repo, name)
+    """A random-weight HTDemucs as Demucs's export tool writes a release (tests/tiny_models.py)."""
+    return write_tiny_demucs(repo, name)
 
 
 @pytest.fixture
@@ -50,14 +43,45 @@ def demucs_project(project, tmp_path):
     return project
 
 
-def test_tiny_htdemucs_loads_from_a_local_repo_and_separates_four_stems(tmp_path):
-    model = load_demucs("tiny", make_tiny_demucs(tmp_path / "repo"))
+def test_tiny_htdemucs_as_the_export_tool_writes_it_loads_and_separates_four_stems(tmp_path):
+    import torch
+
+    repo = make_tiny_demucs(tmp_path / "repo")
+    (th,) = repo.glob("*.th")
+    package = torch.load(th, map_location="cpu", weights_only=False)
+    # a release: float16 weights, the metrics entry, the sha256 prefix in the name
+    assert set(package) == {"klass", "args", "kwargs", "state", "training_args", "metrics"}
+    assert {v.dtype for v in package["state"].values()} == {torch.float16}
+    assert isinstance(package["training_args"], dict) and len(package["metrics"]) == 2
+    assert th.stem.startswith("5eed0001-") and package_problems(th) == []
+    assert package_problems(repo / "tiny.yaml") == []
+    model = load_demucs("tiny", repo)
+    assert next(model.parameters()).dtype == torch.float32
     song = render_song(bpm=120, bars=2)
     result = separate_demucs(model, song.mix, SR, block_s=2.0)
     assert result.sr == SR
     assert set(result.stems) == {"drums", "bass", "other", "vocals"}
     assert all(s.shape == (song.mix.shape[0], 2) for s in result.stems.values())
     assert all(np.isfinite(s).all() and np.abs(s).max() > 0 for s in result.stems.values())
+
+
+def test_a_demucs_package_whose_configuration_does_not_build_its_weights_is_named(tmp_path):
+    import torch
+
+    repo = make_tiny_demucs(tmp_path / "repo")
+    (th,) = repo.glob("*.th")
+    package = torch.load(th, map_location="cpu", weights_only=False)
+    package["kwargs"]["channels"] = 16  # weights of channels 8
+    torch.save(package, th)
+    (problem,) = package_problems(th)
+    assert problem.startswith(
+        "243 key(s) of another shape: encoder.0.conv.weight: [8, 4, 8, 1] in the file, "
+        "[16, 4, 8, 1] in the network"
+    )
+    assert package_problems(repo / "tiny.yaml") == [f"{th.name}: {problem}"]
+    torch.save(package["state"], th)  # a bare state dict is not a package
+    (problem,) = package_problems(th)
+    assert problem.startswith("no klass, args, kwargs, state: a state dict, not Demucs's package")
 
 
 def test_a_missing_demucs_model_names_file_key_and_readme(tmp_path):

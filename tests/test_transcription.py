@@ -27,7 +27,7 @@ from mir.transcription import (
     transcribe_drums,
     transcribe_notes,
 )
-from resources.duckdb_tables import FeatureTables
+from store.duckdb import DuckDBTables
 from tests.conftest import write_config
 from tests.helpers import register, run_track, step_failures
 
@@ -144,10 +144,15 @@ def test_peak_picking_gives_each_class_its_own_onsets():
 def test_a_checkpoint_that_does_not_fit_the_network_is_refused(adtof_dir, tmp_path):
     checkpoint = torch.load(adtof_dir / ADTOF_FILE, weights_only=True)
     weights = checkpoint["model_weights"]
+    assert adtof.weights_problems(adtof_dir / ADTOF_FILE) == []
     weights["output_layer.kernel"] = weights.pop("output_layer.weight")
     torch.save(checkpoint, tmp_path / ADTOF_FILE)
     with pytest.raises(MirError, match="output_layer"):
         load_adtof(tmp_path)
+    assert adtof.weights_problems(tmp_path / ADTOF_FILE) == [
+        "1 key(s) missing from the file: output_layer.weight",
+        "1 key(s) in the file but not in the network: output_layer.kernel",
+    ]
     with pytest.raises(ModelNotFound) as missing:
         check_adtof_model(tmp_path / "none")
     assert ADTOF_FILE in str(missing.value) and "transcription.model_dir" in str(missing.value)
@@ -194,7 +199,7 @@ def test_transcription_assets_write_midi_files_info_keys_and_columns(project, in
     # A minor, i-iv: the bass plays A2 (45) and D2 (38) roots
     assert info["transcription_bass_pitch_min"] == 38
 
-    tables = FeatureTables(project.duckdb)
+    tables = DuckDBTables(project.duckdb)
     stored = {
         **tables.read("drum_transcription", [track_id])[track_id],
         **tables.read("pitch_transcription", [track_id])[track_id],

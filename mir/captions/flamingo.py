@@ -10,7 +10,13 @@ Backends (`music_flamingo.backend`):
 - `transformers`: Hugging Face `MusicFlamingoForConditionalGeneration` from a local
   folder (slower, needs the optional `transformers` package).
 
-Every backend answers :meth:`caption` with normalised text (:func:`normalize_model_output`).
+Every backend answers :meth:`caption` with normalised text (:func:`normalize_model_output`),
+for a track of any length: audio that does not fit the context with the prompt and the
+answer is captioned in windows whose answers are merged (:mod:`mir.captions.windows`).
+
+The model files are checked when loaded, from their GGUF headers: the projector must be
+Music Flamingo's (`clip.projector_type` musicflamingo, with an audio encoder), and the CLI
+needs a chat template in the text model (`llama-mtmd-cli` refuses one without).
 """
 
 from __future__ import annotations
@@ -31,7 +37,19 @@ from typing import Any
 import numpy as np
 
 from mir.captions.text import normalize_model_output
+from mir.captions.windows import (
+    MARGIN_TOKENS,
+    TOKENS_PER_WINDOW,
+    WINDOW_S,
+    audio_tokens,
+    joined,
+    merge_prompt,
+    part_prompt,
+    plan_windows,
+    windows_that_fit,
+)
 from mir.errors import ModelNotFound
+from mir.signatures import SignatureError, gguf_header, gguf_summary
 
 #: `music_flamingo.model` (a quantisation) -> GGUF file under `music_flamingo.model_dir`
 QUANT_FILES = {
@@ -192,12 +210,123 @@ def model_files(model_dir: Path, quant: str) -> tuple[Path, Path]:
     return model, mmproj
 
 
+#: what the published files hold (models/README.md: the sources)
+TEXT_ARCHITECTURE, TEXT_TOKENIZER, TEXT_PRE_TOKENIZER = "qwen2", "gpt2", "qwen2"
+PROJECTOR_TYPE = "musicflamingo"
+#: tensors the projector needs (Whisper encoder block 0 and the two-layer projector)
+PROJECTOR_TENSORS = (
+    "a.conv1d.1.weight", "a.conv1d.2.weight", "a.position_embd.weight", "a.blk.0.attn_q.weight",
+    "a.post_ln.weight", "mm.a.mlp.1.weight", "mm.a.mlp.2.weight",
+)  # fmt: skip
+#: the audio marker mtmd writes before Music Flamingo's audio embeddings
+SOUND_TOKEN = "<sound>"
+
+
+def require_projector(path: Path) -> None:
+    """Refuse a file that is not Music Flamingo's audio projector, from its GGUF header.
+
+    Raises
+    ------
+    SignatureError
+        Naming the projector type (or architecture) the file declares instead.
+    """
+    header = gguf_header(path)
+    kind = header.get("clip.projector_type")
+    if header.get("general.architecture") != "clip":
+        raise SignatureError(
+            f"{path}: not a multimodal projector ({gguf_summary(header)}); "
+            f"music_flamingo needs Music Flamingo's mmproj ({MMPROJ})"
+        )
+    if kind != PROJECTOR_TYPE or not header.get("clip.has_audio_encoder"):
+        raise SignatureError(
+            f"{path}: projector type {kind!r} (has_audio_encoder="
+            f"{header.get('clip.has_audio_encoder')}), expected {PROJECTOR_TYPE!r} with an audio "
+            "encoder: this is another model's projector"
+        )
+
+
+def require_chat_template(path: Path) -> None:
+    """Refuse a text model without `tokenizer.chat_template`, which llama-mtmd-cli needs."""
+    header = gguf_header(path)
+    if not header.get("tokenizer.chat_template"):
+        raise SignatureError(
+            f"{path}: no tokenizer.chat_template in its metadata ({gguf_summary(header)}); "
+            "llama-mtmd-cli refuses such a model. Add the template of Music Flamingo's "
+            "tokenizer_config.json: gguf-new-metadata --chat-template-config "
+            "tokenizer_config.json IN.gguf OUT.gguf (the gguf package's tool), or use "
+            "music_flamingo.backend: llama_cpp"
+        )
+
+
+def text_model_problems(path: Path) -> list[str]:
+    """How a Music Flamingo text GGUF differs from the published one: architecture qwen2,
+    a byte-level BPE vocabulary (gpt2, pre-tokenizer qwen2) holding `<sound>`, no BOS
+    added, and a chat template."""
+    header = gguf_header(path)
+    problems = []
+    expected = {
+        "general.architecture": TEXT_ARCHITECTURE,
+        "tokenizer.ggml.model": TEXT_TOKENIZER,
+        "tokenizer.ggml.pre": TEXT_PRE_TOKENIZER,
+    }
+    for key, want in expected.items():
+        if header.get(key) != want:
+            problems.append(f"{key} is {header.get(key)!r}, expected {want!r}")
+    if header.get("tokenizer.ggml.add_bos_token"):
+        problems.append("tokenizer.ggml.add_bos_token is true: Qwen2's prompts start without BOS")
+    if not header.get("tokenizer.chat_template"):
+        problems.append("no tokenizer.chat_template (llama-mtmd-cli refuses the model)")
+    if header.get("general.architecture") == "clip":
+        problems.append("this is a projector (mmproj), not the text model")
+    if problems:
+        problems.append(f"this file: {gguf_summary(header)}")
+    return problems
+
+
+def projector_problems(path: Path) -> list[str]:
+    """How a Music Flamingo mmproj differs from the published one: a `clip` file with an
+    audio encoder, projector type musicflamingo, 128 mel bins, the encoder's and the
+    projector's tensors, and a projection as wide as each text model beside it."""
+    try:
+        require_projector(path)
+    except SignatureError as exc:
+        return [str(exc).removeprefix(f"{path}: ")]
+    header = gguf_header(path)
+    problems = []
+    if header.get("clip.audio.num_mel_bins") != 128:
+        problems.append(
+            f"clip.audio.num_mel_bins is {header.get('clip.audio.num_mel_bins')}, expected 128"
+        )
+    missing = [t for t in PROJECTOR_TENSORS if t not in header.tensors]
+    if missing:
+        problems.append(f"tensor(s) missing: {', '.join(missing)}")
+    width = header.get("clip.audio.projection_dim")
+    for name in QUANT_FILES.values():
+        text = Path(path).parent / name
+        if text.is_file():
+            arch = gguf_header(text).get("general.architecture")
+            n_embd = gguf_header(text).get(f"{arch}.embedding_length")
+            if n_embd != width:
+                problems.append(
+                    f"clip.audio.projection_dim {width} differs from {name}'s embedding length "
+                    f"{n_embd}: they are not a pair"
+                )
+    return problems
+
+
 # -- backends -------------------------------------------------------------------------
 
 
 @dataclass
 class CliCaptioner:
-    """Music Flamingo through an external `llama-mtmd-cli`."""
+    """Music Flamingo through an external `llama-mtmd-cli`.
+
+    Each call's context (`-c`) is sized from the audio's duration: at least
+    `context_size`, more when the audio needs it, up to the text model's trained context
+    (`n_ctx_train`, from its GGUF header). Audio longer than that is captioned in windows,
+    one call each, and the answers joined with their time spans (the CLI cannot run the
+    text-only request that merges them in process).
+    """
 
     cli: Path
     model: Path
@@ -208,13 +337,51 @@ class CliCaptioner:
     temperature: float = 0.7
     top_p: float = 0.9
     timeout_s: float = 300.0
+    #: the text model's trained context (`<arch>.context_length`); None: not limited
+    n_ctx_train: int | None = None
     timings: list[dict[str, float]] = field(default_factory=list)
+    #: parts the last caption was made of (1 when the audio fitted one call)
+    last_windows: int = 0
 
     @property
     def tag(self) -> str:
         return f"gguf_{self.quant}"
 
+    @staticmethod
+    def prompt_tokens(prompt: str) -> int:
+        """A generous estimate of the prompt's tokens (no tokenizer here): a token per 3
+        bytes, plus the chat markup."""
+        return len(prompt.encode()) // 3 + 64
+
+    def context_for(self, duration_s: float, prompt: str, max_tokens: int) -> int:
+        """The `-c` a call needs for `duration_s` of audio, `prompt` and `max_tokens`."""
+        needed = audio_tokens(duration_s) + self.prompt_tokens(prompt) + max_tokens + MARGIN_TOKENS
+        return max(self.context_size, needed)
+
     def caption(self, audio_path: Path, prompt: str, max_tokens: int) -> str:
+        from mir.audio import probe_audio
+
+        duration = probe_audio(audio_path)
+        limit = self.n_ctx_train or self.context_for(duration, prompt, max_tokens)
+        fit = windows_that_fit(limit, self.prompt_tokens(prompt) + 64, max_tokens)
+        spans = plan_windows(duration, max(fit, 1))
+        self.last_windows = len(spans)
+        if len(spans) == 1:
+            return self._call(audio_path, prompt, max_tokens, duration)
+        from mir.audio import load_audio, write_audio
+
+        audio = load_audio(audio_path)
+        answers = []
+        with tempfile.TemporaryDirectory(prefix="mir-flamingo-", dir=_scratch_dir()) as tmp:
+            for i, (start, end) in enumerate(spans):
+                part = audio.samples[int(start * audio.sr) : int(end * audio.sr)]
+                wav = write_audio(Path(tmp) / f"part{i}.wav", part, audio.sr)
+                answers.append(
+                    self._call(wav, part_prompt(prompt, i, spans), max_tokens, end - start)
+                )
+        return joined(answers, spans)
+
+    def _call(self, audio_path: Path, prompt: str, max_tokens: int, duration_s: float) -> str:
         with cli_audio(audio_path) as readable:
             args = cli_args(
                 self.cli,
@@ -223,7 +390,7 @@ class CliCaptioner:
                 audio=readable,
                 prompt=prompt,
                 max_tokens=max_tokens,
-                context_size=self.context_size,
+                context_size=self.context_for(duration_s, prompt, max_tokens),
                 gpu_layers=self.gpu_layers,
                 temperature=self.temperature,
                 top_p=self.top_p,
@@ -248,7 +415,13 @@ def find_cli(cli: str | Path) -> Path:
 
 class MtmdCaptioner:
     """Music Flamingo in process: llama-cpp-python's model and context, with the audio
-    projector loaded through the low-level `mtmd` bindings."""
+    projector loaded through the low-level `mtmd` bindings.
+
+    Prompts are written with the text model's own chat template (`tokenizer.chat_template`;
+    ChatML, Qwen2's format, when the file has none). Audio that does not fit the context
+    beside the prompt and the answer is captioned in windows of whole 30 s encoder windows,
+    and the windows' answers are merged by a text-only request to the same model.
+    """
 
     def __init__(
         self,
@@ -267,6 +440,7 @@ class MtmdCaptioner:
 
         from mir.captions.llm import TextModel
 
+        require_projector(mmproj)
         self.quant = quant
         self.temperature, self.top_p, self.seed = temperature, top_p, seed
         self.llm = TextModel(
@@ -278,6 +452,7 @@ class MtmdCaptioner:
             gpu_layers=gpu_layers,
             seed=seed,
         ).llm
+        self.template = self.llm.metadata.get("tokenizer.chat_template") or None
         params = mtmd.mtmd_context_params_default()
         params.use_gpu = gpu_layers != 0
         params.print_timings = False
@@ -292,18 +467,91 @@ class MtmdCaptioner:
             raise CaptionError(f"{mmproj}: the projector has no audio encoder")
         self.sample_rate = int(mtmd.mtmd_get_audio_sample_rate(self.ctx))
         self.marker = mtmd.mtmd_default_marker().decode()
+        #: parts the last caption was made of (1 when the audio fitted one prompt)
+        self.last_windows = 0
 
     @property
     def tag(self) -> str:
         return f"gguf_{self.quant}"
 
+    @property
+    def context_size(self) -> int:
+        return int(self.llm.n_ctx())
+
+    def chat(self, user: str) -> str:
+        """The full prompt of one user turn, in the model's own chat template."""
+        if not self.template:
+            from mir.captions.llm import chat_prompt
+
+            return chat_prompt("chatml", "", user)
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        def text_of(token: int) -> str:
+            return self.llm._model.token_get_text(token) if token != -1 else ""
+
+        formatter = Jinja2ChatFormatter(
+            template=self.template,
+            eos_token=text_of(self.llm.token_eos()),
+            bos_token=text_of(self.llm.token_bos()),
+            add_generation_prompt=True,
+        )
+        return formatter(messages=[{"role": "user", "content": user}]).prompt
+
+    def audio_prompt(self, prompt: str) -> str:
+        """The prompt with the audio marker before the request, in the chat template."""
+        return self.chat(f"{self.marker}\n{prompt}")
+
+    def windows_per_call(self, prompt: str, max_tokens: int) -> int:
+        """How many 30 s encoder windows fit the context beside `prompt` and the answer."""
+        text = self.audio_prompt(prompt).replace(self.marker, "")
+        prompt_tokens = len(self.llm.tokenize(text.encode(), add_bos=False, special=True))
+        fit = windows_that_fit(self.context_size, prompt_tokens + 8, max_tokens)
+        if fit < 1:
+            raise CaptionError(
+                f"music_flamingo.context_size {self.context_size} holds no 30 s window of audio "
+                f"({TOKENS_PER_WINDOW} tokens) beside a prompt of {prompt_tokens} tokens and "
+                f"{max_tokens} new tokens: raise it"
+            )
+        return fit
+
     def caption(self, audio_path: Path, prompt: str, max_tokens: int) -> str:
         from mir.audio import load_audio
-        from mir.captions.llm import chat_prompt
 
-        samples = load_audio(audio_path).mono(self.sample_rate)
-        text = chat_prompt("chatml", "", f"{self.marker}\n{prompt}")
-        return self.caption_samples(samples, text, max_tokens)
+        return self.caption_audio(load_audio(audio_path).mono(self.sample_rate), prompt, max_tokens)
+
+    def caption_audio(self, samples: np.ndarray, prompt: str, max_tokens: int) -> str:
+        """The caption of mono `samples` at :attr:`sample_rate`, in windows when the audio
+        does not fit the context (their answers merged by the model)."""
+        duration = len(samples) / self.sample_rate
+        spans = plan_windows(duration, self.windows_per_call(prompt, max_tokens))
+        self.last_windows = len(spans)
+        if len(spans) == 1:
+            return self.caption_samples(samples, self.audio_prompt(prompt), max_tokens)
+        answers = []
+        for i, (start, end) in enumerate(spans):
+            part = samples[int(start * self.sample_rate) : int(end * self.sample_rate)]
+            text = self.audio_prompt(part_prompt(prompt, i, spans))
+            answers.append(self.caption_samples(part, text, max_tokens))
+        return self.complete(merge_prompt(prompt, answers, spans), max_tokens)
+
+    def complete(self, user: str, max_tokens: int) -> str:
+        """The model's answer to a text-only user turn (the merge of windows' answers)."""
+        tokens = self.llm.tokenize(self.chat(user).encode(), add_bos=False, special=True)
+        if len(tokens) + max_tokens > self.context_size:
+            raise CaptionError(
+                f"the merge of the windows' answers ({len(tokens)} tokens) and {max_tokens} new "
+                f"tokens exceed music_flamingo.context_size {self.context_size}"
+            )
+        self.llm.reset()
+        clear_memory(self.llm)
+        self.llm.eval(tokens)
+        answer = sample_tokens(
+            self.llm, max_tokens, temperature=self.temperature, top_p=self.top_p, seed=self.seed
+        )
+        text = normalize_model_output(answer)
+        if not text:
+            raise CaptionError("the model gave an empty answer to the merge of the windows")
+        return text
 
     def caption_samples(self, samples: np.ndarray, text: str, max_tokens: int) -> str:
         mtmd = self._mtmd
@@ -411,26 +659,44 @@ class TransformersCaptioner:
             torch_dtype=torch.bfloat16 if self.device != "cpu" else torch.float32,
         ).to(self.device)
         self.temperature, self.top_p = temperature, top_p
+        #: parts the last caption was made of (1 when the audio fitted the processor)
+        self.last_windows = 0
 
     tag = "transformers"
 
     def caption(self, audio_path: Path, prompt: str, max_tokens: int) -> str:
+        """The caption of a file; audio longer than the processor takes at once
+        (`max_audio_len`, 1200 s for Music Flamingo, beyond which it truncates) is captioned
+        in windows whose answers the model merges in a text-only turn."""
         from mir.audio import load_audio
 
         # decoded here (every format the platform reads), at the feature extractor's rate
         rate = int(self.processor.feature_extractor.sampling_rate)
         samples = load_audio(audio_path).mono(rate).astype(np.float32)
-        conversation = [
-            {
-                "role": "user",
-                "content": [
-                    {"type": "text", "text": prompt},
-                    {"type": "audio", "audio": samples},
-                ],
-            }
+        limit = float(getattr(self.processor, "max_audio_len", 1200))
+        spans = plan_windows(len(samples) / rate, max(1, int(limit // WINDOW_S)))
+        self.last_windows = len(spans)
+        if len(spans) == 1:
+            return self.generate(prompt, samples, max_tokens)
+        answers = [
+            self.generate(
+                part_prompt(prompt, i, spans), samples[int(a * rate) : int(b * rate)], max_tokens
+            )
+            for i, (a, b) in enumerate(spans)
         ]
+        return self.generate(merge_prompt(prompt, answers, spans), None, max_tokens)
+
+    def generate(self, prompt: str, samples: np.ndarray | None, max_tokens: int) -> str:
+        """The model's answer to `prompt` with `samples` (mono, at the feature extractor's
+        rate), or to the text alone when `samples` is None."""
+        content: list[dict] = [{"type": "text", "text": prompt}]
+        if samples is not None:
+            content.append({"type": "audio", "audio": samples})
         inputs = self.processor.apply_chat_template(
-            conversation, tokenize=True, add_generation_prompt=True, return_dict=True
+            [{"role": "user", "content": content}],
+            tokenize=True,
+            add_generation_prompt=True,
+            return_dict=True,
         ).to(self.device)
         with self.torch.inference_mode():
             out = self.model.generate(
@@ -463,16 +729,28 @@ def check_caption_models(cfg) -> None:
 
 
 def load_captioner(cfg) -> Any:
-    """The captioner `cfg` (a `MusicFlamingoConfig`) asks for. Raises
-    :class:`~mir.errors.ModelNotFound` naming the file and key when something is missing."""
+    """The captioner `cfg` (a `MusicFlamingoConfig`) asks for.
+
+    Raises
+    ------
+    ModelNotFound
+        Naming the file and key when something is missing.
+    SignatureError
+        For a projector of another type, or (for the CLI) a text model without a chat
+        template, read from the GGUF headers before anything runs.
+    """
     t0 = time.perf_counter()
     sampling = dict(temperature=cfg.temperature, top_p=cfg.top_p)
     gguf = dict(context_size=cfg.context_size, gpu_layers=cfg.gpu_layers, **sampling)
     if cfg.backend == "cli":
         cli = find_cli(cfg.cli)
         model, mmproj = model_files(cfg.model_dir, cfg.model)
+        require_projector(mmproj)
+        require_chat_template(model)
+        header = gguf_header(model)
+        trained = header.get(f"{header.get('general.architecture')}.context_length")
         captioner: Any = CliCaptioner(
-            cli, model, mmproj, cfg.model, timeout_s=cfg.timeout_s, **gguf
+            cli, model, mmproj, cfg.model, timeout_s=cfg.timeout_s, n_ctx_train=trained, **gguf
         )
     elif cfg.backend == "llama_cpp":
         model, mmproj = model_files(cfg.model_dir, cfg.model)

@@ -288,3 +288,26 @@ def revise(
             f"(max_tokens {max_tokens} may be too small): {answer[:200]!r}"
         )
     return {f"music_flamingo_{k}": v for k, v in parsed.items()}
+
+
+# -- signature (`mir models verify`) --------------------------------------------------
+
+
+def text_model_problems(path: Path) -> list[str]:
+    """How a revision model differs from a GGUF text model llama.cpp can run: an
+    architecture that is not a projector, and a vocabulary (its chat format is set by
+    `music_flamingo.revision.chat_format`, not read from the file)."""
+    from mir.signatures import gguf_header, gguf_summary
+
+    header = gguf_header(path)
+    problems = []
+    arch = header.get("general.architecture")
+    if not arch:
+        problems.append("no general.architecture")
+    elif arch == "clip":
+        problems.append("a projector (mmproj), not a text model")
+    if not header.get("tokenizer.ggml.model") or not header.get("tokenizer.ggml.tokens"):
+        problems.append("no vocabulary (tokenizer.ggml.model and tokenizer.ggml.tokens)")
+    if problems:
+        problems.append(f"this file: {gguf_summary(header)}")
+    return problems

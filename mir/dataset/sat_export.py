@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from mir.feature_table import FEATURES, Feature, inherited_by_crops
+from mir.conditioning import conditioning_feature
 
 CONFIG_NAME = "dataset_config.json"
 MODULE_NAME = "custom_metadata.py"
@@ -29,31 +29,6 @@ CONDITIONING_NAME = "model_config_conditioning.json"
 BASE_KEYS = ("prompt", "seconds_start", "seconds_total")
 #: the suffix of the crop's time series beside its audio (see mir.dataset.timeseries.NPZ_SUFFIX)
 TIMESERIES_SUFFIX = ".TIMESERIES.npz"
-
-#: keys a sidecar can carry that the feature table does not list: numbers made from a
-#: track's strings
-DERIVED_FEATURES = {
-    "tonic_scale_minor": Feature(
-        "tonic_scale_minor", 0, 1, "", "1 when the key (tonic_scale) is minor, 0 when major"
-    ),
-}
-
-#: the default numeric conditioners: tempo, loudness, key, density, timbre, and two
-#: model scores (left out of the fragment until every crop has them)
-DEFAULT_CONDITIONING_KEYS = (
-    "bpm",
-    "lufs",
-    "lra",
-    "tonic",
-    "tonic_scale_minor",
-    "onset_density",
-    "spectral_flatness",
-    "rms_energy_bass",
-    "brightness",
-    "warmth",
-    "danceability",
-    "production_quality",
-)
 
 CUSTOM_METADATA_MODULE = '''"""Custom metadata for stable-audio-tools, written by mir-platform's sat_dataset asset.
 
@@ -120,20 +95,6 @@ def load_timeseries(info):
         out["__meta__"] = json.loads(str(data["__meta__"]))
     return out
 '''
-
-
-def conditioning_feature(key: str) -> Feature:
-    """The range of a conditioning key: a numeric key that each crop inherits from its
-    track (its family's declaration says so), or a derived key."""
-    feature = DERIVED_FEATURES.get(key)
-    if feature is None and key in FEATURES and inherited_by_crops(key):
-        feature = FEATURES[key]
-    if feature is None:
-        raise ValueError(
-            f"{key!r} is not a numeric key that the crops inherit (mir/families.py) "
-            f"nor one of {', '.join(DERIVED_FEATURES)}"
-        )
-    return feature
 
 
 def conditioning_values(values: dict[str, Any], keys: Iterable[str]) -> dict[str, float]:

@@ -142,3 +142,80 @@ def save_demucs_model(model, repo: Path, name: str) -> Path:
     save_with_checksum(package, repo / f"{name}0001.th")
     (repo / f"{name}.yaml").write_text(yaml.safe_dump({"models": [f"{name}0001"]}))
     return repo
+
+
+# -- signature (`mir models verify`) --------------------------------------------------
+
+
+def package_problems(path: Path) -> list[str]:
+    """How a Demucs file differs from what :func:`load_demucs` reads.
+
+    `path` is a `.th` package (Demucs's `serialize_model` dict: `klass`, `args`, `kwargs`,
+    `state`, `training_args`, and in releases `metrics`) or a `<model>.yaml` listing
+    signatures, each of whose `.th` files is checked. The network its `klass`, `args` and
+    `kwargs` build must have exactly the state's keys and shapes (dtypes may differ:
+    releases are float16 and load into float32).
+    """
+    import yaml
+
+    path = Path(path)
+    if path.suffix in (".yaml", ".yml"):
+        try:
+            listed = (yaml.safe_load(path.read_text()) or {}).get("models") or []
+        except yaml.YAMLError as exc:
+            return [f"not valid YAML ({exc})"]
+        if not listed:
+            return ["no `models:` list (the signatures of its .th files)"]
+        problems = []
+        for sig in listed:
+            files = sorted(path.parent.glob(f"{sig}.th")) + sorted(path.parent.glob(f"{sig}-*.th"))
+            if not files:
+                problems.append(f"{sig}: no {sig}-<checksum>.th beside it")
+            for th in files[:1]:
+                problems += [f"{th.name}: {p}" for p in package_problems(th)]
+        return problems
+    return _th_problems(path)
+
+
+def _th_problems(path: Path) -> list[str]:
+    import warnings
+
+    import torch
+
+    from mir.signatures import state_problems, state_summary
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            package = torch.load(path, map_location="cpu", weights_only=False)
+        except Exception as exc:  # torch raises many types for a file that is not a package
+            return [f"not a torch file Demucs can load ({type(exc).__name__}: {exc})"]
+    if not isinstance(package, dict):
+        return [f"a {type(package).__name__}, not Demucs's package dict"]
+    missing = [k for k in ("klass", "args", "kwargs", "state") if k not in package]
+    if missing:
+        what = (
+            "a state dict, not Demucs's package"
+            if all(hasattr(v, "shape") for v in package.values())
+            else f"keys {', '.join(map(str, list(package)[:8]))}"
+        )
+        return [f"no {', '.join(missing)}: {what} (demucs.states.serialize_model writes them)"]
+    klass, state = package["klass"], package["state"]
+    if not getattr(klass, "__module__", "").startswith("demucs."):
+        return [f"klass {klass!r} is not a Demucs model class"]
+    if state.get("__quantized"):
+        try:
+            import diffq  # noqa: F401
+        except ImportError:
+            return ["quantized with DiffQ (the *_q models): needs the `diffq` package"]
+        return []
+    try:
+        with torch.device("meta"):
+            net = klass(*package["args"], **package["kwargs"])
+    except Exception as exc:  # a configuration the class refuses
+        return [f"{klass.__name__}(**kwargs) fails: {exc}"]
+    problems = state_problems(state_summary(state), state_summary(net.state_dict()))
+    sources = list(package["kwargs"].get("sources") or [])
+    if not sources:
+        problems.append("no `sources` in kwargs")
+    return problems

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from resources.sql import ident, now, records, sql_value
+from store.sql import ident, now, records, sql_value
 
 ARRAYS_TABLE = "timeseries"
 _ARRAY_COLUMNS = {
@@ -23,7 +23,7 @@ _ARRAY_KEY = ("track_id", "crop_index", "field")
 
 class CropTables:
     """The crops' and time series' part of a feature store
-    (:class:`resources.duckdb_tables.FeatureTables`)."""
+    (:class:`store.tables.FeatureTables`)."""
 
     def replace_crop_rows(self, table: str, track_id: str, rows: list[dict[str, Any]]) -> int:
         """Replace every row of `track_id` in a (track_id, crop_index)-keyed table, in one

@@ -1,6 +1,6 @@
-"""The feature store in PostgreSQL: the same tables, upserts and column additions as the
-DuckDB file (:class:`resources.duckdb_tables.FeatureTables`, whose SQL this runs), for a
-library that several machines process at once.
+"""The feature store in PostgreSQL: :class:`PostgresTables`, the same tables, upserts and
+column additions as the DuckDB file (the shared SQL of :class:`store.tables.FeatureTables`
+runs on both), for a library that several machines process at once.
 
 Each write is one transaction that first takes a transaction-level advisory lock named
 after what it writes (the table, or the registry): writers of one table queue there, as
@@ -10,7 +10,7 @@ while writers of different tables go on side by side. A reader takes no lock.
 Choose it in the configuration (`feature_store.backend: postgres` and
 `feature_store.postgres_url`, or `$MIR_FEATURE_STORE` and `$MIR_FEATURE_STORE_URL`). SQL
 that only DuckDB speaks (the statistics, the README's queries) runs on a DuckDB copy:
-:meth:`FeatureTables.analytics` in memory, `mir snapshot FILE` on disk.
+:meth:`PostgresTables.analytics` in memory, `mir snapshot FILE` on disk.
 """
 
 from __future__ import annotations
@@ -19,15 +19,15 @@ import contextlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import duckdb
 import psycopg2
 import psycopg2.extensions
 import psycopg2.extras
 
-from resources.duckdb_tables import FeatureTables
-from resources.sql import absolute, ident
+from store.sql import ident
+from store.tables import FeatureTables
 
 #: DuckDB's type names (as the shared SQL writes them) in PostgreSQL
 _TO_PG = {"DOUBLE": "DOUBLE PRECISION", "JSON": "JSONB", "BLOB": "BYTEA", "VARCHAR": "TEXT"}
@@ -107,9 +107,8 @@ class PostgresTables(FeatureTables):
     def __init__(
         self, url: str, *, inbox: str | os.PathLike | None = None, lock_timeout_s: float = 600.0
     ):
+        super().__init__(inbox=inbox, lock_timeout_s=lock_timeout_s)
         self.url = url
-        self.inbox = absolute(inbox)
-        self.lock_timeout_s = lock_timeout_s
 
     @property
     def location(self) -> str:
@@ -224,9 +223,8 @@ class PostgresTables(FeatureTables):
             ]
 
     @contextmanager
-    def analytics(self, tables: list[str]) -> Iterator[Any]:
-        import duckdb
-
+    def analytics(self, tables: list[str]) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A copy of `tables` in an in-memory DuckDB database."""
         con = duckdb.connect(":memory:")
         try:
             self.copy_into(con, tables)

@@ -1,6 +1,7 @@
 """The SQL both feature-store backends speak: identifiers, the type of a value, values
 as a column stores them, rows back as dicts, DuckDB's bulk insert. No Dagster, no
-connection: :mod:`resources.duckdb_tables` and :mod:`resources.postgres_tables` share it."""
+connection: the shared tables (:mod:`store.tables`) and both backends (:mod:`store.duckdb`,
+:mod:`store.postgres`) use it."""
 
 from __future__ import annotations
 

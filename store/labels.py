@@ -7,7 +7,7 @@ LABELS_TABLE = "labels"
 
 
 class LabelTables:
-    """The labels' part of a feature store (:class:`resources.duckdb_tables.FeatureTables`)."""
+    """The labels' part of a feature store (:class:`store.tables.FeatureTables`)."""
 
     def replace_labels(self, track_id: str, probabilities: dict[str, dict[str, float]]) -> int:
         """Replace a track's label probabilities by `probabilities`

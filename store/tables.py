@@ -1,36 +1,31 @@
-"""The feature store's tables, in DuckDB (the embedded default) or PostgreSQL
-(:mod:`resources.postgres_tables`, for many machines writing at once).
+"""The feature store's tables, whatever the database: :class:`FeatureTables`, whose
+backends are :class:`store.duckdb.DuckDBTables` (the embedded default) and
+:class:`store.postgres.PostgresTables` (for many machines writing at once).
 
 One table per feature asset, keyed by `track_id`, one row per track; columns are added
 as a feature gains keys. Beside them, each in its module: the track registry
-(:mod:`resources.registry`), the crops' rows and the time series
-(:mod:`resources.crop_tables`), the label probabilities (:mod:`resources.labels`). Every
-statement is written once, in the SQL both databases speak (`?` parameters,
-`INSERT ... ON CONFLICT`); a backend supplies only its connection, its lock, its type
-names and its catalog queries (here DuckDB's).
-
-DuckDB admits one writing process at a time, so every access takes a cross-process file
-lock first and holds a connection only for its statement: concurrent runs queue on the
-lock instead of failing, and no row is lost. PostgreSQL takes a lock per table instead.
-
-This module imports no Dagster: the IO manager, the sensor and the CLI share it.
+(:mod:`store.registry`), the crops' rows and the time series (:mod:`store.crops`), the
+label probabilities (:mod:`store.labels`). Every statement is written once, here and in
+those modules, in the SQL both databases speak (`?` parameters, `INSERT ... ON
+CONFLICT`); a backend supplies only its connection and its lock, its type names, its
+catalog queries, its bulk insert and its batched reads.
 """
 
 from __future__ import annotations
 
 import os
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar
 
 import duckdb
-from filelock import FileLock
 
-from resources.crop_tables import CropTables
-from resources.labels import LabelTables
-from resources.registry import RegistryTables
-from resources.sql import (
+from store.crops import CropTables
+from store.labels import LabelTables
+from store.registry import RegistryTables
+from store.sql import (
     absolute,
     duckdb_insert,
     ident,
@@ -42,17 +37,13 @@ from resources.sql import (
     sql_value,
 )
 
-if TYPE_CHECKING:
-    from mir.config import MasterConfig
 
-
-class FeatureTables(RegistryTables, CropTables, LabelTables):
-    """The feature store's tables in a DuckDB file.
+class FeatureTables(RegistryTables, CropTables, LabelTables, ABC):
+    """The feature store's tables: what every backend does the same way, through the
+    primitives each backend supplies.
 
     Parameters
     ----------
-    path : path-like
-        The DuckDB file (created on first write).
     inbox : path-like, optional
         This machine's inbox: the registry stores the paths of files under it relative to
         it, and gives them back under it, so machines that mount one inbox at different
@@ -61,78 +52,58 @@ class FeatureTables(RegistryTables, CropTables, LabelTables):
         How long a writer waits for the lock before giving up.
     """
 
-    #: the name `feature_store.backend` gives this backend
-    backend = "duckdb"
+    #: the name `feature_store.backend` gives the backend
+    backend: ClassVar[str]
 
     def __init__(
-        self,
-        path: str | os.PathLike,
-        *,
-        inbox: str | os.PathLike | None = None,
-        lock_timeout_s: float = 600.0,
-    ):
-        self.path = Path(path)
+        self, *, inbox: str | os.PathLike | None = None, lock_timeout_s: float = 600.0
+    ) -> None:
         self.inbox = absolute(inbox)
         self.lock_timeout_s = lock_timeout_s
-
-    @property
-    def location(self) -> str:
-        """Where the tables live, for logs and the UI (no password)."""
-        return str(self.path)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.location!r})"
 
-    @contextmanager
-    def connect(self, *, read_only: bool = False, lock: str = "") -> Iterator[Any]:
-        """A connection held under the store's lock, closed on exit.
-
-        A writer names what it writes in `lock` (a table, or :data:`REGISTRY_LOCK`):
-        PostgreSQL serialises the writers of each name; a DuckDB file admits one writer
-        at a time whatever the name, so every access here takes the file's one lock.
-        """
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(self.path) + ".lock", timeout=self.lock_timeout_s):
-            if read_only and not self.path.exists():
-                con = duckdb.connect(":memory:")
-            else:
-                con = duckdb.connect(str(self.path), read_only=read_only)
-            try:
-                yield con
-            finally:
-                con.close()
-
     # -- what differs between backends ------------------------------------------
 
-    def ddl_type(self, type_name: str) -> str:
-        """The backend's name for one of the types :func:`resources.sql.sql_type` gives."""
-        return type_name
+    @property
+    @abstractmethod
+    def location(self) -> str:
+        """Where the tables live, for logs and the UI (no password)."""
 
+    @abstractmethod
+    def connect(self, *, read_only: bool = False, lock: str = "") -> AbstractContextManager[Any]:
+        """A connection (with the calls of a DuckDB connection the shared SQL makes:
+        `execute` with `?` parameters, `begin`, `commit`) held under the store's lock,
+        closed on exit.
+
+        A writer names what it writes in `lock` (a table, or
+        :data:`store.registry.REGISTRY_LOCK`): writers of one name queue one after
+        another, so no column is added twice and no row is lost.
+        """
+
+    @abstractmethod
+    def ddl_type(self, type_name: str) -> str:
+        """The backend's name for one of the types :func:`store.sql.sql_type` gives."""
+
+    @abstractmethod
     def in_list(self, column: str) -> str:
         """A condition: `column` is one of the values of a list parameter `?`."""
-        return f"{column} IN (SELECT unnest(?))"
 
+    @abstractmethod
     def columns(self, con, table: str) -> dict[str, str]:
-        """The columns of `table` and their types (as :func:`sql_type` names them), in
-        table order; {} when there is no such table."""
-        rows = con.execute(
-            "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? "
-            "ORDER BY column_index",
-            [table],
-        ).fetchall()
-        return {name: dtype for name, dtype in rows}
+        """The columns of `table` and their types (as :func:`store.sql.sql_type` names
+        them), in table order; {} when there is no such table."""
 
+    @abstractmethod
     def _comments(self, con, table: str) -> dict[str, str | None]:
-        return dict(
-            con.execute(
-                "SELECT column_name, comment FROM duckdb_columns() WHERE table_name = ?", [table]
-            ).fetchall()
-        )
+        """The comment of each column of `table` (None for a column without one)."""
 
+    @abstractmethod
     def _set_comment(self, con, table: str, column: str, text: str) -> None:
-        # COMMENT ON takes no bound parameter: quote the literal
-        con.execute(f"COMMENT ON COLUMN {ident(table)}.{ident(column)} IS {quote(text)}")
+        """Set the comment of one column."""
 
+    @abstractmethod
     def insert_rows(
         self,
         con,
@@ -147,16 +118,21 @@ class FeatureTables(RegistryTables, CropTables, LabelTables):
         whose key exists replaces it.
 
         `names` are the target columns (all, in table order, by default) and `types` their
-        SQL types: DuckDB takes each column as one list, unnested, cast to its type as a
-        row-by-row insert would cast each value.
+        SQL types, as :func:`store.sql.sql_type` names them.
         """
-        if rows:
-            duckdb_insert(con, table, rows, replace=key is not None, names=names, types=types)
 
+    @abstractmethod
     def tables(self) -> list[str]:
         """Every table of the store."""
-        with self.connect(read_only=True) as con:
-            return [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
+
+    @abstractmethod
+    def _batches(self, con, sql: str, size: int = 10_000) -> Iterator[list]:
+        """The rows of a query, `size` at a time."""
+
+    @abstractmethod
+    def analytics(self, tables: list[str]) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+        """A DuckDB connection in which `tables` can be queried with DuckDB's SQL (the
+        statistics' UNPIVOT and quantiles)."""
 
     # -- shared SQL ---------------------------------------------------------------
 
@@ -299,20 +275,6 @@ class FeatureTables(RegistryTables, CropTables, LabelTables):
             copied.append(table)
         return copied
 
-    def _batches(self, con, sql: str, size: int = 10_000) -> Iterator[list]:
-        """The rows of a query, `size` at a time."""
-        cur = con.execute(sql)
-        while rows := cur.fetchmany(size):
-            yield rows
-
-    @contextmanager
-    def analytics(self, tables: list[str]) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A DuckDB connection in which `tables` can be queried with DuckDB's SQL (the
-        statistics' UNPIVOT and quantiles): the store's own file here; a copy of those
-        tables in memory for another backend."""
-        with self.connect() as con:
-            yield con
-
     def snapshot(self, target: str | os.PathLike) -> list[str]:
         """Write every table to a new DuckDB file `target` (replaced whole when the copy
         is complete), for the README's queries and any tool that reads DuckDB."""
@@ -327,15 +289,3 @@ class FeatureTables(RegistryTables, CropTables, LabelTables):
             con.close()
         os.replace(partial, target)
         return copied
-
-
-def open_tables(config: MasterConfig) -> FeatureTables:
-    """The feature store `config` names: `feature_store.backend` (DuckDB at `paths.duckdb`,
-    or PostgreSQL at `feature_store.postgres_url`), its registry's paths relative to
-    `paths.inbox`."""
-    store = config.feature_store
-    if store.backend == "postgres":
-        from resources.postgres_tables import PostgresTables
-
-        return PostgresTables(store.postgres_url, inbox=config.paths.inbox)
-    return FeatureTables(config.paths.duckdb, inbox=config.paths.inbox)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from resources.sql import absolute, now
+from store.sql import absolute, now
 
 TRACKS_TABLE = "tracks"
 #: the lock every registry write takes (the registry's three tables change together)
@@ -21,7 +21,7 @@ REJECTED_TABLE = "rejected_files"
 
 
 class RegistryTables:
-    """The registry's part of a feature store (:class:`resources.duckdb_tables.FeatureTables`):
+    """The registry's part of a feature store (:class:`store.tables.FeatureTables`):
     its methods run the store's SQL through its connection.
 
     Attributes

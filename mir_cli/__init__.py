@@ -11,9 +11,11 @@
                                 the model files the configuration selects
     mir snapshot FILE           the feature store's tables copied into a DuckDB file
 
-Every command but `run` works without Dagster and imports none. `run` reads its
-configuration first, exports `MIR_CONFIG` and the configuration's ROCm environment, and
-only then imports the code location (which reads the same file).
+The command line sits above every layer: `run` drives the Dagster code location
+(mir_assets), `snapshot` the feature store (store); every other command uses only the
+`mir` library and imports no Dagster (tests/test_layers.py checks each). `run` reads its
+configuration first and exports `MIR_CONFIG`, so that the code location it builds (and
+every worker process) reads the same file.
 """
 
 from __future__ import annotations
@@ -26,22 +28,7 @@ import time
 from pathlib import Path
 
 from mir.config import load_config
-from mir.progress import Progress
-
-DEMO_SONGS = [
-    # file name, bpm, tonic, scale, beats per bar, bars
-    ("01 - Neon Drive.flac", 128.0, "A", "minor", 4, 16),
-    ("02 - Harbour Lights.wav", 100.0, "D", "major", 4, 12),
-    ("03 - Old Town Waltz.mp3", 84.0, "F", "major", 3, 12),
-    ("04 - Night Market.ogg", 140.0, "E", "minor", 4, 16),
-]
-DEMO_TRUTH = ".demo_truth.json"
-
-
-def fmt_s(seconds: float) -> str:
-    """Seconds as m:ss."""
-    seconds = int(max(seconds, 0))
-    return f"{seconds // 60}:{seconds % 60:02d}"
+from mir.progress import Progress, fmt_s
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -58,21 +45,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_make_demo(args: argparse.Namespace) -> int:
-    from mir.audio import write_audio
-    from mir.synth import render_song
-    from mir.tracks import track_name
+    from mir.demo import DEMO_SONGS, write_demo
 
     out = Path(args.out) if args.out else load_config(args.config).paths.inbox
-    out.mkdir(parents=True, exist_ok=True)
-    truth = {}
-    for i, (name, bpm, tonic, scale, bpb, bars) in enumerate(DEMO_SONGS):
-        song = render_song(bpm=bpm, tonic=tonic, scale=scale, beats_per_bar=bpb, bars=bars, seed=i)
-        path = out / name
-        if not path.exists():
-            write_audio(path, song.mix, song.sr)
-        truth[track_name(name)] = {"bpm": bpm, "key": song.key, "meter": f"{bpb}/4"}
-        print(f"  {path}  ({bpm:.0f} BPM, {bpb}/4, {song.key})")
-    (out / DEMO_TRUTH).write_text(json.dumps(truth, indent=2))
+    for path, truth in write_demo(out).items():
+        print(f"  {path}  ({truth['bpm']:.0f} BPM, {truth['meter']}, {truth['key']})")
     print(f"demo library: {len(DEMO_SONGS)} songs in {out}")
     return 0
 
@@ -275,7 +252,7 @@ def cmd_separate(args: argparse.Namespace) -> int:
 
 
 def cmd_snapshot(args: argparse.Namespace) -> int:
-    from resources.duckdb_tables import open_tables
+    from store import open_tables
 
     tables = open_tables(load_config(args.config))
     target = Path(args.file).resolve()
