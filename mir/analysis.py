@@ -20,7 +20,7 @@ from mir.audio import Audio
 from mir.beats import MADMOM_SR, BeatGrid, beat_statistics, track_beats
 from mir.config import BeatsConfig, MasterConfig
 from mir.errors import MissingInput
-from mir.family import Family, Track, Undefined
+from mir.family import Family, Track, Undefined, analysable
 from mir.loudness import measure_loudness
 
 BEATS_GRID = ".BEATS_GRID"
@@ -236,9 +236,7 @@ def loudness_of(audio: Audio, *, lra_window_s: float = 3.0) -> dict:
     result = measure_loudness(audio.samples, sr=audio.sr, lra_window_s=lra_window_s)
     lufs = result.lufs
     if lufs is None:
-        lufs = Undefined(
-            f"{audio.duration_s:.2f} s of audio: shorter than one 400 ms gating block"
-        )
+        lufs = Undefined(f"{audio.duration_s:.2f} s of audio: shorter than one 400 ms gating block")
     lra = result.lra
     if lra is None:
         lra = Undefined(
@@ -367,23 +365,6 @@ def timbral_of(audio: Audio, *, max_seconds: float = 0.0) -> dict:
 # -- the families ---------------------------------------------------------------------
 
 
-def _analysable(compute: Callable[[Track], dict]) -> Callable[[Track], dict]:
-    """`compute` refusing a track (or a stem) shorter than the shortest analysis with an
-    :class:`~mir.errors.AudioError` naming its file, as the door does
-    (:func:`mir.audio.check_duration`): no library error from an empty frame."""
-    import functools
-
-    from mir.audio import check_duration
-
-    @functools.wraps(compute)
-    def checked(track: Track) -> dict:
-        for audio in (track.audio, *track.stems.values()):
-            check_duration(audio.path or "<audio>", audio.n_samples, audio.sr)
-        return compute(track)
-
-    return checked
-
-
 def _beats(track: Track, family: str) -> np.ndarray:
     if track.beats is None:
         raise MissingInput(f"the beat grid ({family} reads it)", "beat_grid")
@@ -432,7 +413,7 @@ def read_beat_grid(track_dir, values: dict | None) -> tuple[np.ndarray, np.ndarr
     return beats, downbeats
 
 
-@_analysable
+@analysable
 def beat_grid(track: Track) -> dict:
     """The beat grid family: :func:`beat_grid_of`; sets the track's beats and downbeats,
     writes `.BEATS_GRID` and `.DOWNBEATS`, and hands madmom's activations on as series."""
@@ -446,7 +427,7 @@ def beat_grid(track: Track) -> dict:
     return values
 
 
-@_analysable
+@analysable
 def rhythm_features(track: Track) -> dict:
     """Onsets of the mix (written as `.ONSETS`) and their rhythm against the beat grid."""
     from mir.intermediates import onset_times
@@ -460,7 +441,7 @@ def rhythm_features(track: Track) -> dict:
     return values
 
 
-@_analysable
+@analysable
 def stem_rhythm(track: Track) -> dict:
     from mir.families import RHYTHM_STEMS
     from mir.rhythm import stem_rhythm as one
@@ -472,12 +453,12 @@ def stem_rhythm(track: Track) -> dict:
     return out
 
 
-@_analysable
+@analysable
 def loudness(track: Track) -> dict:
     return loudness_of(track.audio, lra_window_s=track.config.loudness.lra_window_s)
 
 
-@_analysable
+@analysable
 def stem_loudness(track: Track) -> dict:
     from mir.families import STEMS
 
@@ -488,17 +469,17 @@ def stem_loudness(track: Track) -> dict:
     return out
 
 
-@_analysable
+@analysable
 def spectral_features(track: Track) -> dict:
     return spectral_of(track.audio)
 
 
-@_analysable
+@analysable
 def harmonic_features(track: Track) -> dict:
     return harmonic_of(track.audio, track.stems)
 
 
-@_analysable
+@analysable
 def stem_harmonic(track: Track) -> dict:
     from mir.families import HARMONIC_STEMS
     from mir.harmonic import stem_harmonic as one
@@ -513,7 +494,7 @@ def stem_harmonic(track: Track) -> dict:
     return out
 
 
-@_analysable
+@analysable
 def chords(track: Track) -> dict:
     """Chord segments (written as `.CHORDS`) and their statistics."""
     from mir.chords import chord_features, recognize_chords, write_chords
@@ -526,7 +507,7 @@ def chords(track: Track) -> dict:
     return chord_features(segments, track.audio.duration_s)
 
 
-@_analysable
+@analysable
 def timbral_features(track: Track) -> dict:
     return timbral_of(track.audio, max_seconds=track.config.timbral.max_seconds)
 

@@ -191,7 +191,7 @@ SEPARATION = Family(
 BEAT_GRID = Family(
     name="beat_grid",
     group="rhythm",
-    version="2",
+    version="3",
     description="Beats and downbeats (`<Track>.BEATS_GRID`, `<Track>.DOWNBEATS`) and the "
     "tempo: madmom's downbeat network and bar-pointer DBN (3/4 and 4/4), or librosa when "
     "`beats.tracker: librosa` (no downbeats). `bpm` is the consensus of the grid, madmom's "
@@ -238,7 +238,7 @@ BEAT_GRID = Family(
 RHYTHM = Family(
     name="rhythm_features",
     group="rhythm",
-    version="2",
+    version="3",
     description="Onsets of the mix (`<Track>.ONSETS`) and their rhythm against the beat grid.",
     keys=(
         Feature("onset_count", 0, 10_000_000, "", "onsets in the full mix"),
@@ -300,7 +300,7 @@ def _stem_rhythm_keys() -> tuple[Feature, ...]:
 STEM_RHYTHM = Family(
     name="stem_rhythm",
     group="rhythm",
-    version="2",
+    version="3",
     description="Onset density, syncopation, complexity and evenness of the drums, bass and "
     "other stems.",
     keys=_stem_rhythm_keys(),
@@ -313,7 +313,7 @@ STEM_RHYTHM = Family(
 LOUDNESS = Family(
     name="loudness",
     group="loudness",
-    version="1",
+    version="2",
     description="`lufs` (BS.1770-4 gated) and `lra` (EBU Tech 3342) of the full mix.",
     keys=(
         # a master louder than 0 LUFS exists: a full-scale square wave measures +6.3 on
@@ -328,7 +328,7 @@ LOUDNESS = Family(
 STEM_LOUDNESS = Family(
     name="stem_loudness",
     group="loudness",
-    version="1",
+    version="2",
     description="`lufs_<stem>` and `lra_<stem>` of drums, bass, other and vocals. Stems "
     "from a peak-normalising separator are not level-consistent with the mix: "
     "`stems_peak_normalized` says when that is so.",
@@ -347,7 +347,7 @@ STEM_LOUDNESS = Family(
 SPECTRAL = Family(
     name="spectral_features",
     group="spectral",
-    version="1",
+    version="2",
     description="Spectral flatness, flux, skewness and kurtosis (medians over 2048/512 "
     "frames of the shared STFT), near-full-scale saturation, and RMS of four bands (dBFS).",
     keys=(
@@ -447,7 +447,7 @@ def _harmonic_keys() -> tuple[Feature, ...]:
 HARMONIC = Family(
     name="harmonic_features",
     group="harmonic",
-    version="2",
+    version="3",
     description="`chroma_0..11`, `hpcp_0..11` (bin 0 = C), `tiv_0..11` and the key, read "
     "from the bass and other stems when present, else the mix. The key is the consensus of "
     "Essentia's edmm and edma profiles and madmom's key CNN, with the tonic chord naming "
@@ -463,7 +463,7 @@ HARMONIC = Family(
 STEM_HARMONIC = Family(
     name="stem_harmonic",
     group="harmonic",
-    version="1",
+    version="2",
     description="`harmonic_movement_<stem>` and `harmonic_variance_<stem>` of the bass and "
     "other stems.",
     keys=tuple(
@@ -682,7 +682,7 @@ PITCH_TRANSCRIPTION = Family(
 CAPTIONS = Family(
     name="captions",
     group="captions",
-    version="2",
+    version="3",
     description="`caption_template` for every track (no model: labels, tempo, key, "
     "loudness, timbre); with `music_flamingo.backend` set, `music_flamingo_<prompt key>` per "
     "configured prompt; with `music_flamingo.revision.enabled`, the short summaries. "
@@ -714,7 +714,7 @@ CAPTIONS = Family(
 CROPS = Family(
     name="training_crops",
     group="crops",
-    version="2",
+    version="3",
     description="Beat-aligned crops of the mix and its stems in `<crops>/<Track>/`, each "
     "with its own `.INFO`: bookkeeping, every track feature its families let the crops "
     "inherit, per-crop loudness, spectral and harmonic features and 256-step series.",

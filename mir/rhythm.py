@@ -488,7 +488,9 @@ def _combs(slots: np.ndarray) -> list[tuple[float, int, int]]:
     return sorted(out, reverse=True)
 
 
-def bar_difference(kick: tuple[np.ndarray, np.ndarray], snare: tuple[np.ndarray, np.ndarray]) -> float:
+def bar_difference(
+    kick: tuple[np.ndarray, np.ndarray], snare: tuple[np.ndarray, np.ndarray]
+) -> float:
     """How much the two bars of a drum pattern differ: the mean absolute difference of
     the first bar's and the second's strengths (kick and snare, each scaled to its
     maximum, beats and half-beats) over their mean. About 0.1 for a pattern that repeats

@@ -525,7 +525,8 @@ def render_groove_song(
         degree = _PROGRESSIONS[scale][bar % 4]
         chord_steps = _HARMONIC_MINOR if scale == "minor" and degree == 4 else steps
         triad = [
-            root + chord_steps[deg % 7] + 12 * (deg // 7) for deg in (degree, degree + 2, degree + 4)
+            root + chord_steps[deg % 7] + 12 * (deg // 7)
+            for deg in (degree, degree + 2, degree + 4)
         ]
         chord_root = root + steps[degree]
         hz = _midi_hz(36 + chord_root % 12)
@@ -540,9 +541,7 @@ def render_groove_song(
                 _add(bass, start + int(a * step_s * sr), 0.55 * tone)
         else:
             for k in range(0, 16, 2):
-                tone = _tone(
-                    hz, int(2 * step_s * sr), sr, partials=6, attack_s=0.005, decay_s=0.12
-                )
+                tone = _tone(hz, int(2 * step_s * sr), sr, partials=6, attack_s=0.005, decay_s=0.12)
                 _add(bass, start + int(k * step_s * sr), (0.45 if k % 4 == 0 else 0.4) * tone)
         _busy_part(other, start, triad, step_s, sr, part, rng, congas, shaker)
         for offset, length, pitch in _melody(triad, root, bar, bars, beats_per_bar, None):

@@ -64,9 +64,7 @@ def _six_channels() -> np.ndarray:
     nothing in the LFE, the mix again (quieter) behind."""
     mix = _song(96000)
     centre = mix.mean(axis=1, keepdims=True)
-    return np.concatenate(
-        [mix, centre, np.zeros_like(centre), 0.5 * mix], axis=1, dtype=np.float32
-    )
+    return np.concatenate([mix, centre, np.zeros_like(centre), 0.5 * mix], axis=1, dtype=np.float32)
 
 
 #: name -> (samples (n, channels), sample rate)
@@ -195,7 +193,9 @@ def test_what_the_signal_does_not_hold_is_undefined_and_what_it_holds_is_found(s
 
 def test_a_master_above_0_lufs_is_in_range():
     lufs = _results("clipped square")["loudness"]["lufs"]
-    assert lufs > 0 and lufs <= next(f for f in FAMILIES if f.name == "loudness").feature("lufs").max
+    assert (
+        lufs > 0 and lufs <= next(f for f in FAMILIES if f.name == "loudness").feature("lufs").max
+    )
 
 
 # -- the door ---------------------------------------------------------------------------
@@ -214,12 +214,12 @@ def test_a_file_shorter_than_any_analysis_is_refused_naming_it(tmp_path):
 
 
 def test_the_registry_rejects_a_too_short_file_with_its_reason(project):
-    from resources.duckdb_tables import FeatureTables
-    from resources.registry import admit_files
+    from store.duckdb import DuckDBTables
+    from store.registry import admit_files
 
     short = project.add_audio("Blip.wav", np.full((40, 2), 0.1, np.float32))
     good = project.add_audio("Song.wav", _song()[: 3 * SR])
-    tables = FeatureTables(project.duckdb, inbox=project.inbox)
+    tables = DuckDBTables(project.duckdb, inbox=project.inbox)
     admission = admit_files(tables, [short, good])
     assert [p.name for _, p, _ in admission.tracks] == ["Song.wav"]
     ((path, reason),) = admission.rejected
@@ -246,8 +246,8 @@ ANALYZE = [
 
 @pytest.mark.parametrize("signal", ANALYZE)
 def test_mir_analyze_stores_finite_values_or_null_with_a_reason(signal, tmp_path, capsys):
-    from mir.cli import main
     from mir.feature_table import FEATURES
+    from mir_cli import main
 
     samples, sr = SIGNALS[signal]()
     path = tmp_path / f"{signal}.wav"

@@ -13,7 +13,7 @@ from dagster import AssetKey, materialize
 from mir.info import info_path, read_info
 from mir.synth import render_pad, render_song
 from mir_assets.definitions import all_assets, all_checks
-from resources.duckdb_tables import FeatureTables
+from store.duckdb import DuckDBTables
 from tests.conftest import write_config
 from tests.helpers import register, run_track
 from tests.latent_models import write_tiny_autoencoder
@@ -68,7 +68,7 @@ def pipeline(project, instance, tmp_path):
 
 def test_a_track_without_tempo_reaches_the_dataset_with_its_tempo_absent(project, pipeline):
     pad_id, song_id = pipeline
-    tables = FeatureTables(project.duckdb)
+    tables = DuckDBTables(project.duckdb)
     # stored as null, with its reason
     grid = tables.read("beat_grid", [pad_id])[pad_id]
     assert "bpm" not in grid and grid["beat_count"] == 0
@@ -85,20 +85,20 @@ def test_a_track_without_tempo_reaches_the_dataset_with_its_tempo_absent(project
     for row in crops:
         crop = read_info(project.root / "crops" / pad_id / f"{pad_id}_{row['crop_index']}.INFO")
         assert crop["bpm"] is None and "BPM" not in crop["caption"]
-        assert np.isfinite(crop["lufs"]) and crop["tonic_scale"] == "major"
+        # a 4 s crop holds one or two of the pad's chords: a key (vi alone reads minor)
+        assert np.isfinite(crop["lufs"]) and crop["tonic_scale"] in ("major", "minor")
 
     # the dataset: a sidecar per crop, the tempo left out, the other conditioning there
     sidecars = [
-        json.loads(p.read_text()) for p in sorted((project.root / "dataset" / pad_id).glob("*.json"))
+        json.loads(p.read_text())
+        for p in sorted((project.root / "dataset" / pad_id).glob("*.json"))
     ]
     assert len(sidecars) == len(crops)
     for meta in sidecars:
         assert "bpm" not in meta and meta["prompt"] and isinstance(meta["lufs"], float)
     song_sidecars = (project.root / "dataset" / song_id).glob("*.json")
     assert all("bpm" in json.loads(p.read_text()) for p in song_sidecars)
-    fragment = json.loads(
-        (project.root / "dataset" / "model_config_conditioning.json").read_text()
-    )
+    fragment = json.loads((project.root / "dataset" / "model_config_conditioning.json").read_text())
     ids = [c["id"] for c in fragment["model"]["conditioning"]["configs"]]
     assert "bpm" not in ids and "lufs" in ids  # not every crop has a tempo to train on
 
