@@ -198,6 +198,19 @@ def test_a_master_above_0_lufs_is_in_range():
     )
 
 
+def test_silence_is_flagged_and_kept_out_of_the_dataset():
+    from mir.quality import assess, exclusion_reason
+
+    quality = {}
+    for name in ("digital silence", "clipped square", "white noise"):
+        samples, sr = SIGNALS[name]()
+        quality[name] = assess(Audio(samples, sr), lossless=True, min_seconds=1.0).values()
+    assert quality["digital silence"]["silent"] and quality["digital silence"]["silence_ratio"] == 1
+    assert "digital silence" in exclusion_reason(quality["digital silence"], ["silent"])
+    assert quality["clipped square"]["clipped"] and not quality["clipped square"]["silent"]
+    assert not any(quality["white noise"][k] for k in ("silent", "clipped"))
+
+
 # -- the door ---------------------------------------------------------------------------
 
 
