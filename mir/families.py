@@ -191,6 +191,8 @@ SEPARATION = Family(
 BEAT_GRID = Family(
     name="beat_grid",
     group="rhythm",
+    # 3: no tempo (every tempo undefined) for silence, audio under 2 s, a grid the beat
+    # network does not hear; the metrical level from the drums and the networks
     version="3",
     description="Beats and downbeats (`<Track>.BEATS_GRID`, `<Track>.DOWNBEATS`) and the "
     "tempo: madmom's downbeat network and bar-pointer DBN (3/4 and 4/4), or librosa when "
@@ -238,6 +240,7 @@ BEAT_GRID = Family(
 RHYTHM = Family(
     name="rhythm_features",
     group="rhythm",
+    # 3: undefined, not 0, without onsets or beats
     version="3",
     description="Onsets of the mix (`<Track>.ONSETS`) and their rhythm against the beat grid.",
     keys=(
@@ -300,6 +303,7 @@ def _stem_rhythm_keys() -> tuple[Feature, ...]:
 STEM_RHYTHM = Family(
     name="stem_rhythm",
     group="rhythm",
+    # 3: undefined, not 0, without onsets or beats, or shorter than one 4 s window
     version="3",
     description="Onset density, syncopation, complexity and evenness of the drums, bass and "
     "other stems.",
@@ -313,6 +317,7 @@ STEM_RHYTHM = Family(
 LOUDNESS = Family(
     name="loudness",
     group="loudness",
+    # 2: lufs undefined under one 400 ms block, lra undefined without two gated windows
     version="2",
     description="`lufs` (BS.1770-4 gated) and `lra` (EBU Tech 3342) of the full mix.",
     keys=(
@@ -328,6 +333,7 @@ LOUDNESS = Family(
 STEM_LOUDNESS = Family(
     name="stem_loudness",
     group="loudness",
+    # 2: as loudness 2
     version="2",
     description="`lufs_<stem>` and `lra_<stem>` of drums, bass, other and vocals. Stems "
     "from a peak-normalising separator are not level-consistent with the mix: "
@@ -347,6 +353,7 @@ STEM_LOUDNESS = Family(
 SPECTRAL = Family(
     name="spectral_features",
     group="spectral",
+    # 2: the spectral shape of digital silence undefined
     version="2",
     description="Spectral flatness, flux, skewness and kurtosis (medians over 2048/512 "
     "frames of the shared STFT), near-full-scale saturation, and RMS of four bands (dBFS).",
@@ -447,6 +454,8 @@ def _harmonic_keys() -> tuple[Feature, ...]:
 HARMONIC = Family(
     name="harmonic_features",
     group="harmonic",
+    # 3: the key undefined where the pitch content names none; the chroma, HPCP and
+    # TIV undefined with no pitched sound
     version="3",
     description="`chroma_0..11`, `hpcp_0..11` (bin 0 = C), `tiv_0..11` and the key, read "
     "from the bass and other stems when present, else the mix. The key is the consensus of "
@@ -463,6 +472,7 @@ HARMONIC = Family(
 STEM_HARMONIC = Family(
     name="stem_harmonic",
     group="harmonic",
+    # 2: undefined for a silent stem
     version="2",
     description="`harmonic_movement_<stem>` and `harmonic_variance_<stem>` of the bass and "
     "other stems.",
@@ -682,6 +692,7 @@ PITCH_TRANSCRIPTION = Family(
 CAPTIONS = Family(
     name="captions",
     group="captions",
+    # 3: an undefined value is left out
     version="3",
     description="`caption_template` for every track (no model: labels, tempo, key, "
     "loudness, timbre); with `music_flamingo.backend` set, `music_flamingo_<prompt key>` per "
@@ -714,6 +725,7 @@ CAPTIONS = Family(
 CROPS = Family(
     name="training_crops",
     group="crops",
+    # 3: a crop without a tempo holds none (was 0); its values as the families store them
     version="3",
     description="Beat-aligned crops of the mix and its stems in `<crops>/<Track>/`, each "
     "with its own `.INFO`: bookkeeping, every track feature its families let the crops "
