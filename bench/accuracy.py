@@ -23,7 +23,11 @@ argument: tempo for five, key for two; none has beat annotations) and the render
 of :data:`RENDERED` (:func:`mir.synth.render_song`, ~28 s each, every truth known): drum
 and bass at 170-176 BPM, punk and thrash at 180-200, half-time grooves at 70-90, rock,
 a waltz, and minor songs whose chords mix modes (♭VI, ♭VII, a major IV, the relative
-major's chords). Nothing here was tuned on the items: the rules and their thresholds are
+major's chords); and those of :data:`GROOVE_RENDERED` (:func:`mir.synth.render_groove_song`):
+busy eighth notes (strummed guitar, hand drums, pumped piano, an arpeggio) over a backbeat
+at 85-110 BPM, and half-time grooves (snare on 3) under the same parts at 68-86 BPM, whose
+tempo octave is in question. The tempo Acc1 is also printed per category (the groove). Nothing here was tuned on the items: the rules and their
+thresholds are
 stated in `mir.rhythm.choose_tempo` and `mir.key.combine_key_opinions`.
 
     python bench/accuracy.py /work/shared/data/dev-clips [--seconds 28] [--items]
@@ -50,8 +54,9 @@ import numpy as np  # noqa: E402
 from mir import analysis  # noqa: E402
 from mir.audio import Audio, load_audio, resample  # noqa: E402
 from mir.config import MasterConfig  # noqa: E402
+from mir.family import Undefined  # noqa: E402
 from mir.key import PITCH_CLASSES, pitch_class  # noqa: E402
-from mir.synth import render_song  # noqa: E402
+from mir.synth import render_groove_song, render_song  # noqa: E402
 
 SYSTEMS = ("ours", "librosa", "madmom", "essentia")
 #: dev clips with a published tempo or key (their README)
@@ -85,6 +90,20 @@ RENDERED = [
     ("waltz-84-f-major", "rock", 84, "F", "major", None, 3),
     ("rock-160-b-minor-dorian", "rock", 160, "B", "minor", "dorian", 4),
 ]
+#: rendered songs whose tempo octave is in question: name, groove of
+#: :data:`mir.synth.SONG_GROOVES`, busy part, BPM, tonic, scale
+GROOVE_RENDERED = [
+    ("busy-95-a-minor-guitar", "backbeat", "guitar", 95, "A", "minor"),
+    ("busy-100-e-major-percussion", "backbeat16", "percussion", 100, "E", "major"),
+    ("busy-88-d-minor-piano", "backbeat16", "piano", 88, "D", "minor"),
+    ("busy-105-g-major-pad", "backbeat", "pad", 105, "G", "major"),
+    ("busy-85-c-major-guitar", "backbeat16", "guitar", 85, "C", "major"),
+    ("busy-110-f#-minor-percussion", "backbeat", "percussion", 110, "F#", "minor"),
+    ("halftime-68-b-minor-percussion", "halftime16", "percussion", 68, "B", "minor"),
+    ("halftime-80-c-major-guitar", "halftime16", "guitar", 80, "C", "major"),
+    ("halftime-74-e-minor-piano", "halftime8", "piano", 74, "E", "minor"),
+    ("halftime-86-f-major-pad", "halftime8", "pad", 86, "F", "major"),
+]
 #: Krumhansl-Kessler key profiles (C first)
 KK_MAJOR = (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88)
 KK_MINOR = (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17)
@@ -101,6 +120,7 @@ class Item:
     downbeats: np.ndarray | None = None
     key: str | None = None
     kind: str = "rendered"
+    category: str = ""
 
 
 @dataclass
@@ -125,8 +145,34 @@ def render_items(seconds: float) -> list[Item]:
             progression=progression,
             seed=i,
         )
+        category = "waltz" if bpb == 3 else groove
         items.append(
-            Item(name, Audio(song.mix, song.sr), song.bpm, song.beats, song.downbeats, song.key)
+            Item(
+                name,
+                Audio(song.mix, song.sr),
+                song.bpm,
+                song.beats,
+                song.downbeats,
+                song.key,
+                category=category,
+            )
+        )
+    for i, (name, groove, part, bpm, tonic, scale) in enumerate(GROOVE_RENDERED):
+        bars = max(8, round(seconds / (4 * 60.0 / bpm)))
+        song = render_groove_song(
+            bpm=bpm, tonic=tonic, scale=scale, bars=bars, groove=groove, part=part, seed=100 + i
+        )
+        category = "busy eighths" if groove.startswith("backbeat") else "half-time, busy"
+        items.append(
+            Item(
+                name,
+                Audio(song.mix, song.sr),
+                song.bpm,
+                song.beats,
+                song.downbeats,
+                song.key,
+                category=category,
+            )
         )
     return items
 
@@ -142,6 +188,7 @@ def clip_items(folder: Path) -> list[Item]:
                     bpm=truth.get("bpm"),
                     key=truth.get("key"),
                     kind="dev clip",
+                    category="dev clip",
                 )
             )
     return items
@@ -154,11 +201,16 @@ def _key_name(tonic: str, scale: str) -> str:
 def run_ours(audio: Audio, cfg: MasterConfig) -> Estimate:
     values, grid = analysis.beat_grid_of(audio, cfg.beats)
     harmonic = analysis.harmonic_of(audio)
+    # an undefined tempo or key scores as no answer
+    bpm = values["bpm"]
+    tonic = harmonic["tonic"]
     return Estimate(
-        bpm=values["bpm"],
+        bpm=0.0 if isinstance(bpm, Undefined) else bpm,
         beats=grid.beats,
         downbeats=grid.downbeats,
-        key=f"{PITCH_CLASSES[harmonic['tonic']]} {harmonic['tonic_scale']}",
+        key=""
+        if isinstance(tonic, Undefined)
+        else f"{PITCH_CLASSES[tonic]} {harmonic['tonic_scale']}",
     )
 
 
@@ -274,6 +326,18 @@ def print_table(title: str, results: dict[str, dict[str, list[float]]]) -> None:
     print()
 
 
+def print_categories(results: dict[str, dict[str, list[float]]]) -> None:
+    """Tempo Acc1 per category (`results`: {category: {system: [Acc1 of each item]}})."""
+    print("tempo Acc1 by category")
+    width = max(len(c) for c in results) + 2
+    print(f"{'category':<{width}}{'n':>4}" + "".join(f"{s:>10}" for s in SYSTEMS))
+    for category, by_system in results.items():
+        n = len(by_system["ours"])
+        cells = "".join(f"{np.mean(by_system[s]):>10.2f}" for s in SYSTEMS)
+        print(f"{category:<{width}}{n:>4}{cells}")
+    print()
+
+
 def main() -> None:
     import essentia
 
@@ -296,6 +360,7 @@ def main() -> None:
     results: dict[str, dict[str, dict[str, list[float]]]] = {
         kind: {s: defaultdict(list) for s in SYSTEMS} for kind in ("all", "dev clip", "rendered")
     }
+    categories: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     seconds: dict[str, float] = defaultdict(float)
     audio_s = sum(item.audio.duration_s for item in items)
     for item in items:
@@ -307,6 +372,8 @@ def main() -> None:
             for metric, value in score(item, estimate).items():
                 results["all"][system][metric].append(value)
                 results[item.kind][system][metric].append(value)
+                if metric == "acc1":
+                    categories[item.category][system].append(value)
             line.append(f"{system} {estimate.bpm:6.1f} {estimate.key:9s}")
         if args.items:
             truth = f"{item.bpm or '-'} {item.key or '-'}"
@@ -321,6 +388,7 @@ def main() -> None:
     print_table("all items", results["all"])
     print_table("dev clips", results["dev clip"])
     print_table("rendered songs", results["rendered"])
+    print_categories(categories)
 
 
 if __name__ == "__main__":

@@ -20,13 +20,67 @@ from mir.audio import Audio
 from mir.beats import MADMOM_SR, BeatGrid, beat_statistics, track_beats
 from mir.config import BeatsConfig, MasterConfig
 from mir.errors import MissingInput
-from mir.family import Family, Track
+from mir.family import Family, Track, Undefined, analysable
 from mir.loudness import measure_loudness
 
 BEATS_GRID = ".BEATS_GRID"
 DOWNBEATS = ".DOWNBEATS"
 ONSETS = ".ONSETS"
 CHORDS = ".CHORDS"
+
+
+#: the beat network hears a pulse where its activation at the grid's beats has at least
+#: this median (music: 0.2-0.9; noise, a sine, DC, a steady chord: below 0.08). Below it
+#: the grid is the DBN's path through noise: no beats, no tempo
+BEAT_EVIDENCE = 0.15
+#: the shortest audio a tempo is read from, in s (four beats at 120 BPM; the beat network's
+#: first and last frames have no context, and a tempo of a second of audio is made up)
+MIN_TEMPO_S = 2.0
+#: a grid of fewer beats (a click, a few hits) has no tempo
+MIN_TEMPO_BEATS = 4
+#: the beat-grid keys a track without a tempo leaves undefined
+TEMPO_KEYS = ("bpm", "bpm_confidence", "bpm_madmom", "bpm_essentia", "beat_regularity")
+
+
+def beat_evidence(grid: BeatGrid) -> float | None:
+    """The median of the beat activation at the grid's beats (0-1; madmom's grids; None
+    without an activation or beats)."""
+    if grid.activation.size == 0 or grid.beats.size == 0:
+        return None
+    frames = np.clip(np.round(grid.beats * grid.fps).astype(int), 0, grid.activation.size - 1)
+    return float(np.median(grid.activation[frames]))
+
+
+def _without_beats(grid: BeatGrid) -> BeatGrid:
+    """`grid` with no beats or bars (its network activations kept for the time series)."""
+    empty = np.zeros(0)
+    return BeatGrid(
+        empty,
+        empty,
+        np.zeros(0, dtype=int),
+        grid.activation,
+        grid.fps,
+        grid.tracker,
+        grid.downbeat_activation,
+    )
+
+
+def no_tempo(grid: BeatGrid, reason: str) -> tuple[dict, BeatGrid]:
+    """The beat-grid values of a track without beats (silence, noise, a tone, too short),
+    every tempo undefined with `reason`, and its empty grid."""
+    why = Undefined(reason)
+    values = {k: why for k in TEMPO_KEYS}
+    values.update(
+        {
+            "bpm_source": "none",
+            "beat_count": 0,
+            "bpm_is_defined": 0,
+            "beats_per_bar": why,
+            "downbeat_count": 0,
+            "beat_tracker": grid.tracker,
+        }
+    )
+    return values, _without_beats(grid)
 
 
 def beat_grid_of(audio: Audio, cfg: BeatsConfig) -> tuple[dict, BeatGrid]:
@@ -38,18 +92,31 @@ def beat_grid_of(audio: Audio, cfg: BeatsConfig) -> tuple[dict, BeatGrid]:
     `bpm_essentia`, its octave checked against the onsets below 4 kHz at the grid's beats
     and half-beats. When the chosen tempo is not the grid's (the grid lost or gained beats,
     or tracked the other octave), the grid is decoded again at that tempo from the same
-    network activations, and its statistics are those of the new grid."""
+    network activations, and its statistics are those of the new grid.
+
+    A track without a beat has no tempo: digital silence, audio shorter than
+    :data:`MIN_TEMPO_S`, or a grid the beat network does not hear
+    (:data:`BEAT_EVIDENCE`: noise, tones, DC) get an empty grid and every tempo
+    :class:`~mir.family.Undefined`; so does a grid too irregular to define one
+    (`bpm_is_defined` 0)."""
     from mir.rhythm import (
-        TEMPO_TOLERANCE,
-        backbeat_envelope,
         bpm_essentia,
         bpm_madmom,
         choose_tempo,
-        half_beat_ratio,
-        retrack_at_tempo,
+        drum_envelopes,
+        metrical_evidence,
+        tempo_consensus,
     )
 
     sr = MADMOM_SR if cfg.tracker == "madmom" else audio.sr
+    nothing = BeatGrid(np.zeros(0), np.zeros(0), np.zeros(0, dtype=int), tracker=cfg.tracker)
+    if silent(audio):
+        return no_tempo(nothing, f"{SILENCE}: no beat")
+    if audio.duration_s < MIN_TEMPO_S:
+        return no_tempo(
+            nothing,
+            f"{audio.duration_s:.2f} s of audio: a tempo is read from {MIN_TEMPO_S:g} s at least",
+        )
     grid = track_beats(
         audio.mono(sr),
         sr=sr,
@@ -59,78 +126,212 @@ def beat_grid_of(audio: Audio, cfg: BeatsConfig) -> tuple[dict, BeatGrid]:
         max_bpm=cfg.max_bpm,
         fps=cfg.fps,
     )
+    evidence = beat_evidence(grid)
+    if grid.tracker == "madmom" and (evidence is None or evidence < BEAT_EVIDENCE):
+        heard = "no beats" if evidence is None else f"a median of {evidence:.3f}"
+        return no_tempo(
+            grid,
+            f"no beat: the beat network's activation at the grid's beats has {heard} "
+            f"(a pulse needs {BEAT_EVIDENCE:g})",
+        )
+    if grid.beats.size < MIN_TEMPO_BEATS:
+        return no_tempo(grid, f"{grid.beats.size} beat(s): a tempo needs {MIN_TEMPO_BEATS}")
     stats = beat_statistics(grid.beats, duration_s=audio.duration_s)
-    madmom_bpm = bpm_madmom(grid.activation, fps=grid.fps) if grid.activation.size else 0.0
-    essentia_bpm = bpm_essentia(audio)
-    grid_bpm = stats["bpm"] if stats["bpm_is_defined"] else 0.0
-    half_beats = None
-    if grid_bpm > 0:
-        envelope = backbeat_envelope(audio)
-        level_bpm = 60.0 / float(np.median(np.diff(grid.beats)))
-
-        def half_beats(bpm: float) -> float | None:
-            for level in (1.0, 0.5, 2.0):
-                if abs(bpm / (level_bpm * level) - 1.0) < TEMPO_TOLERANCE:
-                    return half_beat_ratio(
-                        envelope, grid.beats, level=level, positions=grid.positions
-                    )
-            return None
-
-    choice = choose_tempo(
-        {"grid": grid_bpm, "madmom": madmom_bpm, "essentia": essentia_bpm},
-        half_beats=half_beats,
-        min_bpm=cfg.min_bpm,
-        max_bpm=cfg.max_bpm,
+    madmom = estimator_tempo(
+        bpm_madmom(grid.activation, fps=grid.fps) if grid.activation.size else 0.0,
+        "madmom's TempoEstimationProcessor",
     )
-    off_grid = grid_bpm <= 0 or abs(choice.bpm / grid_bpm - 1) > TEMPO_TOLERANCE
-    if choice.bpm > 0 and off_grid:
-        retracked = retrack_at_tempo(grid, choice.bpm, beats_per_bar=cfg.beats_per_bar)
-        new_stats = beat_statistics(retracked.beats, duration_s=audio.duration_s)
-        if new_stats["bpm_is_defined"] and abs(new_stats["bpm"] / choice.bpm - 1) < TEMPO_TOLERANCE:
-            grid, stats = retracked, new_stats
-    if choice.bpm > 0 and not (
-        stats["bpm_is_defined"] and abs(stats["bpm"] / choice.bpm - 1) < TEMPO_TOLERANCE
-    ):
+    essentia = estimator_tempo(bpm_essentia(audio), "Essentia's RhythmExtractor2013")
+    estimates = {
+        "grid": stats["bpm"] if stats["bpm_is_defined"] else 0.0,
+        "madmom": 0.0 if isinstance(madmom, Undefined) else madmom,
+        "essentia": 0.0 if isinstance(essentia, Undefined) else essentia,
+    }
+    reference, cluster = tempo_consensus(estimates)
+    if estimates["grid"] > 0 and cluster and "grid" not in cluster:
+        # the grid lost or gained beats: decoded again at the consensus tempo, at the
+        # octave nearest the grid's, before its level is judged
+        target = reference * min(
+            (1.0, 0.5, 2.0), key=lambda f: abs(np.log2(reference * f / estimates["grid"]))
+        )
+        grid, stats = _retracked(grid, stats, target, audio.duration_s, cfg)
+        estimates["grid"] = stats["bpm"] if stats["bpm_is_defined"] else 0.0
+    evidence = None
+    if estimates["grid"] > 0:
+        evidence = metrical_evidence(
+            grid, drum_envelopes(audio), min_bpm=cfg.min_bpm, max_bpm=cfg.max_bpm
+        )
+    choice = choose_tempo(estimates, evidence=evidence, min_bpm=cfg.min_bpm, max_bpm=cfg.max_bpm)
+    if choice.bpm <= 0:
+        values, _ = no_tempo(grid, "no tempo source found one")
+        values.update(beat_count=stats["beat_count"], downbeat_count=int(grid.downbeats.size))
+        if grid.beats_per_bar:
+            values["beats_per_bar"] = grid.beats_per_bar
+        if stats["beat_count"] >= 2:
+            values["beat_regularity"] = stats["beat_regularity"]
+        return values, grid
+    if estimates["grid"] <= 0 or not _same_tempo(choice.bpm, estimates["grid"]):
+        grid, stats = _retracked(grid, stats, choice.bpm, audio.duration_s, cfg)
+    if not (stats["bpm_is_defined"] and _same_tempo(stats["bpm"], choice.bpm)):
         stats["bpm"] = choice.bpm  # no grid at this tempo: the estimators' number
     values = {
         **stats,
         "bpm_source": choice.source,
         "bpm_confidence": choice.confidence,
-        "bpm_madmom": madmom_bpm,
-        "bpm_essentia": essentia_bpm,
-        "beats_per_bar": grid.beats_per_bar,
+        "bpm_madmom": madmom,
+        "bpm_essentia": essentia,
+        "beats_per_bar": grid.beats_per_bar
+        or Undefined(f"the {grid.tracker} tracker finds no bars"),
         "downbeat_count": int(grid.downbeats.size),
         "beat_tracker": grid.tracker,
     }
+    if stats["beat_count"] < 2:
+        values["beat_regularity"] = Undefined("fewer than two beats: no interval")
+    if not stats["bpm_is_defined"]:
+        why = Undefined("no steady beat: the grid's inter-beat intervals vary too much")
+        values["bpm"] = values["bpm_confidence"] = why
     return values, grid
 
 
+def _retracked(
+    grid: BeatGrid, stats: dict, bpm: float, duration_s: float, cfg: BeatsConfig
+) -> tuple[BeatGrid, dict]:
+    """The grid decoded again at `bpm` (:func:`mir.rhythm.retrack_at_tempo`) with its
+    statistics, when that grid defines a tempo at `bpm`; else `grid` and `stats`."""
+    from mir.rhythm import retrack_at_tempo
+
+    retracked = retrack_at_tempo(grid, bpm, beats_per_bar=cfg.beats_per_bar)
+    new_stats = beat_statistics(retracked.beats, duration_s=duration_s)
+    if new_stats["bpm_is_defined"] and _same_tempo(new_stats["bpm"], bpm):
+        return retracked, new_stats
+    return grid, stats
+
+
+#: an estimator's tempo outside this range (BPM) is not a tempo it can give (Essentia's
+#: RhythmExtractor2013 reads 40-208, madmom's estimator 40-250): an artefact, undefined
+ESTIMATOR_RANGE = (30.0, 300.0)
+
+
+def _same_tempo(a: float, b: float) -> bool:
+    from mir.rhythm import TEMPO_TOLERANCE
+
+    return b > 0 and abs(a / b - 1.0) < TEMPO_TOLERANCE
+
+
+def estimator_tempo(bpm: float, name: str) -> float | Undefined:
+    """An estimator's tempo, or :class:`~mir.family.Undefined` when it found none (0) or
+    gave a number outside :data:`ESTIMATOR_RANGE`."""
+    lo, hi = ESTIMATOR_RANGE
+    if bpm <= 0:
+        return Undefined(f"{name} found no tempo")
+    if not lo <= bpm <= hi:
+        return Undefined(f"{name} gave {bpm:g} BPM, outside {lo:g}-{hi:g}: not a tempo")
+    return bpm
+
+
 def loudness_of(audio: Audio, *, lra_window_s: float = 3.0) -> dict:
-    """`lufs` and `lra` of a decoded signal."""
+    """`lufs` and `lra` of a decoded signal; each :class:`~mir.family.Undefined` where the
+    signal holds no measurement (shorter than one 400 ms gating block; fewer than two
+    `lra_window_s` windows above the gates)."""
     result = measure_loudness(audio.samples, sr=audio.sr, lra_window_s=lra_window_s)
-    return {"lufs": result.lufs, "lra": result.lra}
+    lufs = result.lufs
+    if lufs is None:
+        lufs = Undefined(f"{audio.duration_s:.2f} s of audio: shorter than one 400 ms gating block")
+    lra = result.lra
+    if lra is None:
+        lra = Undefined(
+            f"fewer than two {lra_window_s:g} s windows above the loudness gates "
+            f"({audio.duration_s:.2f} s of audio{', digital silence' if silent(audio) else ''})"
+        )
+    return {"lufs": lufs, "lra": lra}
+
+
+def silent(audio: Audio) -> bool:
+    """Whether the audio is digital silence: every sample 0 (computed once per signal)."""
+    return audio.cached("digital_silence", lambda: not np.any(audio.samples))
+
+
+#: why a value that needs sound is undefined for digital silence
+SILENCE = "digital silence"
 
 
 def spectral_of(audio: Audio, *, band_steps: int | None = None) -> dict:
     """Spectral shape, saturation, band levels (`band_steps`: the bins of a time series of
-    the same audio, which then reuses the band-passed energies)."""
+    the same audio, which then reuses the band-passed energies). Digital silence has no
+    spectrum: its shape is undefined (its band levels are the floor, its saturation 0)."""
     from mir.spectral import multiband_rms, saturation, spectral_features
 
+    shape = spectral_features(audio)
+    if silent(audio):
+        shape = {k: Undefined(f"{SILENCE}: no spectrum") for k in shape}
     return {
-        **spectral_features(audio),
+        **shape,
         **saturation(audio.samples, sr=audio.sr),
         **multiband_rms(audio, n_steps=band_steps),
     }
 
 
+#: the values of the key, undefined together
+KEY_KEYS = ("tonic", "tonic_strength", "tonic_scale", "key_confidence", "key_source")
+#: a key is read from at least this many seconds of pitched HPCP frames (what the key
+#: network reads at the least)
+KEY_MIN_SECONDS = 2.0
+#: a key's scale shows in its mean HPCP (the strongest bin 1) as three pitch classes of
+#: at least this strength (a triad) ...
+KEY_MIN_TRIAD = 0.2
+#: ... above pitch classes that stay weak: the weakest four average at most this (music
+#: 0.0-0.25, a drum kit 0.3-0.4; white noise, whose every class is as strong, 0.55)
+KEY_MAX_FLOOR = 0.45
+
+
+def key_evidence(frames: np.ndarray, *, hop_s: float) -> str | None:
+    """Why the HPCP `frames` (A-based, shape (frames, 12), one every `hop_s` s) name no
+    key, or None when they do: digital silence; under :data:`KEY_MIN_SECONDS` of pitched
+    frames (a click, a short file); fewer than three pitch classes (a sine, DC, a square
+    wave: one note and its harmonics); every pitch class as strong (noise)."""
+    sounding = frames.max(axis=1) > 0 if frames.size else np.zeros(0, bool)
+    if not sounding.any():
+        return f"{SILENCE} or no pitched sound: the HPCP is empty"
+    seconds = float(sounding.sum()) * hop_s
+    if seconds < KEY_MIN_SECONDS:
+        return f"{seconds:.2f} s of pitched sound: a key needs {KEY_MIN_SECONDS:g} s"
+    mean = frames[sounding].mean(axis=0)
+    profile = np.sort(mean / mean.max())[::-1]
+    if profile[2] < KEY_MIN_TRIAD:
+        return (
+            f"{int((profile >= KEY_MIN_TRIAD).sum())} pitch class(es) sound: a key needs a "
+            "triad (a single tone and its harmonics name no key)"
+        )
+    if profile[-4:].mean() > KEY_MAX_FLOOR:
+        return "every pitch class sounds as strongly (noise): no scale"
+    return None
+
+
+def key_values(y: np.ndarray, frames: np.ndarray) -> dict:
+    """:func:`mir.harmonic.harmonic_features` of the 44.1 kHz mono `y` and its HPCP
+    `frames`, with the key undefined where the pitch content names none
+    (:func:`key_evidence`), and the HPCP and TIV where there is no pitched sound."""
+    from mir.harmonic import harmonic_features
+    from mir.intermediates import SR
+
+    values = harmonic_features(y, frames=frames)
+    why = key_evidence(frames, hop_s=2048 / SR)
+    if why is not None:
+        values.update({k: Undefined(why) for k in KEY_KEYS})
+        if not frames.any():  # no HPCP at all: its bins and their TIV are not zeros
+            values.update({k: Undefined(why) for k in values if k.startswith(("hpcp_", "tiv_"))})
+    return values
+
+
 def harmonic_of(audio: Audio, stems: dict[str, Audio] | None = None) -> dict:
     """Chroma, HPCP, TIV and the key of the mix, or of the bass and other stems when
-    given (`harmonic_source` says which)."""
+    given (`harmonic_source` says which): :func:`key_values`, and the chroma, undefined
+    where the constant-Q spectrum is empty."""
     from mir.harmonic import (
         chroma_features,
         estimate_tuning,
-        harmonic_features,
         harmonic_input,
+        hpcp_frames,
         hpcp_of,
     )
     from mir.intermediates import stft_magnitude
@@ -138,9 +339,12 @@ def harmonic_of(audio: Audio, stems: dict[str, Audio] | None = None) -> dict:
     y, source = harmonic_input(audio, stems)
     # the mix's tuning and HPCP are its shared ones; a stem sum has its own
     mix = source == "full_mix"
+    chroma = chroma_features(y, tuning=estimate_tuning(stft_magnitude(audio)) if mix else None)
+    if not any(chroma.values()):
+        chroma = {k: Undefined("no pitched sound: the chroma is empty") for k in chroma}
     return {
-        **chroma_features(y, tuning=estimate_tuning(stft_magnitude(audio)) if mix else None),
-        **harmonic_features(y, frames=hpcp_of(audio) if mix else None),
+        **chroma,
+        **key_values(y, hpcp_of(audio) if mix else hpcp_frames(y)),
         "harmonic_source": source,
     }
 
@@ -209,6 +413,7 @@ def read_beat_grid(track_dir, values: dict | None) -> tuple[np.ndarray, np.ndarr
     return beats, downbeats
 
 
+@analysable
 def beat_grid(track: Track) -> dict:
     """The beat grid family: :func:`beat_grid_of`; sets the track's beats and downbeats,
     writes `.BEATS_GRID` and `.DOWNBEATS`, and hands madmom's activations on as series."""
@@ -222,6 +427,7 @@ def beat_grid(track: Track) -> dict:
     return values
 
 
+@analysable
 def rhythm_features(track: Track) -> dict:
     """Onsets of the mix (written as `.ONSETS`) and their rhythm against the beat grid."""
     from mir.intermediates import onset_times
@@ -235,6 +441,7 @@ def rhythm_features(track: Track) -> dict:
     return values
 
 
+@analysable
 def stem_rhythm(track: Track) -> dict:
     from mir.families import RHYTHM_STEMS
     from mir.rhythm import stem_rhythm as one
@@ -246,10 +453,12 @@ def stem_rhythm(track: Track) -> dict:
     return out
 
 
+@analysable
 def loudness(track: Track) -> dict:
     return loudness_of(track.audio, lra_window_s=track.config.loudness.lra_window_s)
 
 
+@analysable
 def stem_loudness(track: Track) -> dict:
     from mir.families import STEMS
 
@@ -260,24 +469,32 @@ def stem_loudness(track: Track) -> dict:
     return out
 
 
+@analysable
 def spectral_features(track: Track) -> dict:
     return spectral_of(track.audio)
 
 
+@analysable
 def harmonic_features(track: Track) -> dict:
     return harmonic_of(track.audio, track.stems)
 
 
+@analysable
 def stem_harmonic(track: Track) -> dict:
     from mir.families import HARMONIC_STEMS
     from mir.harmonic import stem_harmonic as one
 
     out: dict = {}
     for name in HARMONIC_STEMS:
-        out.update(one(track.stems[name], name=name))
+        stem = track.stems[name]
+        values = one(stem, name=name)
+        if silent(stem):  # no chroma moves or varies: not a motion of 0
+            values = {k: Undefined(f"{SILENCE}: the {name} stem is silent") for k in values}
+        out.update(values)
     return out
 
 
+@analysable
 def chords(track: Track) -> dict:
     """Chord segments (written as `.CHORDS`) and their statistics."""
     from mir.chords import chord_features, recognize_chords, write_chords
@@ -290,6 +507,7 @@ def chords(track: Track) -> dict:
     return chord_features(segments, track.audio.duration_s)
 
 
+@analysable
 def timbral_features(track: Track) -> dict:
     return timbral_of(track.audio, max_seconds=track.config.timbral.max_seconds)
 
@@ -329,6 +547,10 @@ def analyze_track(
     when present always runs); `skipped` says which did not and why. With `out_dir`, the
     families write their sidecar files (`.BEATS_GRID`, `.ONSETS`, `.CHORDS`) there.
     """
+    from mir.audio import check_duration
+
+    for one in (audio, *(stems or {}).values()):
+        check_duration(one.path or "<audio>", one.n_samples, one.sr)
     track = Track(audio, cfg, stems=stems, out_dir=out_dir)
     result = TrackAnalysis(track=track)
     for family in analysis_families(families):

@@ -110,7 +110,8 @@ def load_audio(path: str | os.PathLike) -> Audio:
     Raises
     ------
     AudioError
-        Missing, empty, unreadable, truncated or non-audio file; the message says which.
+        Missing, empty, unreadable, truncated, non-audio, or shorter than
+        :data:`SHORTEST_ANALYSIS_S`; the message says which.
     """
     path = Path(path)
     ext = _check_file(path)
@@ -120,6 +121,7 @@ def load_audio(path: str | os.PathLike) -> Audio:
         samples, sr = _load_with_soundfile(path)
     if samples.shape[0] == 0:
         raise AudioError(path, "no audio samples could be decoded")
+    check_duration(path, samples.shape[0], int(sr))
     if not np.all(np.isfinite(samples)):
         raise AudioError(path, "decoded samples contain NaN or infinity")
     return Audio(samples=samples, sr=int(sr), path=path)
@@ -127,6 +129,23 @@ def load_audio(path: str | os.PathLike) -> Audio:
 
 #: seconds read at the start, the middle and the end of a file by :func:`probe_audio`
 PROBE_SECONDS = 1.0
+#: the shortest audio an analysis reads: one frame of the shared STFT
+#: (:data:`mir.intermediates.N_FFT` = 2048 samples at 44.1 kHz, 46 ms). A shorter file
+#: holds nothing any family can measure: it is rejected before it becomes a track (the
+#: families give the values a longer but still short file does not hold as undefined)
+SHORTEST_ANALYSIS_S = 2048 / 44100
+
+
+def check_duration(path: str | os.PathLike, n_samples: int, sr: int) -> None:
+    """Raise :class:`AudioError` naming `path` when `n_samples` at `sr` Hz are shorter
+    than :data:`SHORTEST_ANALYSIS_S`."""
+    if n_samples < SHORTEST_ANALYSIS_S * sr:
+        raise AudioError(
+            path,
+            f"too short to analyse: {n_samples} samples at {sr} Hz "
+            f"({1000 * n_samples / sr:.1f} ms); the shortest analysis reads "
+            f"{1000 * SHORTEST_ANALYSIS_S:.0f} ms (one 2048-sample frame at 44.1 kHz)",
+        )
 
 
 def _check_file(path: Path) -> str:
@@ -154,17 +173,19 @@ def probe_audio(path: str | os.PathLike) -> float:
     Raises
     ------
     AudioError
-        Naming the file and what is wrong with it.
+        Naming the file and what is wrong with it (shorter than
+        :data:`SHORTEST_ANALYSIS_S` among the rest).
     """
     path = Path(path)
     ext = _check_file(path)
     if ext in ESSENTIA_EXTENSIONS:
-        return load_audio(path).duration_s
+        return load_audio(path).duration_s  # its duration checked there
     try:
         with sf.SoundFile(str(path)) as f:
             frames, sr = f.frames, f.samplerate
             if frames <= 0 or sr <= 0:
                 raise AudioError(path, "the header announces no audio frames")
+            check_duration(path, frames, sr)
             chunk = max(1, int(PROBE_SECONDS * sr))
             got = 0
             for start in sorted({0, max(0, frames // 2 - chunk // 2), max(0, frames - chunk)}):

@@ -191,7 +191,9 @@ SEPARATION = Family(
 BEAT_GRID = Family(
     name="beat_grid",
     group="rhythm",
-    version="2",
+    # 3: no tempo (every tempo undefined) for silence, audio under 2 s, a grid the beat
+    # network does not hear; the metrical level from the drums and the networks
+    version="3",
     description="Beats and downbeats (`<Track>.BEATS_GRID`, `<Track>.DOWNBEATS`) and the "
     "tempo: madmom's downbeat network and bar-pointer DBN (3/4 and 4/4), or librosa when "
     "`beats.tracker: librosa` (no downbeats). `bpm` is the consensus of the grid, madmom's "
@@ -218,17 +220,15 @@ BEAT_GRID = Family(
             "nothing but the prior chose the octave",
         ),
         Feature(
-            "bpm_madmom", 0, 300, "BPM", "madmom TempoEstimationProcessor on the beat activation"
+            "bpm_madmom", 30, 300, "BPM", "madmom TempoEstimationProcessor on the beat activation"
         ),
-        Feature("bpm_essentia", 0, 300, "BPM", "Essentia RhythmExtractor2013 multifeature tempo"),
+        Feature("bpm_essentia", 30, 300, "BPM", "Essentia RhythmExtractor2013 multifeature tempo"),
         Feature("beat_count", 0, 1_000_000, "", "beats in the beat grid"),
-        Feature("beat_regularity", 0, 1, "s", "std of inter-beat intervals (1 = undefined)"),
+        Feature("beat_regularity", 0, 1, "s", "std of inter-beat intervals (capped at 1)"),
         Feature(
             "bpm_is_defined", 0, 1, "", "1 when the beat grid is steady enough to define a tempo"
         ),
-        Feature(
-            "beats_per_bar", 0, 4, "", "bar length chosen by the downbeat tracker (0 = unknown)"
-        ),
+        Feature("beats_per_bar", 2, 16, "", "bar length chosen by the downbeat tracker"),
         Feature("downbeat_count", 0, 1_000_000, "", "bars in the grid"),
         text("beat_tracker", "the tracker that made the grid (madmom or librosa)"),
     ),
@@ -240,7 +240,8 @@ BEAT_GRID = Family(
 RHYTHM = Family(
     name="rhythm_features",
     group="rhythm",
-    version="2",
+    # 3: undefined, not 0, without onsets or beats
+    version="3",
     description="Onsets of the mix (`<Track>.ONSETS`) and their rhythm against the beat grid.",
     keys=(
         Feature("onset_count", 0, 10_000_000, "", "onsets in the full mix"),
@@ -302,7 +303,8 @@ def _stem_rhythm_keys() -> tuple[Feature, ...]:
 STEM_RHYTHM = Family(
     name="stem_rhythm",
     group="rhythm",
-    version="2",
+    # 3: undefined, not 0, without onsets or beats, or shorter than one 4 s window
+    version="3",
     description="Onset density, syncopation, complexity and evenness of the drums, bass and "
     "other stems.",
     keys=_stem_rhythm_keys(),
@@ -315,10 +317,13 @@ STEM_RHYTHM = Family(
 LOUDNESS = Family(
     name="loudness",
     group="loudness",
-    version="1",
+    # 2: lufs undefined under one 400 ms block, lra undefined without two gated windows
+    version="2",
     description="`lufs` (BS.1770-4 gated) and `lra` (EBU Tech 3342) of the full mix.",
     keys=(
-        Feature("lufs", -70, 0, "LUFS", "integrated loudness, ITU-R BS.1770-4 (-70 = silence)"),
+        # a master louder than 0 LUFS exists: a full-scale square wave measures +6.3 on
+        # two channels, +11.9 on six
+        Feature("lufs", -70, 12, "LUFS", "integrated loudness, ITU-R BS.1770-4 (-70 = silence)"),
         Feature("lra", 0, 50, "LU", "loudness range, EBU Tech 3342"),
     ),
     compute="mir.analysis:loudness",
@@ -328,7 +333,8 @@ LOUDNESS = Family(
 STEM_LOUDNESS = Family(
     name="stem_loudness",
     group="loudness",
-    version="1",
+    # 2: as loudness 2
+    version="2",
     description="`lufs_<stem>` and `lra_<stem>` of drums, bass, other and vocals. Stems "
     "from a peak-normalising separator are not level-consistent with the mix: "
     "`stems_peak_normalized` says when that is so.",
@@ -336,7 +342,7 @@ STEM_LOUDNESS = Family(
         f
         for stem in STEMS
         for f in (
-            Feature(f"lufs_{stem}", -70, 0, "LUFS", f"integrated loudness of the {stem} stem"),
+            Feature(f"lufs_{stem}", -70, 12, "LUFS", f"integrated loudness of the {stem} stem"),
             Feature(f"lra_{stem}", 0, 50, "LU", f"loudness range of the {stem} stem"),
         )
     ),
@@ -347,7 +353,8 @@ STEM_LOUDNESS = Family(
 SPECTRAL = Family(
     name="spectral_features",
     group="spectral",
-    version="1",
+    # 2: the spectral shape of digital silence undefined
+    version="2",
     description="Spectral flatness, flux, skewness and kurtosis (medians over 2048/512 "
     "frames of the shared STFT), near-full-scale saturation, and RMS of four bands (dBFS).",
     keys=(
@@ -447,7 +454,9 @@ def _harmonic_keys() -> tuple[Feature, ...]:
 HARMONIC = Family(
     name="harmonic_features",
     group="harmonic",
-    version="2",
+    # 3: the key undefined where the pitch content names none; the chroma, HPCP and
+    # TIV undefined with no pitched sound
+    version="3",
     description="`chroma_0..11`, `hpcp_0..11` (bin 0 = C), `tiv_0..11` and the key, read "
     "from the bass and other stems when present, else the mix. The key is the consensus of "
     "Essentia's edmm and edma profiles and madmom's key CNN, with the tonic chord naming "
@@ -463,7 +472,8 @@ HARMONIC = Family(
 STEM_HARMONIC = Family(
     name="stem_harmonic",
     group="harmonic",
-    version="1",
+    # 2: undefined for a silent stem
+    version="2",
     description="`harmonic_movement_<stem>` and `harmonic_variance_<stem>` of the bass and "
     "other stems.",
     keys=tuple(
@@ -682,7 +692,8 @@ PITCH_TRANSCRIPTION = Family(
 CAPTIONS = Family(
     name="captions",
     group="captions",
-    version="2",
+    # 3: an undefined value is left out
+    version="3",
     description="`caption_template` for every track (no model: labels, tempo, key, "
     "loudness, timbre); with `music_flamingo.backend` set, `music_flamingo_<prompt key>` per "
     "configured prompt; with `music_flamingo.revision.enabled`, the short summaries. "
@@ -714,7 +725,8 @@ CAPTIONS = Family(
 CROPS = Family(
     name="training_crops",
     group="crops",
-    version="2",
+    # 3: a crop without a tempo holds none (was 0); its values as the families store them
+    version="3",
     description="Beat-aligned crops of the mix and its stems in `<crops>/<Track>/`, each "
     "with its own `.INFO`: bookkeeping, every track feature its families let the crops "
     "inherit, per-crop loudness, spectral and harmonic features and 256-step series.",

@@ -194,6 +194,23 @@ class Track:
         return self._audio
 
 
+def analysable(compute: Callable[[Track], dict]) -> Callable[[Track], dict]:
+    """`compute` refusing a track (or one of its stems) shorter than the shortest analysis
+    with an :class:`~mir.errors.AudioError` naming its file, as the door does
+    (:func:`mir.audio.check_duration`): no library error from an empty frame."""
+    import functools
+
+    from mir.audio import check_duration
+
+    @functools.wraps(compute)
+    def checked(track: Track) -> dict:
+        for audio in (track.audio, *track.stems.values()):
+            check_duration(audio.path or "<audio>", audio.n_samples, audio.sr)
+        return compute(track)
+
+    return checked
+
+
 def resolve(path: str | Callable) -> Any:
     """The object a dotted path `"package.module:attribute"` names (a callable as is)."""
     if not isinstance(path, str):

@@ -25,10 +25,12 @@ BLOCK_SAMPLES = 1 << 20
 
 @dataclass(frozen=True)
 class Loudness:
-    """lufs: integrated loudness in LUFS; lra: loudness range in LU."""
+    """lufs: integrated loudness in LUFS, None for a signal shorter than one 400 ms
+    gating block; lra: loudness range in LU, None when fewer than two short-term windows
+    pass the gates (a signal shorter than one window, or silence)."""
 
-    lufs: float
-    lra: float
+    lufs: float | None
+    lra: float | None
 
 
 def k_weighted(samples: np.ndarray, *, sr: int) -> np.ndarray:
@@ -100,16 +102,18 @@ def _to_lufs(power: np.ndarray | float) -> np.ndarray:
         return -0.691 + 10.0 * np.log10(power)
 
 
-def integrated_loudness(kw: np.ndarray, *, sr: int) -> float:
+def integrated_loudness(kw: np.ndarray, *, sr: int) -> float | None:
     """BS.1770-4 gated integrated loudness of a K-weighted signal, in LUFS.
 
     400 ms blocks with 75 % overlap, -70 LUFS absolute gate, -10 LU relative gate.
-    Silence returns :data:`LOUDNESS_FLOOR_LUFS`.
+    Silence returns :data:`LOUDNESS_FLOOR_LUFS`; a signal shorter than one block, None.
     """
     return _gated_loudness(_block_power(kw, sr=sr, block_s=0.4, hop_s=0.1))
 
 
-def _gated_loudness(power: np.ndarray) -> float:
+def _gated_loudness(power: np.ndarray) -> float | None:
+    if power.size == 0:  # not one block: no loudness at all, not silence
+        return None
     loud = _to_lufs(power)
     gated = power[loud >= _ABSOLUTE_GATE]
     if gated.size == 0:
@@ -121,26 +125,27 @@ def _gated_loudness(power: np.ndarray) -> float:
     return float(max(_to_lufs(gated.mean()), LOUDNESS_FLOOR_LUFS))
 
 
-def loudness_range(kw: np.ndarray, *, sr: int, window_s: float = 3.0) -> float:
+def loudness_range(kw: np.ndarray, *, sr: int, window_s: float = 3.0) -> float | None:
     """EBU Tech 3342 loudness range of a K-weighted signal, in LU.
 
     Short-term loudness over `window_s` windows every 100 ms; blocks below -70 LUFS
     are dropped (absolute gate), then blocks more than 20 LU below the power mean of
-    the rest (relative gate); LRA is the 95th minus the 10th percentile.
-    A signal shorter than one window has an LRA of 0.
+    the rest (relative gate); LRA is the 95th minus the 10th percentile. None when fewer
+    than two windows pass the gates (a signal shorter than one window, or silence): a
+    range needs two.
     """
     return _range_of(_block_power(kw, sr=sr, block_s=window_s, hop_s=0.1))
 
 
-def _range_of(power: np.ndarray) -> float:
+def _range_of(power: np.ndarray) -> float | None:
     loud = _to_lufs(power)
     keep = loud >= _ABSOLUTE_GATE
     if keep.sum() < 2:
-        return 0.0
+        return None
     relative = _to_lufs(power[keep].mean()) - 20.0
     gated = loud[keep & (loud >= relative)]
     if gated.size < 2:
-        return 0.0
+        return None
     return float(np.percentile(gated, 95) - np.percentile(gated, 10))
 
 
@@ -157,7 +162,8 @@ def measure_loudness(samples: np.ndarray, *, sr: int, lra_window_s: float = 3.0)
     Returns
     -------
     Loudness
-        `lufs` in LUFS (floor -70 for silence), `lra` in LU.
+        `lufs` in LUFS (floor -70 for silence, None shorter than one 400 ms block),
+        `lra` in LU (None without two gated 3 s windows).
 
     Examples
     --------
@@ -178,6 +184,7 @@ def measure_loudness(samples: np.ndarray, *, sr: int, lra_window_s: float = 3.0)
             continue
         lo, hi = (csum[np.searchsorted(at, i)] for i in b)
         power[key] = _weighted_power(hi - lo, sr=sr, block_s=windows[key])
+    lufs, lra = _gated_loudness(power["lufs"]), _range_of(power["lra"])
     return Loudness(
-        lufs=round(_gated_loudness(power["lufs"]), 3), lra=round(_range_of(power["lra"]), 3)
+        lufs=None if lufs is None else round(lufs, 3), lra=None if lra is None else round(lra, 3)
     )

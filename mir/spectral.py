@@ -6,7 +6,7 @@ import numpy as np
 import scipy.signal
 
 from mir.audio import Audio
-from mir.family import Track, Undefined
+from mir.family import Track, Undefined, analysable
 from mir.intermediates import SR, mono44, stft_magnitude
 
 #: band edges in Hz (the original's FREQUENCY_BANDS)
@@ -204,10 +204,12 @@ def multiband_rms(audio: Audio, *, n_steps: int | None = None) -> dict[str, floa
     return out
 
 
+@analysable
 def zero_crossing_rate(track: Track) -> dict:
     """`zero_crossing_rate`: the share of adjacent samples of the 44.1 kHz mono mix whose
     signs differ (0-1; a sine of f Hz gives 2 f / 44100), in blocks of
-    :data:`BLOCK_SAMPLES`. Undefined for fewer than two samples."""
+    :data:`BLOCK_SAMPLES`. Undefined for fewer than two samples (a track shorter than the shortest analysis is
+    refused before)."""
     y = mono44(track.audio)
     if y.size < 2:
         return {"zero_crossing_rate": Undefined("fewer than two samples")}

@@ -410,3 +410,247 @@ def _render_chord(
                 decay_s=1.5 * bar_len / sr,
             ),
         )
+
+
+# -- songs whose tempo octave is in question: busy eighth notes, half-time grooves ------
+
+#: drum patterns of :func:`render_groove_song` on a 16-step bar (as :data:`GROOVES`); the
+#: quarter note is the beat of each
+SONG_GROOVES = {
+    # backbeat: kick on 1, 3 and the "and" of 3, snare on 2 and 4, hats in eighths
+    "backbeat": {
+        "kick": {0: 0.9, 8: 0.85, 10: 0.5},
+        "snare": {4: 0.75, 12: 0.75},
+        "hat": {k: 0.5 for k in range(0, 16, 2)},
+    },
+    # the same with sixteenth-note hats, the off-beats accented
+    "backbeat16": {
+        "kick": {0: 0.9, 6: 0.45, 8: 0.85},
+        "snare": {4: 0.75, 12: 0.75},
+        "hat": {k: (0.55 if k % 4 == 2 else 0.3) for k in range(16)},
+    },
+    # half time with eighth-note hats: kick on 1 and the "a" of 2, snare on 3 only
+    "halftime8": {
+        "kick": {0: 0.9, 7: 0.55, 10: 0.4},
+        "snare": {8: 0.85},
+        "hat": {k: 0.5 for k in range(0, 16, 2)},
+    },
+    # half time with sixteenth-note hats (trap): kick on 1, the "e" of 2 and the "and" of
+    # 3, snare on 3 only
+    "halftime16": {
+        "kick": {0: 0.9, 5: 0.5, 10: 0.6},
+        "snare": {8: 0.85},
+        "hat": {k: (0.5 if k % 2 == 0 else 0.3) for k in range(16)},
+    },
+}
+#: the busy parts of :func:`render_groove_song`
+SONG_PARTS = ("guitar", "percussion", "piano", "pad")
+
+
+def _conga(freq: float, sr: int, rng: np.random.Generator) -> np.ndarray:
+    """A hand drum: a pitched tone that falls a little and dies fast, with a slap of noise."""
+    n = int(0.18 * sr)
+    t = np.arange(n) / sr
+    tone = np.sin(2 * np.pi * np.cumsum(freq * (1 + 0.15 * np.exp(-t / 0.01))) / sr)
+    slap = rng.standard_normal(n) * np.exp(-t / 0.004)
+    return (0.8 * tone * np.exp(-t / 0.07) + 0.2 * slap).astype(np.float64)
+
+
+def _shaker(sr: int, rng: np.random.Generator) -> np.ndarray:
+    n = int(0.06 * sr)
+    t = np.arange(n) / sr
+    noise = np.diff(rng.standard_normal(n + 1))
+    return 0.12 * noise * np.sin(np.pi * np.minimum(t / 0.06, 1.0)) ** 2
+
+
+def render_groove_song(
+    *,
+    bpm: float = 96.0,
+    tonic: str = "A",
+    scale: str = "minor",
+    bars: int = 8,
+    groove: str = "backbeat",
+    part: str = "guitar",
+    sr: int = 44100,
+    seed: int = 0,
+    offset_s: float = 0.25,
+) -> Song:
+    """A 4/4 song whose tempo octave is in question: drums of :data:`SONG_GROOVES` under a
+    busy part, bass, chords and melody, at a known tempo and key.
+
+    Parameters
+    ----------
+    bpm : float
+        The tempo (the quarter note) in BPM.
+    groove : str
+        "backbeat" or "backbeat16" (snare on 2 and 4: for 85-110 BPM under a busy part,
+        which must not read as twice the tempo), "halftime8" or "halftime16" (snare on 3
+        only: for 65-90 BPM, which must not read as twice the tempo either).
+    part : str
+        What plays the eighth notes: "guitar" (the chord strummed on every eighth, the
+        up-strokes as loud as the down-strokes), "percussion" (hand drums on every eighth
+        with the open tones on the off-beats, a shaker in sixteenths), "piano" (chords
+        pumped in even eighths), or "pad" (chords held, an arpeggio in eighths).
+    tonic, scale, bars, sr, seed, offset_s
+        As :func:`render_song` (its chord progressions; the melody on the beats).
+    """
+    if tonic not in NOTE_NAMES:
+        raise ValueError(f"tonic must be one of {NOTE_NAMES}")
+    if groove not in SONG_GROOVES:
+        raise ValueError(f"groove must be one of {tuple(SONG_GROOVES)}")
+    if part not in SONG_PARTS:
+        raise ValueError(f"part must be one of {SONG_PARTS}")
+    rng = np.random.default_rng(seed)
+    beat_s = 60.0 / bpm
+    step_s = beat_s / 4
+    beats_per_bar = 4
+    n_beats = bars * beats_per_bar
+    n = int((offset_s + n_beats * beat_s + 1.0) * sr)
+    beats = offset_s + np.arange(n_beats) * beat_s
+    downbeats = beats[::beats_per_bar]
+    drums, bass, other, vocals = (np.zeros(n) for _ in range(4))
+    root = NOTE_NAMES.index(tonic)
+    steps = _SCALES[scale]
+    sounds = {"kick": _kick(sr), "snare": _snare(sr, rng), "hat": 1.6 * _hat(sr, rng)}
+    halftime = groove.startswith("halftime")
+    for bar_start in downbeats:
+        for name, hits in SONG_GROOVES[groove].items():
+            for step, gain in hits.items():
+                at = int(round((bar_start + step * step_s) * sr))
+                _add(drums, at, gain * rng.uniform(0.92, 1.0) * sounds[name])
+    congas = (_conga(_midi_hz(57), sr, rng), _conga(_midi_hz(52), sr, rng))
+    shaker = _shaker(sr, rng)
+    for bar in range(bars):
+        start = int(round(downbeats[bar] * sr))
+        degree = _PROGRESSIONS[scale][bar % 4]
+        chord_steps = _HARMONIC_MINOR if scale == "minor" and degree == 4 else steps
+        triad = [
+            root + chord_steps[deg % 7] + 12 * (deg // 7)
+            for deg in (degree, degree + 2, degree + 4)
+        ]
+        chord_root = root + steps[degree]
+        hz = _midi_hz(36 + chord_root % 12)
+        # bass: eighths on the root under a busy part; long notes with the kick in half time
+        if halftime:
+            kicks = sorted(SONG_GROOVES[groove]["kick"])
+            for a, b in zip(kicks, [*kicks[1:], 16], strict=True):
+                tone = _tone(
+                    hz, int((b - a) * step_s * sr), sr, partials=3, attack_s=0.005,
+                    decay_s=0.1 * (b - a) * beat_s,
+                )  # fmt: skip
+                _add(bass, start + int(a * step_s * sr), 0.55 * tone)
+        else:
+            for k in range(0, 16, 2):
+                tone = _tone(hz, int(2 * step_s * sr), sr, partials=6, attack_s=0.005, decay_s=0.12)
+                _add(bass, start + int(k * step_s * sr), (0.45 if k % 4 == 0 else 0.4) * tone)
+        _busy_part(other, start, triad, step_s, sr, part, rng, congas, shaker)
+        for offset, length, pitch in _melody(triad, root, bar, bars, beats_per_bar, None):
+            tone = _tone(
+                _midi_hz(pitch), int(length * beat_s * sr), sr, partials=3, attack_s=0.01,
+                decay_s=0.3 * max(length / 0.9, 1.0),
+            )  # fmt: skip
+            _add(vocals, start + int(offset * beat_s * sr), 0.16 * tone)
+    stems = {"drums": drums, "bass": bass, "other": other, "vocals": vocals}
+    gain = 0.8 / max(np.abs(sum(stems.values())).max(), 1e-9)
+    pans = {"drums": (1.0, 1.0), "bass": (1.0, 1.0), "other": (1.0, 0.8), "vocals": (0.8, 1.0)}
+    stereo = {
+        k: (np.stack([v * pans[k][0], v * pans[k][1]], axis=1) * gain).astype(np.float32)
+        for k, v in stems.items()
+    }
+    return Song(
+        mix=sum(stereo.values()).astype(np.float32),
+        sr=sr,
+        bpm=float(bpm),
+        tonic=tonic,
+        scale=scale,
+        beats_per_bar=beats_per_bar,
+        beats=beats,
+        downbeats=downbeats,
+        stems=stereo,
+    )
+
+
+def _busy_part(
+    other: np.ndarray,
+    start: int,
+    triad: list[int],
+    step_s: float,
+    sr: int,
+    part: str,
+    rng: np.random.Generator,
+    congas: tuple[np.ndarray, np.ndarray],
+    shaker: np.ndarray,
+) -> None:
+    """One bar of the busy part of :func:`render_groove_song` into `other`."""
+    eighth = int(2 * step_s * sr)
+    if part == "guitar":
+        for k in range(0, 16, 2):
+            for i, pitch in enumerate(triad):
+                # a strum: the strings a few ms apart, down on the beat, up off it
+                order = i if k % 4 == 0 else len(triad) - 1 - i
+                at = start + int(k * step_s * sr) + int(0.004 * order * sr)
+                tone = _tone(
+                    _midi_hz(60 + pitch), eighth, sr, partials=9, attack_s=0.002,
+                    decay_s=0.5 * 2 * step_s,
+                )  # fmt: skip
+                _add(other, at, (0.1 if k % 4 == 0 else 0.095) * rng.uniform(0.9, 1.0) * tone)
+    elif part == "percussion":
+        for k in range(0, 16, 2):
+            # the low drum on the beats, the louder open tone on the off-beats (a tumbao)
+            drum = congas[1] if k % 4 == 0 else congas[0]
+            _add(other, start + int(k * step_s * sr), (0.3 if k % 4 == 0 else 0.4) * drum)
+        for k in range(16):
+            at = start + int(k * step_s * sr)
+            _add(other, at, (1.0 if k % 2 else 0.7) * rng.uniform(0.8, 1.0) * shaker)
+        for pitch in triad:  # the chord held under it
+            _add(
+                other,
+                start,
+                0.06 * _tone(_midi_hz(60 + pitch), 16 * int(step_s * sr), sr, partials=4,
+                             attack_s=0.05, decay_s=2.0),
+            )  # fmt: skip
+    elif part == "piano":
+        for k in range(0, 16, 2):
+            for pitch in triad:
+                tone = _tone(
+                    _midi_hz(60 + pitch), eighth, sr, partials=5, attack_s=0.003, decay_s=0.25
+                )
+                _add(other, start + int(k * step_s * sr), 0.09 * tone)
+    else:  # pad: the chord held, an arpeggio in eighths above it
+        for pitch in triad:
+            _add(
+                other,
+                start,
+                0.07 * _tone(_midi_hz(60 + pitch), 16 * int(step_s * sr), sr, partials=4,
+                             attack_s=0.2, decay_s=4.0),
+            )  # fmt: skip
+        notes = [*triad, triad[0] + 12, triad[2], triad[1], triad[0] + 12, triad[1]]
+        for j, k in enumerate(range(0, 16, 2)):
+            tone = _tone(
+                _midi_hz(72 + notes[j]), eighth, sr, partials=3, attack_s=0.003, decay_s=0.15
+            )
+            _add(other, start + int(k * step_s * sr), 0.08 * tone)
+
+
+def render_pad(
+    *,
+    seconds: float = 30.0,
+    chord_s: float = 4.0,
+    tonic: str = "C",
+    sr: int = 44100,
+) -> np.ndarray:
+    """An ambient pad: the major key's I-vi-IV-V (triads around middle C), one chord every
+    `chord_s` seconds, each swelling in and out over 1.5 s: music with a key and no beat
+    (no onset a beat tracker could follow). Returns stereo float32 of shape (n, 2)."""
+    if tonic not in NOTE_NAMES:
+        raise ValueError(f"tonic must be one of {NOTE_NAMES}")
+    root = 60 + NOTE_NAMES.index(tonic)
+    chords = ((0, 4, 7), (-3, 0, 4), (-7, -3, 0), (-5, -1, 2))  # I vi IV V
+    t = np.arange(int(chord_s * sr)) / sr
+    swell = np.minimum(1.0, t / 1.5) * np.minimum(1.0, (chord_s - t) / 1.5)
+    parts = [
+        swell * sum(0.15 * np.sin(2 * np.pi * _midi_hz(root + n) * t) for n in chords[i % 4])
+        for i in range(int(round(seconds / chord_s)))
+    ]
+    y = np.concatenate(parts)
+    return np.stack([y, 0.9 * y], axis=1).astype(np.float32)

@@ -226,7 +226,8 @@ class Admission:
     known : list of (track id, path)
         The files registered before, unchanged since: taken as recorded.
     rejected : list of (path, reason)
-        The files that do not decode, now or (unchanged since) before.
+        The files that do not decode or are too short to analyse, now or (unchanged
+        since) before.
     """
 
     tracks: list[tuple[str, Path, bool]] = field(default_factory=list)
@@ -245,8 +246,9 @@ def admit_files(
     *,
     seen: dict[str, tuple[int, int, str | None]] | None = None,
 ) -> Admission:
-    """Register the files that decode; record the others in `rejected_files` with the
-    reason. This is how every file becomes a track (the sensor, `mir run`).
+    """Register the files that decode and are long enough to analyse; record the others
+    in `rejected_files` with the reason. This is how every file becomes a track (the
+    sensor, `mir run`).
 
     A file seen before with the same size and mtime is taken as recorded (its track, or
     its rejection) without being read again; `seen` is :meth:`RegistryTables.sources`
@@ -282,9 +284,10 @@ def admit_files(
     if admission.rejected:
         tables.reject(admission.rejected)
     if rejected_before:
-        reasons = tables.rejected()
+        recorded = tables.rejected()
         admission.rejected += [
-            (p, reasons.get(str(absolute(p)), "did not decode")) for p in rejected_before
+            (p, recorded[str(absolute(p))][2] if str(absolute(p)) in recorded else "did not decode")
+            for p in rejected_before
         ]
     if good:
         admission.tracks = register_files(tables, good)

@@ -1,6 +1,6 @@
 """Tempo and key by consensus: the rules of `choose_tempo` and `combine_key_opinions`, the
-metrical level of fast music and half-time grooves, modal minor songs, and the key CNN
-against madmom's own processor."""
+metrical level from where the snare falls (fast music, busy eighth notes, half-time
+grooves), modal minor songs, and the key CNN against madmom's own processor."""
 
 import mir_eval
 import numpy as np
@@ -17,8 +17,8 @@ from mir.key import (
     key_label,
     pitch_class,
 )
-from mir.rhythm import choose_tempo
-from mir.synth import render_song
+from mir.rhythm import MetricalEvidence, bar_difference, choose_tempo, snare_level
+from mir.synth import render_groove_song, render_song
 
 SR = 44100
 
@@ -45,28 +45,81 @@ def test_no_estimate_is_no_tempo():
     assert (choice.bpm, choice.source, choice.confidence) == (0.0, "none", 0.0)
 
 
-def test_a_backbeat_on_the_half_beats_doubles_a_halved_tempo():
-    # every estimator says 87: kick and snare alternate on its half-beats (drum and bass)
-    ratios = {87.0: 1.0, 43.5: 0.3}
-    choice = choose_tempo({"grid": 87.0, "madmom": 87.1, "essentia": 86.9}, half_beats=ratios.get)
+def test_a_snare_on_the_half_beats_doubles_a_grid_every_estimator_agrees_with():
+    # every source says 87: the snare falls between the grid's beats (drum and bass)
+    evidence = MetricalEvidence(grid_bpm=87.0, drums=2.0, snare_contrast=2.4)
+    choice = choose_tempo({"grid": 87.0, "madmom": 87.1, "essentia": 86.9}, evidence=evidence)
     assert choice.bpm == pytest.approx(174.0)
-    assert choice.confidence == 1.0  # the octave is confirmed by the onsets
+    assert choice.level == "drums"
+    assert choice.confidence == 1.0  # the octave is the drums'
 
 
-def test_a_fast_tempo_whose_every_other_beat_is_weak_is_halved():
-    # 180 from hats in eighths over a half-time groove at 90: the half-beats of 90 are weak
-    ratios = {180.0: 0.4, 90.0: 0.3}
-    choice = choose_tempo(
-        {"grid": 180.0, "madmom": 180.0, "essentia": 179.8}, half_beats=ratios.get
+def test_a_snare_every_fourth_beat_halves_the_grid_of_busy_eighth_notes():
+    # eighth notes at 88 read as beats by the grid: the snare falls on every 4th of them
+    evidence = MetricalEvidence(grid_bpm=176.0, drums=0.5, snare_contrast=1.7)
+    choice = choose_tempo({"grid": 176.0, "madmom": 88.2, "essentia": 87.8}, evidence=evidence)
+    assert choice.bpm == pytest.approx(88.0)
+    assert choice.level == "drums"
+
+
+def test_a_backbeat_keeps_a_fast_grid_that_both_estimators_halve():
+    # punk at 190: madmom and Essentia say 95, the beat network too; the snare on 2 and 4
+    evidence = MetricalEvidence(grid_bpm=190.0, drums=1.0, snare_contrast=1.25, beat_network=0.5)
+    choice = choose_tempo({"grid": 190.0, "madmom": 95.2, "essentia": 95.0}, evidence=evidence)
+    assert choice.bpm == pytest.approx(190.0)
+
+
+def test_without_drums_the_grid_moves_only_where_sources_and_a_network_agree():
+    sources = {"grid": 184.0, "madmom": 92.3, "essentia": 91.9}
+    quiet = MetricalEvidence(grid_bpm=184.0, beat_network=1.0, downbeat_network=1.0)
+    assert choose_tempo(sources, evidence=quiet).bpm == pytest.approx(184.0)
+    alternating_bars = MetricalEvidence(grid_bpm=184.0, beat_network=1.0, downbeat_network=0.5)
+    choice = choose_tempo(sources, evidence=alternating_bars)
+    assert (choice.bpm, choice.level) == (pytest.approx(92.0), "networks")
+    # one estimator elsewhere: the grid's level stands
+    split = {"grid": 184.0, "madmom": 92.3, "essentia": 184.5}
+    assert choose_tempo(split, evidence=alternating_bars).bpm == pytest.approx(184.0)
+
+
+def _profile(beats: list[float], halves: list[float]) -> tuple[np.ndarray, np.ndarray]:
+    return np.array(beats, float), np.array(halves, float)
+
+
+KICK_1_3 = _profile([1, 0.2, 0.9, 0.2] * 2, [0.1] * 8)
+
+
+@pytest.mark.parametrize(
+    ("snare", "grid_bpm", "factor"),
+    [
+        # snare on 2 and 4: a backbeat at the grid's level
+        (_profile([0.3, 1, 0.3, 1] * 2, [0.3] * 8), 120.0, 1.0),
+        # on every 4th beat: the backbeat is at half the grid's tempo
+        (_profile([0.3, 0.3, 1, 0.3] * 2, [0.3] * 8), 176.0, 0.5),
+        # every 4th beat of a slow grid: a half-time groove, where the backbeat is too slow
+        (_profile([0.3, 0.3, 1, 0.3] * 2, [0.3] * 8), 76.0, 1.0),
+        # on the half-beats: twice the grid's tempo
+        (_profile([0.3, 0.4, 0.3, 0.4] * 2, [1, 0.3, 1, 0.3] * 2), 87.0, 2.0),
+        # no pattern: nothing said
+        (_profile([1, 0.95, 1, 0.98] * 2, [0.3] * 8), 120.0, None),
+    ],
+)
+def test_where_the_snare_falls_names_the_level(snare, grid_bpm, factor):
+    got, contrast, reason = snare_level(
+        KICK_1_3, snare, grid_bpm=grid_bpm, min_bpm=55.0, max_bpm=215.0
     )
-    assert choice.bpm == pytest.approx(90.0)
+    assert got == factor, reason
+    assert contrast >= 1.0
 
 
-def test_a_half_time_groove_is_not_doubled():
-    # snare on 3 only: the half-beats of 76 are weaker than its beats
-    ratios = {76.0: 0.5, 38.0: 0.9}
-    choice = choose_tempo({"grid": 76.0, "madmom": 76.2, "essentia": 75.9}, half_beats=ratios.get)
-    assert choice.bpm == pytest.approx(76.0)
+def test_a_snare_every_eighth_beat_counts_only_where_the_bars_differ():
+    snare = _profile([0.4, 0.4, 0.4, 0.4, 1, 0.4, 0.4, 0.4], [0.3] * 8)
+    # a half-time groove at 68 read at 136: the kick of its one bar spans two of the grid's
+    kick = _profile([1, 0.1, 0.2, 0.1, 0.2, 0.9, 0.1, 0.1], [0.05, 0.05, 0.9, 0.05] + [0.05] * 4)
+    assert bar_difference(kick, snare) >= 0.35
+    assert snare_level(kick, snare, grid_bpm=136.0, min_bpm=55.0, max_bpm=215.0)[0] == 0.5
+    # the same loud beat where both bars hold the same kick: an accent, not a pattern
+    assert bar_difference(KICK_1_3, snare) < 0.35
+    assert snare_level(KICK_1_3, snare, grid_bpm=136.0, min_bpm=55.0, max_bpm=215.0)[0] is None
 
 
 # -- the metrical level of rendered songs ----------------------------------------------
@@ -80,6 +133,36 @@ TEMPO_SONGS = [  # groove, bpm, tonic, scale, modal progression
 ]
 
 
+#: busy eighth notes at 85-110 and half-time grooves: groove, part, bpm
+GROOVE_SONGS = [
+    ("backbeat", "guitar", 95),
+    ("backbeat16", "piano", 88),
+    ("backbeat16", "percussion", 92),
+    ("halftime16", "percussion", 68),
+    ("halftime16", "guitar", 80),
+]
+
+
+def _check_tempo_and_grid(song, bpm):
+    values, grid = analysis.beat_grid_of(Audio(song.mix, SR), MasterConfig().beats)
+    assert values["bpm"] == pytest.approx(bpm, rel=0.02), values
+    assert 0.0 <= values["bpm_confidence"] <= 1.0
+    assert values["bpm_source"] != "none"
+    # the grid is at the chosen tempo, not the estimators' number over another grid
+    beat_f = mir_eval.beat.f_measure(mir_eval.beat.trim_beats(song.beats, 0), grid.beats)
+    assert beat_f >= 0.9, beat_f
+
+
+@pytest.mark.parametrize(("groove", "part", "bpm"), GROOVE_SONGS)
+def test_busy_eighth_notes_are_not_doubled_and_half_time_is_not_read_twice_as_fast(
+    groove, part, bpm
+):
+    song = render_groove_song(
+        bpm=bpm, groove=groove, part=part, bars=max(8, round(24.0 / (4 * 60.0 / bpm))), seed=2
+    )
+    _check_tempo_and_grid(song, bpm)
+
+
 @pytest.mark.parametrize(("groove", "bpm", "tonic", "scale", "progression"), TEMPO_SONGS)
 def test_fast_music_is_not_halved_and_half_time_is_not_doubled(
     groove, bpm, tonic, scale, progression
@@ -88,13 +171,7 @@ def test_fast_music_is_not_halved_and_half_time_is_not_doubled(
     song = render_song(
         bpm=bpm, tonic=tonic, scale=scale, bars=bars, groove=groove, progression=progression
     )
-    values, grid = analysis.beat_grid_of(Audio(song.mix, SR), MasterConfig().beats)
-    assert values["bpm"] == pytest.approx(bpm, rel=0.02), values
-    assert 0.0 <= values["bpm_confidence"] <= 1.0
-    assert values["bpm_source"] != "none"
-    # the grid is at the chosen tempo, not the estimators' number over another grid
-    beat_f = mir_eval.beat.f_measure(mir_eval.beat.trim_beats(song.beats, 0), grid.beats)
-    assert beat_f >= 0.9, beat_f
+    _check_tempo_and_grid(song, bpm)
 
 
 # -- key ------------------------------------------------------------------------------

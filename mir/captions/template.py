@@ -58,7 +58,8 @@ def _chord_symbol(label: str) -> str:
 
 
 def template_caption(values: Mapping[str, Any]) -> str:
-    """A one-sentence caption from the values of `.INFO`.
+    """A one-sentence caption from the values of `.INFO`; an undefined value (None) is
+    left out, as a missing one is.
 
     Examples
     --------
@@ -68,6 +69,8 @@ def template_caption(values: Mapping[str, Any]) -> str:
     >>> template_caption({"bpm": 96.0, "chord_progression": "A:min-F:maj-C:maj-G:maj"})
     'Music at 96 BPM, chords Am-F-C-G.'
     """
+    # an undefined value (stored as null) is absent: nothing is said of it
+    values = {k: v for k, v in values.items() if v is not None}
     genres = _top_labels(values.get("essentia_genre"), 2)
     moods = _top_labels(values.get("essentia_mood"), 2)
     instruments = _top_labels(values.get("essentia_instrument"), 3)

@@ -189,11 +189,12 @@ def times_within(times: np.ndarray, start_s: float, end_s: float) -> np.ndarray:
     return times[np.searchsorted(times, start_s, "left") : np.searchsorted(times, end_s, "left")]
 
 
-def local_tempo(beats: np.ndarray, crop: Crop) -> tuple[float, int]:
-    """(BPM from the mean inter-beat interval of the beats inside the crop, their count)."""
+def local_tempo(beats: np.ndarray, crop: Crop) -> tuple[float | None, int]:
+    """(BPM from the mean inter-beat interval of the beats inside the crop, their count);
+    the BPM is None with fewer than two beats inside."""
     inside = times_within(beats, crop.start_time, crop.end_time)
     if inside.size < 2:
-        return 0.0, int(inside.size)
+        return None, int(inside.size)
     return round(60.0 / float(np.mean(np.diff(inside))), 1), int(inside.size)
 
 
@@ -207,21 +208,24 @@ LOSSY_TO = {"m4a": "mp3", "aac": "mp3", "mp4": "mp3", "ogg": "flac", "aif": "aif
 
 def crop_features(mix: Audio, stems: dict[str, Audio], *, n_steps: int) -> dict:
     """The per-crop features, with the family functions the track assets use (band levels
-    over the `n_steps` bins of the crop's series, which reuse them)."""
+    over the `n_steps` bins of the crop's series, which reuse them), each family's values
+    as it stores them (:meth:`~mir.family.Family.finish`: an undefined value as None, its
+    reason under `<family>_undefined`)."""
     from mir import analysis
-    from mir.harmonic import harmonic_features, hpcp_of
+    from mir.families import HARMONIC, LOUDNESS, SPECTRAL, STEM_LOUDNESS
+    from mir.harmonic import hpcp_of
 
-    values = {**analysis.loudness_of(mix), **analysis.spectral_of(mix, band_steps=n_steps)}
-    values.update(
-        {
-            k: v
-            for k, v in harmonic_features(mix.mono(SR), frames=hpcp_of(mix)).items()
-            if not k.startswith("chroma")
-        }
-    )
+    values = {
+        **LOUDNESS.finish(analysis.loudness_of(mix)),
+        **SPECTRAL.finish(analysis.spectral_of(mix, band_steps=n_steps)),
+        **HARMONIC.finish(analysis.key_values(mix.mono(SR), hpcp_of(mix))),
+    }
+    stem_values = {}
     for name, stem in stems.items():
         loud = analysis.loudness_of(stem)
-        values[f"lufs_{name}"], values[f"lra_{name}"] = loud["lufs"], loud["lra"]
+        stem_values[f"lufs_{name}"], stem_values[f"lra_{name}"] = loud["lufs"], loud["lra"]
+    if stem_values:
+        values.update(STEM_LOUDNESS.finish(stem_values))
     return values
 
 
@@ -347,9 +351,11 @@ def make_crops(
             "duration": round(crop.samples / audio.sr, 6),
             "samples": crop.samples,
             "downbeats": crop.downbeats,
-            # the crop's own tempo; else the track's, only where it was measured
+            # the crop's own tempo; else the track's, only where it was measured (None:
+            # no tempo, never a made-up number)
             "bpm": bpm
-            or (track_values.get("bpm", 0.0) if track_values.get("bpm_is_defined") else 0.0),
+            if bpm is not None
+            else (track_values.get("bpm") if track_values.get("bpm_is_defined") else None),
             "beat_count": beat_count,
             "source": source.name,
             "has_stems": bool(stem_audio),
