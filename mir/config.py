@@ -181,7 +181,7 @@ class StructureConfig(_Section):
     """`structure:`, the sections of a track (mir/structure.py, :func:`segment_bars`)."""
 
     #: cost of one more section, in bars of scatter: higher, fewer sections
-    penalty: float = Field(1.5, gt=0)
+    penalty: float = Field(2.0, gt=0)
     #: sections inside the song that are not a whole number of `phrase_bars` bars cost
     #: `phrase_penalty` more (intros and outros run any length)
     phrase_bars: int = Field(4, ge=1)

@@ -1,29 +1,34 @@
 """Song structure: sections with boundaries on downbeats, repetition labels and names.
 
 The default needs no model. Each bar of the beat grid is described by its harmony (the
-HPCP of each quarter of the bar, in order) and its timbre (MFCC means and spreads, level,
-onset activity), from the intermediates the other features share (:mod:`mir.intermediates`,
-:func:`mir.harmonic.hpcp_of`). From these bar features:
+HPCP of each quarter of the bar, in order) and its timbre (MFCC means and spreads, RMS
+level, onset activity), from the intermediates the other features share
+(:mod:`mir.intermediates`, :func:`mir.harmonic.hpcp_of`); two bar self-similarity matrices
+(harmony, timbre) follow. From them:
 
-1. Boundaries: Foote's checkerboard novelty (Foote 2000) on the bar self-similarity at
-   several kernel widths, plus the novelty of the repetition structure (the time-lag
-   "structure features" of Serrà et al. 2014), peaks picked bar by bar with a minimum
-   section length. Boundaries are downbeats by construction.
-2. Labels: a Laplacian embedding of the bar recurrence graph (McFee & Ellis 2014: k-nearest
-   neighbour recurrence, path-enhanced, balanced with the local sequence graph), and the
-   similarity of each pair of sections bar by bar at their best alignment; the sections
-   are clustered on both (average linkage), A, B, ... in order of appearance.
-3. Names (intro, verse, chorus, bridge, break, outro) from position, repetition and
-   energy (:func:`name_sections`), each with a confidence.
+1. Boundaries (:func:`segment_bars`): the segmentation of the bars into the most
+   homogeneous sections, by dynamic programming over all segmentations (kernel
+   change-point detection, Arlot, Celisse & Harchaoui 2019). Its cost is the criterion
+   that Foote's checkerboard kernel (Foote 2000) measures locally, similarity within
+   minus similarity across, summed over whole sections instead of peak-picked, with a
+   cost per section and a phrase prior (sections inside the song run whole 4-bar
+   phrases). Boundaries are downbeats by construction. Foote's novelty curve
+   (:func:`checkerboard_novelty`) is kept for the picture.
+2. Labels (:func:`section_similarity`, :func:`cluster_sections`): each pair of sections
+   compared bar by bar at their best alignment, on the product of the two similarities
+   (the same chords in the same order and the same sound), then clustered by average
+   linkage; A, B, ... in order of appearance.
+3. Names (:func:`name_sections`): intro, verse, chorus, bridge, break or outro, from
+   position, repetition and energy, each with a confidence.
 
-Everything after the bar features works on bars (about 30 a minute): the bar matrices of
-an hour of music are 1800 x 1800. Their cost grows with the square of the bars, but it
-is small beside the features, whose cost is linear in the audio (``bench/structure.py``
-measures both).
+Everything after the bar features works on bars (about 30 a minute): the matrices of an
+hour of music are 1800 x 1800. Their cost grows with the square of the bars, but it is
+small beside the features, whose cost is linear in the audio (``bench/structure.py``
+measures both at 4 and 60 minutes).
 
-The series and window helpers at the end (:func:`section_series`,
-:func:`section_boundaries`, :func:`section_of_span`, :func:`section_spans`) are what the
-crops, the whole-track series and the latent windows use.
+The helpers at the end (:func:`section_series`, :func:`section_boundaries`,
+:func:`section_of_span`, :func:`section_windows`, :func:`span_values`) are what the crops,
+the whole-track series and the latent windows use.
 """
 
 from __future__ import annotations
@@ -311,6 +316,22 @@ def bar_similarities(features: BarFeatures) -> tuple[np.ndarray, np.ndarray]:
     return harmony, _gaussian_similarity(t)
 
 
+def phrase_harmony_similarity(features: BarFeatures, *, phrase_bars: int = 4) -> np.ndarray:
+    """The harmony self-similarity of phrases: each bar's chroma averaged over the
+    `phrase_bars` bars around it (from one bar before), so that a section cycling
+    through a progression is homogeneous, and two sections of different progressions
+    differ. Gaussian of the distance as in :func:`bar_similarities`; (bars, bars)."""
+    chroma = features.harmony.reshape(features.n_bars, HARMONY_BLOCKS, 12).mean(axis=1)
+    n = chroma.shape[0]
+    csum = np.vstack([np.zeros((1, 12)), np.cumsum(chroma, axis=0)])
+    # bars i-1 .. i+phrase_bars-2, the window kept whole at either end of the track
+    hi = np.clip(np.arange(n) - 1 + phrase_bars, min(phrase_bars, n), n)
+    lo = np.maximum(hi - phrase_bars, 0)
+    phrase = (csum[hi] - csum[lo]) / np.maximum(hi - lo, 1)[:, None]
+    phrase = _unit_rows(phrase - phrase.mean(axis=1, keepdims=True))
+    return _gaussian_similarity(phrase)
+
+
 def _gaussian_similarity(x: np.ndarray) -> np.ndarray:
     """exp(-d^2 / median d^2) of the rows' Euclidean distances d: the same material near
     1, a typical pair of bars of the track at 1/e."""
@@ -344,52 +365,6 @@ def checkerboard_novelty(similarity: np.ndarray, half_width: int) -> np.ndarray:
     across = block(lo, b, b, hi) / (before * after)
     out = np.zeros(n + 1)
     out[1:n] = np.maximum(within_before + within_after - 2.0 * across, 0.0)
-    return out
-
-
-def recurrence(
-    x: np.ndarray, *, k: int | None = None, exclude: int = 2
-) -> tuple[np.ndarray, np.ndarray]:
-    """Mutual k-nearest-neighbour recurrence of the rows of `x` (bars, dims): a binary
-    (bars, bars) matrix and its Gaussian affinity weights, neighbours closer than
-    `exclude` bars in time left out. `k` defaults to 2 * sqrt(bars) (McFee & Ellis)."""
-    n = x.shape[0]
-    k = k or max(2, int(np.ceil(2 * np.sqrt(n))))
-    k = min(k, max(n - 2 * exclude, 1))
-    sq = np.sum(x**2, axis=1)
-    d2 = np.maximum(sq[:, None] + sq[None, :] - 2.0 * x @ x.T, 0.0)
-    idx = np.arange(n)
-    near = np.abs(idx[:, None] - idx[None, :]) < exclude
-    d2m = np.where(near, np.inf, d2)
-    if k >= n:
-        links = ~near
-    else:
-        nearest = np.argpartition(d2m, k, axis=1)[:, :k]
-        links = np.zeros((n, n), dtype=bool)
-        links[idx[:, None], nearest] = True
-        links &= ~near
-    links &= links.T  # mutual neighbours only
-    # the Gaussian's width: each bar's distance to its k-th neighbour (self-tuning)
-    kth = np.sqrt(np.partition(d2m, min(k, n - 1) - 1, axis=1)[:, min(k, n - 1) - 1])
-    kth = np.where(np.isfinite(kth) & (kth > 0), kth, 1.0)
-    affinity = np.where(links, np.exp(-d2 / (kth[:, None] * kth[None, :])), 0.0)
-    return links, affinity
-
-
-def lag_novelty(links: np.ndarray, *, smooth_bars: float = 1.5) -> np.ndarray:
-    """Serrà et al.'s structure-feature novelty at each bar edge: how much the pattern of
-    repetitions (the recurrence in time-lag form, smoothed over time) changes from one
-    bar to the next. It marks where a repeated block starts even when the sound does
-    not change. Returns (bars + 1,)."""
-    import scipy.ndimage
-
-    n = links.shape[0]
-    idx = np.arange(n)
-    lag = links[idx[:, None], (idx[:, None] + idx[None, :]) % n].astype(float)
-    lag = scipy.ndimage.gaussian_filter1d(lag, smooth_bars, axis=0, mode="nearest")
-    change = np.sum(np.diff(lag, axis=0) ** 2, axis=1)
-    out = np.zeros(n + 1)
-    out[1:n] = change
     return out
 
 
@@ -657,18 +632,6 @@ def letters(labels: Sequence[int], names: Sequence[str]) -> list[str]:
 # -- the analysis ------------------------------------------------------------------------
 
 
-def repetition_features(features: BarFeatures, *, context: int = 2) -> np.ndarray:
-    """Each bar's harmony and timbre with the next `context - 1` bars' (a time-delay
-    embedding: a bar is matched with the same few bars heard again, not with any bar of
-    the same chord). (bars, dims)."""
-    h = features.harmony.reshape(features.n_bars, HARMONY_BLOCKS, 12)
-    h = _unit_rows((h - h.mean(axis=2, keepdims=True)).reshape(features.n_bars, -1))
-    t = _zscore(np.concatenate([features.timbre, features.level_db[:, None]], axis=1))
-    x = np.concatenate([h, t / np.sqrt(t.shape[1])], axis=1)
-    n = x.shape[0]
-    return np.concatenate([x[np.minimum(np.arange(n) + c, n - 1)] for c in range(context)], axis=1)
-
-
 def analyze_structure(
     audio: Audio,
     beats: np.ndarray,
@@ -709,7 +672,7 @@ def analyze_structure(
             axis=0,
         )
         bounds = segment_bars(
-            [harmony, timbre],
+            [phrase_harmony_similarity(features, phrase_bars=config.phrase_bars), timbre],
             penalty=config.penalty,
             phrase_bars=config.phrase_bars,
             phrase_penalty=config.phrase_penalty,
@@ -750,7 +713,8 @@ def analyze_structure(
 def section_energy(features: BarFeatures, spans: Sequence[tuple[int, int]]) -> np.ndarray:
     """Each section's energy (0-1): the mean of its RMS level (power) and its onset
     activity, each relative to the track's highest section."""
-    power = 10 ** (features.level_db / 10)
+    # below -90 dBFS a bar is digital silence: no energy, not the floor's tiny share
+    power = np.where(features.level_db > -90.0, 10 ** (features.level_db / 10), 0.0)
     level = np.array([np.sqrt(np.mean(power[a:b])) for a, b in spans])
     activity = np.array([np.mean(features.activity[a:b]) for a, b in spans])
     parts = [v / v.max() if v.max() > 0 else np.zeros_like(v) for v in (level, activity)]
