@@ -834,23 +834,24 @@ def read_sections(path: str | os.PathLike, *, written_by: str | None = None) -> 
 
 
 def section_series(
-    sections: Sequence[Section], *, frame_rate: float, n_frames: int
+    sections: Sequence[Section], *, frame_rate: float, n_frames: int, offset_s: float = 0.0
 ) -> dict[str, np.ndarray]:
-    """Per-frame section series of a track, for the whole-track series.
+    """Per-frame section series, for the whole-track series (or a crop's, from its start).
 
-    Frame k covers [k / frame_rate, (k + 1) / frame_rate) and takes the section at its
-    middle.
+    Frame k covers [offset_s + k / frame_rate, offset_s + (k + 1) / frame_rate) in the
+    track and takes the section at its middle.
 
     Returns
     -------
     dict
         `section_idx_ts`: the section's index (0, 1, ...; float32, as every series);
         `section_position_ts`: where the frame lies within its section, 0 at its start
-        to 1 at its end. Frames past the last section hold its index and 1.
+        to 1 at its end. Frames past the last section hold its index and 1. Indices are
+        the track's, also in a crop's series (its place in the form).
     """
     if not sections:
         raise ValueError("no sections: the structure asset has not run for this track")
-    t = (np.arange(n_frames) + 0.5) / frame_rate
+    t = offset_s + (np.arange(n_frames) + 0.5) / frame_rate
     starts = np.array([s.start for s in sections])
     ends = np.array([s.end for s in sections])
     idx = np.clip(np.searchsorted(starts, t, side="right") - 1, 0, len(sections) - 1)

@@ -9,6 +9,7 @@ import pytest
 from mir.audio import Audio
 from mir.captions.template import template_caption
 from mir.dataset.crops import plan_crops, plan_section_crops
+from mir.dataset.timeseries import read_npz
 from mir.info import read_info
 from mir.loudness import measure_loudness
 from mir.structure import (
@@ -238,6 +239,10 @@ def test_section_series_give_each_frame_its_section_and_place():
     assert series["section_position_ts"][11] == pytest.approx(0.9375)
     assert series["section_position_ts"][12] == 1.0  # past the end
     assert all(v.dtype == np.float32 for v in series.values())
+    # a crop of 1.5-3.5 s in 4 steps: the track's indices, its place in each section
+    crop = section_series(sections, frame_rate=2.0, n_frames=4, offset_s=1.5)
+    assert crop["section_idx_ts"].tolist() == [0, 1, 1, 1]
+    assert crop["section_position_ts"] == pytest.approx([0.875, 0.0625, 0.1875, 0.3125])
     with pytest.raises(ValueError, match="no sections"):
         section_series([], frame_rate=100, n_frames=10)
 
@@ -306,7 +311,7 @@ def test_the_template_caption_names_the_section():
 def test_structure_asset_writes_sections_and_the_crops_follow_them(project, instance, form_song):
     write_config(
         project.root,
-        crops={"length_samples": 4 * SR, "sections": True, "features": False, "timeseries": False},
+        crops={"length_samples": 4 * SR, "sections": True, "features": False, "n_steps": 32},
         paths={
             "inbox": str(project.inbox), "library": str(project.library),
             "duckdb": str(project.duckdb), "crops": str(project.root / "crops"),
@@ -343,5 +348,8 @@ def test_structure_asset_writes_sections_and_the_crops_follow_them(project, inst
                 "The chorus of" if crop["section_occurrence"] == 1 else "The second chorus of"
             )
         crop_starts.append(crop["start_time"])
+        series, _ = read_npz(crop_info.with_suffix(".TIMESERIES.npz"))
+        assert set(series["section_idx_ts"].tolist()) == {crop["section_index"]}
+        assert np.all(np.diff(series["section_position_ts"]) > 0)
     for section in sections[1:]:  # each section opens a crop
         assert min(abs(t - section.start) for t in crop_starts) < 1e-3

@@ -27,7 +27,7 @@ from mir.errors import MissingInput
 from mir.info import safe_update
 from mir.intermediates import SR
 from mir.separation.files import mp3_bitrate, write_stem
-from mir.structure import Section, span_values
+from mir.structure import Section, section_series, span_values
 
 MIN_FRACTION = 0.75
 FADE_S = 0.010
@@ -448,6 +448,15 @@ def make_crops(
                 beats=times_within(beats, lo, hi) - lo,
                 downbeats=times_within(downbeats, lo, hi) - lo,
             )
+            if sections:  # the track's section index and the place in it, per step
+                series.update(
+                    section_series(
+                        sections,
+                        frame_rate=cfg.n_steps / (hi - lo),
+                        n_frames=cfg.n_steps,
+                        offset_s=lo,
+                    )  # fmt: skip
+                )
             write_npz(
                 out_dir / f"{crop_name}{NPZ_SUFFIX}",
                 series,
