@@ -515,6 +515,35 @@ CHORDS = Family(
     kinds=frozenset({"madmom", "duckdb"}),
 )
 
+STRUCTURE = Family(
+    name="structure",
+    group="structure",
+    version="1",
+    description="Sections (`<Track>.SECTIONS`: `start`, `end`, `label`, `name`, "
+    "`label_confidence`, `name_confidence`, `lufs`, `energy`, tab-separated, one section per "
+    "line), every boundary a downbeat of the beat grid. Labels (A, B, ...) mark repeated "
+    "material; names are intro, verse, chorus, bridge, break or outro. No model: bar-level "
+    "self-similarity of harmony and timbre from the shared intermediates (mir/structure.py). "
+    "A run of one track shows a picture of the sections over the short-term loudness.",
+    keys=(
+        Feature("section_count", 1, 100_000, "", "sections of the track in .SECTIONS"),
+        text(
+            "form",
+            "the sections in order: intros and outros by name, the rest by repetition label "
+            "(intro A B A B C B outro)",
+        ),
+        Feature("section_mean_seconds", 0, 86400, "s", "mean length of the track's sections"),
+        text(
+            "section_grid",
+            "what the boundaries snap to: downbeats; beats (every 4th, a grid without bars); "
+            "seconds (no beats)",
+        ),
+    ),
+    beats=True,
+    code=("mir.structure:analyze_structure", "mir.structure:write_sections"),
+    kinds=frozenset({"numpy", "matplotlib", "duckdb"}),
+)
+
 TIMBRAL = Family(
     name="timbral_features",
     group="timbral",
@@ -714,7 +743,7 @@ CAPTIONS = Family(
 CROPS = Family(
     name="training_crops",
     group="crops",
-    version="2",
+    version="3",
     description="Beat-aligned crops of the mix and its stems in `<crops>/<Track>/`, each "
     "with its own `.INFO`: bookkeeping, every track feature its families let the crops "
     "inherit, per-crop loudness, spectral and harmonic features and 256-step series.",
@@ -869,6 +898,7 @@ FAMILIES: tuple[Family, ...] = (
     HARMONIC,
     STEM_HARMONIC,
     CHORDS,
+    STRUCTURE,
     TIMBRAL,
     CLASSIFICATION,
     AESTHETICS,

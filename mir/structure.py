@@ -44,6 +44,8 @@ import numpy as np
 from mir.audio import Audio
 from mir.config import StructureConfig
 
+#: the sidecar file of a track's sections
+SECTIONS = ".SECTIONS"
 #: the functional names a section may take
 NAMES = ("intro", "verse", "chorus", "bridge", "break", "outro")
 #: the grid without downbeats or beats: a "bar" of this many seconds

@@ -22,8 +22,8 @@ from mir.audio import Audio, extension
 from mir.captions.template import caption_for, template_caption
 from mir.chords import crop_chords
 from mir.dataset.timeseries import NPZ_SUFFIX, crop_timeseries, write_npz
-from mir.feature_table import inherited_by_crops
 from mir.errors import MissingInput
+from mir.feature_table import inherited_by_crops
 from mir.info import safe_update
 from mir.intermediates import SR
 from mir.separation.files import mp3_bitrate, write_stem
