@@ -105,7 +105,7 @@ def beat_grid(audio: Audio, key: str, cache: Path | None):
             z = np.load(path)
             return z["beats"], z["downbeats"], 0.0
     t0 = time.perf_counter()
-    _, grid = analysis.beat_grid(audio, BeatsConfig())
+    _, grid = analysis.beat_grid_of(audio, BeatsConfig())
     took = time.perf_counter() - t0
     if cache is not None:
         cache.mkdir(parents=True, exist_ok=True)
