@@ -377,7 +377,7 @@ class Cues:
         self.times, self.lufs, _ = ms.loudness_curve(audio)
         chords = recognize_chords(audio)
         self.changes = np.array(
-            [b.start for a, b in zip(chords, chords[1:], strict=False) if a.label != b.label]
+            [b.start_s for a, b in zip(chords, chords[1:], strict=False) if a.label != b.label]
         )
         self.chords = chords
 
@@ -396,7 +396,7 @@ class Cues:
             return np.inf, ""
         i = int(np.argmin(np.abs(self.changes - t)))
         at = self.changes[i]
-        j = next(k for k, c in enumerate(self.chords) if c.start == at)
+        j = next(k for k, c in enumerate(self.chords) if c.start_s == at)
         return float(at - t), f"{self.chords[j - 1].label}->{self.chords[j].label}"
 
     def shares(self, boundaries) -> tuple[float, float, float]:
