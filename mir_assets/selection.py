@@ -70,7 +70,36 @@ def left_out_track_assets(cfg: MasterConfig, assets) -> dict[str, LeftOut]:
         elif (name == "stems" or family.needs_stems) and (stems_off or no_separation is not None):
             outcome = "no stems" if no_separation is None else "no model"
             out[name] = LeftOut(outcome, no_separation, for_stems=family.needs_stems)
+    # an asset given the values of an asset that is switched off or left out cannot run
+    # (its input would be missing): it is left out too, saying which
+    by_name = {a.key.path[-1]: a for a in assets}
+    grew = True
+    while grew:
+        grew = False
+        for family in enabled:
+            if family.name in out or family.name not in by_name:
+                continue
+            for upstream in argument_inputs(by_name[family.name]):
+                why = out.get(upstream)
+                if why is not None and why.for_stems:
+                    continue  # it may still run for tracks whose stems are on disk
+                if why is not None or not cfg.features.enabled(upstream):
+                    state = "switched off" if why is None else f"left out ({why.outcome})"
+                    error = MirError(f"{family.name} needs the values of {upstream}, {state}")
+                    out[family.name] = LeftOut("skipped", error)
+                    grew = True
+                    break
     return out
+
+
+def argument_inputs(asset_def) -> list[str]:
+    """The assets whose values `asset_def` is given as arguments (not its other deps)."""
+    inputs = asset_def.node_def.input_dict
+    return [
+        key.path[-1]
+        for name, key in asset_def.node_keys_by_input_name.items()
+        if name in inputs and not inputs[name].dagster_type.is_nothing
+    ]
 
 
 def runnable_track_assets(cfg: MasterConfig, assets) -> list[AssetKey]:

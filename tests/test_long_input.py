@@ -92,8 +92,8 @@ def test_stft_spectral_shape_and_band_rms_in_blocks_equal_one_piece(song, monkey
 
     monkeypatch.setattr(spectral, "BLOCK_FRAMES", 1000)
     blocked, reference = spectral.spectral_shape(whole), spectral._spectral_shape(whole)
-    for key in reference:
-        np.testing.assert_array_equal(blocked[key], reference[key])
+    for key in reference:  # equal to float64 rounding (reductions over other lengths)
+        np.testing.assert_allclose(blocked[key], reference[key], rtol=1e-12, atol=0)
 
     loud = np.clip(song.mix * 1.6, -1.0, 1.0)[: 256 * 2000 + 100]  # clipped drum hits
     monkeypatch.setattr(spectral, "BLOCK_SAMPLES", 10**9)
