@@ -33,7 +33,7 @@ from mir.structure import (
     write_sections,
 )
 from mir.synth import SONG_FORMS, parse_form, render_form
-from resources.duckdb_tables import FeatureTables
+from store.duckdb import DuckDBTables
 from tests.conftest import write_config
 from tests.helpers import register, run_track
 
@@ -326,7 +326,7 @@ def test_structure_asset_writes_sections_and_the_crops_follow_them(project, inst
     assert form_of(sections) == "intro A B A B outro"
     # boundaries on the tracked downbeats, within 70 ms of the rendered ones
     assert section_boundaries(sections)[1:] == pytest.approx(form_song.boundaries, abs=0.07)
-    row = FeatureTables(project.duckdb).read("structure", [track_id])[track_id]
+    row = DuckDBTables(project.duckdb).read("structure", [track_id])[track_id]
     assert row["form"] == "intro A B A B outro" and row["section_count"] == 6
     assert row["section_grid"] == "downbeats"
     info = read_info(project.library / track_id / f"{track_id}.INFO")
