@@ -203,6 +203,10 @@ class LatentsConfig(_Section):
     window_frames: int = Field(0, ge=0)
     #: windows per encoder pass
     batch_size: int = Field(2, ge=1)
+    #: each window after the first starts at the last section start (the `structure`
+    #: asset's .SECTIONS) within the previous window, before any later downbeat; windows
+    #: still cover every second, so one longer than a section spans the next boundary
+    sections: bool = False
     #: the folders of each autoencoder's checkpoint and configuration (models/README.md)
     same_l_dir: Path = Path("models/same-l")
     same_s_dir: Path = Path("models/same-s")

@@ -803,6 +803,8 @@ LATENT_WINDOWS = Family(
     ),
     beats=True,
     consumers=NONE,
+    # its .SECTIONS, with latents.sections: the windows start at section starts
+    reads=("structure",),
     code=(
         "mir.dataset.windows:plan_windows",
         "mir.dataset.windows:manifest_rows",

@@ -8,11 +8,13 @@ from mir.chords import read_chords
 from mir.dataset.resample import TrackSeries, padding_mask
 from mir.dataset.timeseries import NPZ_SUFFIX, complete_track_series, read_npz, write_npz
 from mir.dataset.windows import coverage, manifest_rows, plan_windows, write_manifest
+from mir.errors import MissingInput
 from mir.info import sidecar_path
 from mir.intermediates import SR
 from mir.latents.presets import check_window_frames, preset
 from mir.spectral import band_energies_of
 from mir.stems import find_stems
+from mir.structure import SECTIONS, read_sections
 from mir_assets.runtime import decoded, for_each_track, full_mix_path
 from resources.settings import PipelineSettings
 
@@ -107,7 +109,9 @@ def latent_windows(
     (mir/dataset/resample.py). `<Track>.LATENT_WINDOWS.csv`: the manifest (track folder,
     track, window index, start, end, duration, samples, frames); `<Track>.LATENT_WINDOWS.npz`:
     {field: (windows, T, ...)} with `padding_mask` and a `__meta__` (preset, frames,
-    frame rate, starts). No model: the `latents` asset encodes these windows."""
+    frame rate, starts). With `latents.sections`, windows start at the section starts of
+    the `structure` asset's `.SECTIONS` where one lies within the previous window. No model:
+    the `latents` asset encodes these windows."""
     cfg = settings.config.latents
     p = preset(cfg.preset)
     frames = check_window_frames(p, cfg.window_frames)
@@ -117,12 +121,19 @@ def latent_windows(
         audio = decoded(full_mix_path(settings, track_id, source_audio[track_id]))
         _, downbeats = read_beat_grid(track_dir, beat_grid.get(track_id))
         n = int(round(audio.n_samples * p.sample_rate / audio.sr))
+        boundaries = None
+        if cfg.sections:
+            sections_file = sidecar_path(track_dir, SECTIONS)
+            if not sections_file.exists():
+                raise MissingInput(f"{sections_file.name} (latents.sections is on)", "structure")
+            boundaries = [s.start for s in read_sections(sections_file)]
         windows = plan_windows(
             n,
             sample_rate=p.sample_rate,
             n_frames=frames,
             samples_per_frame=p.samples_per_frame,
             downbeats_s=downbeats,
+            boundaries_s=boundaries,
         )
         rows = manifest_rows(windows, track_folder=track_dir.name, track=track_id)
         csv_path = write_manifest(sidecar_path(track_dir, WINDOWS_CSV), rows)

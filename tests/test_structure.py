@@ -10,6 +10,7 @@ from mir.audio import Audio
 from mir.captions.template import template_caption
 from mir.dataset.crops import plan_crops, plan_section_crops
 from mir.dataset.timeseries import read_npz
+from mir.dataset.windows import read_manifest
 from mir.info import read_info
 from mir.loudness import measure_loudness
 from mir.structure import (
@@ -312,6 +313,7 @@ def test_structure_asset_writes_sections_and_the_crops_follow_them(project, inst
     write_config(
         project.root,
         crops={"length_samples": 4 * SR, "sections": True, "features": False, "n_steps": 32},
+        latents={"window_frames": 256, "sections": True},  # sa3-medium: 23.8 s windows
         paths={
             "inbox": str(project.inbox), "library": str(project.library),
             "duckdb": str(project.duckdb), "crops": str(project.root / "crops"),
@@ -319,7 +321,10 @@ def test_structure_asset_writes_sections_and_the_crops_follow_them(project, inst
     )  # fmt: skip
     path = project.add_audio("01 - Form Song.wav", form_song.mix)
     (track_id,) = register(project, [path], instance)
-    selection = ["source_audio", "beat_grid", "structure", "training_crops"]
+    selection = [
+        "source_audio", "beat_grid", "structure", "training_crops", "track_timeseries",
+        "latent_windows",
+    ]  # fmt: skip
     result = run_track(project, instance, track_id, selection=selection)
     assert result.success
     sections = read_sections(project.library / track_id / f"{track_id}.SECTIONS")
@@ -353,3 +358,11 @@ def test_structure_asset_writes_sections_and_the_crops_follow_them(project, inst
         assert np.all(np.diff(series["section_position_ts"]) > 0)
     for section in sections[1:]:  # each section opens a crop
         assert min(abs(t - section.start) for t in crop_starts) < 1e-3
+    # latent windows (23.8 s over 58.9 s): after the first, each starts at the last section
+    # start within its predecessor (16.25 s, then 29.05 s, not the downbeats before 23.8 s
+    # and 40.0 s); the last ends with the track
+    windows = read_manifest(project.library / track_id / f"{track_id}.LATENT_WINDOWS.csv")
+    starts = [float(w["start_s"]) for w in windows]
+    assert starts[0] == 0.0 and len(starts) == 4
+    assert starts[1:3] == pytest.approx([sections[2].start, sections[3].start], abs=1e-3)
+    assert float(windows[-1]["end_s"]) == pytest.approx(len(form_song.mix) / SR, abs=1e-3)
