@@ -763,12 +763,13 @@ CROPS = Family(
 TIMESERIES = Family(
     name="track_timeseries",
     group="latents",
-    version="2",
+    version="3",
     description="Every series of the whole track, each at its own rate, in the "
     "`timeseries` table and `<Track>.TIMESERIES.npz` (`__meta__` with `field_rates`): at "
     "100 Hz madmom's beat and downbeat activations, onset envelope, band RMS, spectral "
     "shape, HPCP and each stem's RMS and onset envelope; at 50 Hz f0 of the bass and other "
-    "stems with their voiced series; at 10 Hz the chord index; at 1 Hz the tonic.",
+    "stems with their voiced series; at 10 Hz the chord index and the section index and "
+    "place within the section; at 1 Hz the tonic.",
     keys=(
         Feature("timeseries_frames", 0, 1e9, "", "frames of the 100 Hz series"),
         Feature("timeseries_frame_rate", 1, 1000, "1/s", "frames per second of the base rate"),
@@ -776,12 +777,13 @@ TIMESERIES = Family(
         Feature("timeseries_file", kind="file", description="the .TIMESERIES.npz file"),
     ),
     beats=True,
-    # the stem files and the .CHORDS sidecar, when their assets ran
-    reads=("stems", "chords"),
+    # the stem files and the .CHORDS and .SECTIONS sidecars, when their assets ran
+    reads=("stems", "chords", "structure"),
     consumers=NONE,
     code=(
         "mir.dataset.timeseries:complete_track_series",
         "mir.dataset.timeseries:write_npz",
+        "mir.structure:section_series",
         "mir.spectral:band_energies_of",
     ),
 )

@@ -37,8 +37,8 @@ def track_timeseries(
     100 Hz: madmom's beat and downbeat activations, the onset envelope, band RMS, spectral
     shape, HPCP (C = 0) and, for each stem in the track folder, `rms_<stem>_ts` and
     `onset_envelope_<stem>_ts`; 50 Hz: `f0_<stem>_ts` and `f0_<stem>_voiced_ts` of the bass
-    and other stems; 10 Hz: `chords_idx_ts` (with `.CHORDS`); 1 Hz: `tonic_ts`,
-    `tonic_strength_ts`."""
+    and other stems; 10 Hz: `chords_idx_ts` (with `.CHORDS`), `section_idx_ts` and
+    `section_position_ts` (with `.SECTIONS`); 1 Hz: `tonic_ts`, `tonic_strength_ts`."""
 
     def compute(track_id: str) -> dict:
         track_dir = settings.track_dir(track_id)
@@ -47,6 +47,7 @@ def track_timeseries(
         stored = settings.tables.read_arrays(track_id, -1)
         stems = {name: decoded(path).mono(SR) for name, path in find_stems(track_dir).items()}
         chords_file = sidecar_path(track_dir, CHORDS)
+        sections_file = sidecar_path(track_dir, SECTIONS)
         series, rates = complete_track_series(
             audio.mono(SR),
             beat_activation=stored.get("beat_activation_ts"),
@@ -54,6 +55,7 @@ def track_timeseries(
             energies=band_energies_of(audio),  # shared with spectral_features' band levels
             stems=stems,
             chords=read_chords(chords_file) if chords_file.exists() else None,
+            sections=read_sections(sections_file) if sections_file.exists() else None,
         )
         settings.tables.write_arrays(track_id, -1, series)
         n_frames = series["onset_envelope_ts"].shape[0]

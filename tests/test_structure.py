@@ -366,3 +366,17 @@ def test_structure_asset_writes_sections_and_the_crops_follow_them(project, inst
     assert starts[0] == 0.0 and len(starts) == 4
     assert starts[1:3] == pytest.approx([sections[2].start, sections[3].start], abs=1e-3)
     assert float(windows[-1]["end_s"]) == pytest.approx(len(form_song.mix) / SR, abs=1e-3)
+    # the whole-track series hold the section index at 10 Hz (frame k at k/10 + 0.05 s) ...
+    series, meta = read_npz(project.library / track_id / f"{track_id}.TIMESERIES.npz")
+    assert meta["field_rates"]["section_idx_ts"] == 10.0
+    idx, place = series["section_idx_ts"], series["section_position_ts"]
+    for i, section in enumerate(sections):
+        inside = (np.arange(idx.size) + 0.5) / 10
+        inside = (inside > section.start + 0.1) & (inside < section.end - 0.1)
+        assert set(idx[inside].tolist()) == {float(i)}
+        assert np.all(np.diff(place[inside]) > 0)
+    # ... and the windows carry them per latent frame: window 1 opens on section 2's start
+    pooled, _ = read_npz(project.library / track_id / f"{track_id}.LATENT_WINDOWS.npz")
+    assert pooled["section_idx_ts"].shape == (4, 256)
+    assert pooled["section_idx_ts"][1, 0] == 2.0 and pooled["section_position_ts"][1, 0] < 0.02
+    assert set(np.unique(pooled["section_idx_ts"][1]).tolist()) == {2.0, 3.0}
