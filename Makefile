@@ -1,7 +1,9 @@
 # The two commands of the quick start, and a few more.
-#   make demo   set up, synthesise a demo library and run the whole pipeline on it
-#   make test   set up with the dev tools and run lint + the whole test suite
-#   make ui     open the Dagster UI on http://127.0.0.1:3000
+#   make demo      set up, synthesise a demo library and run the whole pipeline on it
+#   make test      set up with the dev tools and run lint, the docs build and the whole test suite
+#   make ui        open the Dagster UI on http://127.0.0.1:3000
+#   make docs      serve the documentation on http://127.0.0.1:8000
+#   make captions  build llama-cpp-python (Music Flamingo in process, the caption revision)
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
@@ -10,16 +12,19 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 # pip keeps its cache (built wheels are reused between set-ups)
 PIP    := $(BIN)/python -m pip
 
-.PHONY: demo test ui setup setup-dev lint clean
+.PHONY: demo test ui docs docs-build setup setup-dev captions lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
 
-# llama-cpp-python has no wheel: pip builds it, here portable (no -march=native) for the
-# CPU. For a GPU build set CMAKE_ARGS before `make` (README, "Captions"), e.g.
-#   CMAKE_ARGS="-DGGML_HIP=ON" make demo      (ROCm)
-#   CMAKE_ARGS="-DGGML_CUDA=ON" make demo     (CUDA)
+# llama-cpp-python (the captions extra) has no wheel: pip builds it (about 8 minutes on 2
+# cores), here portable (no -march=native) for the CPU. `make demo` builds it only when the
+# configuration runs a model through it (music_flamingo.backend: llama_cpp, or the
+# revision); `make test` always does. For a GPU build set CMAKE_ARGS before `make`
+# (docs/models.md, "Building llama-cpp-python"), e.g.
+#   CMAKE_ARGS="-DGGML_HIP=ON" make captions     (ROCm)
+#   CMAKE_ARGS="-DGGML_CUDA=ON" make captions    (CUDA)
 # pip caches the built wheel, so later set-ups do not build it again.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF
 
@@ -54,9 +59,19 @@ REDIS := command -v redis-server >/dev/null || { [ "$$(id -u)" = 0 ] && \
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(PIP) install $(TORCH)
-	$(PIP) install -e '.[separation,captions]' $(TORCH)
+	$(PIP) install -e '.[separation]' $(TORCH)
 	@$(FPCALC)
 	touch $@
+
+$(VENV)/.installed-captions: pyproject.toml | $(VENV)/.installed
+	$(PIP) install -e '.[separation,captions]' $(TORCH)
+	touch $@
+
+# whether the configuration ($$MIR_CONFIG, else config/master_pipeline.yaml) runs a model
+# through llama-cpp-python: exit status 0 when it does
+NEEDS_LLAMA := $(BIN)/python -c "from mir.config import load_config; \
+	m = load_config().music_flamingo; \
+	raise SystemExit(0 if m.backend == 'llama_cpp' or m.revision.enabled else 1)"
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(PIP) install $(TORCH)
@@ -65,12 +80,18 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	@$(CHROMIUM)
 	@$(POSTGRES)
 	@$(REDIS)
-	touch $@ $(VENV)/.installed
+	touch $@ $(VENV)/.installed $(VENV)/.installed-captions
 
 setup: $(VENV)/.installed
 setup-dev: $(VENV)/.installed-dev
+captions: $(VENV)/.installed-captions
 
 demo: $(VENV)/.installed
+	@if $(NEEDS_LLAMA); then $(MAKE) --no-print-directory captions; \
+	elif [ ! -f $(VENV)/.installed-captions ]; then \
+		echo "captions: template captions need no model; to caption with Music Flamingo in" \
+		     "process or revise captions with a text model, set music_flamingo in the" \
+		     "configuration and run make captions (builds llama-cpp-python, about 8 min)"; fi
 	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/mir make-demo
 	$(BIN)/mir run
@@ -80,8 +101,16 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
-test: lint
+# the documentation, built as CI builds it: a broken link, anchor or reference fails
+# (into .site/, ignored by git)
+docs-build: $(VENV)/.installed-dev
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir .site
+
+test: lint docs-build
 	$(BIN)/python -m pytest
+
+docs: $(VENV)/.installed-dev
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
 
 ui: $(VENV)/.installed
 	mkdir -p $(DAGSTER_HOME)
@@ -89,4 +118,4 @@ ui: $(VENV)/.installed
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 clean:
-	rm -rf data .dagster_home
+	rm -rf data .dagster_home .site

@@ -5,11 +5,14 @@ For a full-length track of /tmp/mir-real-music and for 1, 4 and 16 minutes made 
 concatenating its first minute, in one process:
 
 - peer: the whole-track series as they were (`track_timeseries`: the mix's 12 fields);
-- series: every series (`complete_track_series`: the peer's, the tonic, four stems' RMS
-  and onsets, f0 of two stems, the chord index). The real music has no stems (no
-  separation model here): each stem is the mix, which costs what a stem costs;
+- series: every series (`complete_track_series`: the peer's, the crops' beat, downbeat and
+  onset activations, the tonic, four stems' RMS and onsets, f0 of two stems, the chord
+  index). The real music has no stems (no separation model here): each stem is the mix,
+  which costs what a stem costs; a 120 BPM grid stands in for the beat tracker's;
 - windows: the window plan on the track's downbeats (a 2 s bar grid stands in);
-- pooling: every field pooled to the frames of every window (SA3 medium, 2048 frames).
+- pooling: every field pooled to the frames of every window (SA3 medium, 2048 frames);
+- crops' activations: the part of `series` that gives the whole track the crops' beat,
+  downbeat and onset activations, timed alone.
 
 Prints seconds per minute of audio for each part and the ratio series / peer.
 Usage: python bench/latent_windows.py [TRACK]
@@ -25,7 +28,12 @@ import numpy as np
 
 from mir.audio import load_audio
 from mir.dataset.resample import TrackSeries
-from mir.dataset.timeseries import complete_track_series, track_timeseries
+from mir.dataset.timeseries import (
+    complete_track_series,
+    grid_activations,
+    onsets_activations,
+    track_timeseries,
+)
 from mir.dataset.windows import plan_windows
 from mir.latents.presets import PRESETS
 
@@ -43,8 +51,13 @@ def measure(y: np.ndarray, label: str) -> None:
     stems = {name: y for name in ("drums", "bass", "other", "vocals")}
     duration = y.size / SR
     chords = [(t, min(t + 2.0, duration), "A:min") for t in np.arange(0, duration, 2.0)]
+    beats = np.arange(0.5, duration, 0.5)  # a 120 BPM grid stands in for the tracker's
     _, peer = timed(lambda: track_timeseries(y))
-    (series, rates), full = timed(lambda: complete_track_series(y, stems=stems, chords=chords))
+    (series, rates), full = timed(
+        lambda: complete_track_series(
+            y, stems=stems, chords=chords, beats=beats, downbeats=beats[::4]
+        )
+    )
     p = PRESETS["sa3-medium"]
     n = y.size  # 44.1 kHz: the preset's rate
     windows, plan = timed(
@@ -62,10 +75,20 @@ def measure(y: np.ndarray, label: str) -> None:
         return [ts.pool(w.start_s, w.frame_s, w.n_frames) for w in windows]
 
     _, pooling = timed(pool)
+    # what the crops' series add to the whole track's: their beat and downbeat bumps on the
+    # grid and the onset envelope scaled to peak 1 (inside `series` above)
+    n_frames = series["onset_envelope_ts"].shape[0]
+    _, crops_part = timed(
+        lambda: (
+            grid_activations(beats, beats[::4], n_frames=n_frames),
+            onsets_activations(series["onset_envelope_ts"]),
+        )
+    )
     print(
         f"{label:>28}  {minutes:6.2f} min  peer {peer / minutes:6.3f} s/min  "
         f"series {full / minutes:6.3f} s/min  windows {plan / minutes * 1000:7.3f} ms/min  "
         f"pooling {pooling / minutes * 1000:7.2f} ms/min ({len(windows)} windows)  "
+        f"crops' activations {crops_part / minutes * 1000:6.2f} ms/min  "
         f"model-free total {(full + plan + pooling) / minutes:6.3f} s/min  "
         f"series/peer {full / peer:5.2f}x",
         flush=True,

@@ -13,6 +13,9 @@ DERIVED_FEATURES = {
     ),
 }
 
+#: the key each derived key is made from (the family behind it is that key's)
+DERIVED_FROM = {"tonic_scale_minor": "tonic_scale"}
+
 #: the default numeric conditioners: tempo, loudness, key, density, timbre, and two
 #: model scores (left out of the fragment until every crop has them)
 DEFAULT_CONDITIONING_KEYS = (

@@ -207,6 +207,9 @@ class LatentsConfig(_Section):
     #: asset's .SECTIONS) within the previous window, before any later downbeat; windows
     #: still cover every second, so one longer than a section spans the next boundary
     sections: bool = False
+    #: the sources encoded, one flat corpus each (`<latents>/<preset>/<source>/`): the mix
+    #: and any of the stems (a track without that stem file has no item in its corpus)
+    sources: tuple[Literal["mix", "drums", "bass", "other", "vocals"], ...] = ("mix",)
     #: the folders of each autoencoder's checkpoint and configuration (models/README.md)
     same_l_dir: Path = Path("models/same-l")
     same_s_dir: Path = Path("models/same-s")
@@ -218,6 +221,13 @@ class LatentsConfig(_Section):
         if value % 256:
             raise ValueError("must be a multiple of 256 (0: the preset's)")
         return value
+
+    @field_validator("sources")
+    @classmethod
+    def _some_sources(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("name at least one source (mix, drums, bass, other, vocals)")
+        return tuple(dict.fromkeys(value))
 
 
 class TimbralConfig(_Section):
@@ -365,7 +375,7 @@ class MasterConfig(_Section):
     processing: ProcessingConfig = ProcessingConfig()
     rocm: dict[str, str] = Field(default_factory=dict)
     #: feature modules outside the project: module names or `.py` files (relative to the
-    #: config's root), loaded with the built-in asset modules (README, "Adding a feature")
+    #: config's root), loaded with the built-in asset modules (docs/development.md, "Adding a feature")
     feature_modules: tuple[str, ...] = ()
     #: the file this configuration was read from (not a YAML key)
     source: Path | None = Field(default=None, exclude=True)

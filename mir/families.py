@@ -763,13 +763,17 @@ CROPS = Family(
 TIMESERIES = Family(
     name="track_timeseries",
     group="latents",
-    version="3",
-    description="Every series of the whole track, each at its own rate, in the "
-    "`timeseries` table and `<Track>.TIMESERIES.npz` (`__meta__` with `field_rates`): at "
-    "100 Hz madmom's beat and downbeat activations, onset envelope, band RMS, spectral "
-    "shape, HPCP and each stem's RMS and onset envelope; at 50 Hz f0 of the bass and other "
-    "stems with their voiced series; at 10 Hz the chord index and the section index and "
-    "place within the section; at 1 Hz the tonic.",
+    # 3: every series the crops know: their beat and downbeat bumps on the grid
+    # (beat_activations_ts, downbeat_activations_ts) and onsets_activations_ts
+    # 4: the section index and the place within the section (with .SECTIONS)
+    version="4",
+    description="Every series of the whole track (every series the crops know, and more), "
+    "each at its own rate, in the `timeseries` table and `<Track>.TIMESERIES.npz` "
+    "(`__meta__` with `field_rates`): at 100 Hz madmom's beat and downbeat activations, "
+    "the crops' bumps at the grid's beats and downbeats, onset envelope (and scaled to "
+    "peak 1), band RMS, spectral shape, HPCP and each stem's RMS and onset envelope; at "
+    "50 Hz f0 of the bass and other stems with their voiced series; at 10 Hz the chord "
+    "index and the section index and place within the section; at 1 Hz the tonic.",
     keys=(
         Feature("timeseries_frames", 0, 1e9, "", "frames of the 100 Hz series"),
         Feature("timeseries_frame_rate", 1, 1000, "1/s", "frames per second of the base rate"),
@@ -785,13 +789,16 @@ TIMESERIES = Family(
         "mir.dataset.timeseries:write_npz",
         "mir.structure:section_series",
         "mir.spectral:band_energies_of",
+        "mir.analysis:read_beat_grid",
     ),
 )
 
 LATENT_WINDOWS = Family(
     name="latent_windows",
     group="latents",
-    version="1",
+    # 2: pools the series track_timeseries 3 adds (the crops' beat, downbeat and onset
+    # activations)
+    version="2",
     description="Windows of T latent frames of the configured preset over every second of "
     "the track, starting on downbeats (`<Track>.LATENT_WINDOWS.csv`), and every series "
     "pooled to each window's frames (`<Track>.LATENT_WINDOWS.npz`). No model.",
@@ -819,16 +826,22 @@ LATENT_WINDOWS = Family(
 LATENTS = Family(
     name="latents",
     group="latents",
-    version="1",
+    # 2: one corpus per source of latents.sources (<source>/, <source>_ctrl/,
+    # <source>_sat_pre_encoded.json; items.json keeps a plan per source); the control
+    # normalisation from a bounded, stable sample of items, kept within 5 %; each card
+    # with the statistics plots and the model and licence of every key
+    version="2",
     description="Every latent window encoded with the preset's autoencoder (SAME-L, "
     "SAME-S or the Stable Audio Open 1.0 VAE, loaded once per run, batched, float16) into "
-    "one flat pre-encoded corpus that Stable Audio 3's and Stable Audio Tools' loaders "
-    "read as it is, with its control arrays, captions and card beside it.",
+    "one flat pre-encoded corpus per source (the mix and the stems of `latents.sources`) "
+    "that Stable Audio 3's and Stable Audio Tools' loaders read as it is, with its control "
+    "arrays, captions and card beside it.",
     keys=(
-        Feature("latent_items", 0, 1e6, "", "corpus items of the track"),
-        Feature("latent_items_encoded", 0, 1e6, "", "items encoded by this run"),
+        Feature("latent_items", 0, 1e6, "", "windows of the track (items in each corpus)"),
+        Feature("latent_items_encoded", 0, 1e6, "", "items encoded by this run, all sources"),
         Feature("latent_items_removed", 0, 1e6, "", "items of windows that no longer exist"),
-        text("latent_corpus", "the corpus folder under paths.latents"),
+        text("latent_corpus", "the preset's folder of corpora under paths.latents"),
+        Feature("latent_sources", kind="list", description="the corpora the track has items in"),
     ),
     consumers=NONE,
     model=ModelNeed(check="mir.requirements:latents_model", config_key="latents.preset"),
@@ -836,6 +849,8 @@ LATENTS = Family(
     code=(
         "mir.latents.autoencoders:load_autoencoder",
         "mir.dataset.corpus:write_item",
+        "mir.dataset.corpus:write_controls",
+        "mir.dataset.corpus:write_corpus_card",
         "mir.captions.template:template_caption",
     ),
     kinds=frozenset({"pytorch", "numpy"}),
@@ -844,9 +859,12 @@ LATENTS = Family(
 DATASET = Family(
     name="sat_dataset",
     group="export",
-    version="2",
+    # 3: the dataset's card (README.md with counts, hours, statistics plots, configuration
+    # and the model and licence of every key)
+    version="3",
     description="The Stable Audio Tools dataset folder: every crop's audio, `.json` sidecar "
-    "and series, `dataset_config.json`, `custom_metadata.py` and the conditioners.",
+    "and series, `dataset_config.json`, `custom_metadata.py`, the conditioners and the "
+    "dataset's card.",
     keys=(
         Feature("dataset_crops", 0, 1e6, "", "crops of the track in the dataset"),
         text("dataset_dir", "the track's folder under paths.dataset (empty when excluded)"),
@@ -868,6 +886,7 @@ DATASET = Family(
         "mir.dataset.sat_export:sidecar",
         "mir.dataset.sat_export:write_dataset_files",
         "mir.dataset.sat_export:conditioning_fragment",
+        "mir.dataset.sat_export:write_dataset_card",
         "mir.captions.template:caption_for",
     ),
     kinds=frozenset({"json"}),

@@ -37,7 +37,7 @@ ITEMS_PER_SECOND = 11025 / (4096 / 3)
 
 #: two fingerprints at least this similar (1 - bit error rate at their best alignment)
 #: are the same recording. Measured: a FLAC and its 128 kbps MP3 0.97, a copy trimmed by
-#: 5 s 0.95, unrelated real tracks at most 0.59 (README, "Dataset hygiene")
+#: 5 s 0.95, unrelated real tracks at most 0.59 (docs/training-data.md, "Dataset hygiene")
 DUPLICATE_SIMILARITY = 0.80
 #: only tracks whose durations differ by at most this share of the longer are compared
 DURATION_TOLERANCE = 0.15

@@ -8,6 +8,8 @@ grid and a correlation heatmap) and a Markdown report.
 from __future__ import annotations
 
 import io
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -154,6 +156,36 @@ def summarize(con, tables: list[str]) -> FeatureStatistics | None:
     if view is None:
         return None
     con.execute(f"CREATE OR REPLACE TEMP VIEW long AS {view}")
+    return _summarize_long(con)
+
+
+def summarize_values(rows: Iterable[tuple[str, str, float]]) -> FeatureStatistics | None:
+    """The same statistics and plots over `(item, feature, value)` rows (the items of a
+    dataset or corpus rather than the library's tracks: `tracks` counts the items), in an
+    in-memory DuckDB; values that are not finite numbers are left out. None without rows."""
+    import duckdb
+
+    ids, features, values = [], [], []
+    for item, feature, value in rows:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        if math.isfinite(value):
+            ids.append(str(item))
+            features.append(str(feature))
+            values.append(float(value))
+    if not values:
+        return None
+    with duckdb.connect() as con:
+        con.execute(
+            "CREATE TEMP TABLE long AS SELECT unnest(?::VARCHAR[]) AS track_id, "
+            "unnest(?::VARCHAR[]) AS feature, unnest(?::DOUBLE[]) AS value",
+            [ids, features, values],
+        )
+        return _summarize_long(con)
+
+
+def _summarize_long(con) -> FeatureStatistics:
+    """The statistics of the `long` view or table (track_id, feature, value) of `con`."""
     stats = con.execute(STATS_SQL).fetchall()
     pairs = [(a, b, r) for a, b, r, _ in con.execute(CORR_SQL).fetchall()]
     features = [row[0] for row in stats]
@@ -162,18 +194,22 @@ def summarize(con, tables: list[str]) -> FeatureStatistics | None:
     return FeatureStatistics(tracks, stats, pairs, hist_png, plot_heatmap(features, pairs))
 
 
-def write_report(statistics: FeatureStatistics, reports: Path) -> Path:
-    """Write `feature_histograms.png`, `feature_correlations.png` and the Markdown report
-    `feature_statistics.md` (returned) to the folder `reports`."""
-    reports = Path(reports)
-    (reports / "feature_histograms.png").write_bytes(statistics.histograms_png)
-    (reports / "feature_correlations.png").write_bytes(statistics.heatmap_png)
-    features, flagged = statistics.features, statistics.flagged
+def write_plots(statistics: FeatureStatistics, folder: Path, *, prefix: str) -> tuple[Path, Path]:
+    """Write the plots as `<prefix>_histograms.png` and `<prefix>_correlations.png` in
+    `folder`; returns their paths."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    histograms = folder / f"{prefix}_histograms.png"
+    correlations = folder / f"{prefix}_correlations.png"
+    histograms.write_bytes(statistics.histograms_png)
+    correlations.write_bytes(statistics.heatmap_png)
+    return histograms, correlations
+
+
+def statistics_lines(statistics: FeatureStatistics, *, heading: str) -> list[str]:
+    """The Markdown table of every feature's statistics, then the correlated pairs under a
+    `heading` (`##`, `###`) of their own."""
     lines = [
-        "# Feature statistics",
-        "",
-        f"{statistics.tracks} tracks, {len(features)} numeric features.",
-        "",
         "| feature | n | mean | std | min | q1 | median | q3 | max | IQR outliers |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -184,17 +220,31 @@ def write_report(statistics: FeatureStatistics, reports: Path) -> Path:
         )
     lines += [
         "",
-        f"## Correlated pairs (|r| > {CORRELATION_FLAG})",
+        f"{heading} Correlated pairs (|r| > {CORRELATION_FLAG})",
         "",
         "| a | b | r |",
         "|---|---|---|",
     ]
-    lines += [f"| {a} | {b} | {r:.3f} |" for a, b, r in flagged]
-    lines += [
+    lines += [f"| {a} | {b} | {r:.3f} |" for a, b, r in statistics.flagged]
+    return lines
+
+
+def write_report(statistics: FeatureStatistics, reports: Path) -> Path:
+    """Write `feature_histograms.png`, `feature_correlations.png` and the Markdown report
+    `feature_statistics.md` (returned) to the folder `reports`."""
+    reports = Path(reports)
+    histograms, correlations = write_plots(statistics, reports, prefix="feature")
+    features = statistics.features
+    lines = [
+        "# Feature statistics",
         "",
-        "![histograms](feature_histograms.png)",
+        f"{statistics.tracks} tracks, {len(features)} numeric features.",
         "",
-        "![correlations](feature_correlations.png)",
+        *statistics_lines(statistics, heading="##"),
+        "",
+        f"![histograms]({histograms.name})",
+        "",
+        f"![correlations]({correlations.name})",
         "",
     ]
     report = reports / "feature_statistics.md"

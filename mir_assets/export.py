@@ -4,16 +4,16 @@ from dagster import AssetExecutionContext, MetadataValue, Output
 
 from mir.captions.template import caption_for
 from mir.dataset.crops import CAPTIONS
+from mir.dataset.files import link_or_copy, write_json
 from mir.dataset.sat_export import (
     CONDITIONING_NAME,
     TIMESERIES_SUFFIX,
     conditioning_fragment,
-    link_or_copy,
     remove_other_files,
     sidecar,
     sidecar_keys,
+    write_dataset_card,
     write_dataset_files,
-    write_json,
 )
 from mir.errors import MissingInput
 from mir.info import info_path, read_info
@@ -28,8 +28,10 @@ def sat_dataset(
 ) -> Output[dict[str, dict]]:
     """`<dataset>/<Track>/<crop audio>` + `<crop>.json` + `<crop>.TIMESERIES.npz` for every
     crop, and at the root `dataset_config.json` (`dataset_type: audio_dir`) with
-    `custom_metadata.py` for stable-audio-tools, and `model_config_conditioning.json`, the
-    conditioners to merge into a model config.
+    `custom_metadata.py` for stable-audio-tools, `model_config_conditioning.json`, the
+    conditioners to merge into a model config, and `README.md`, the dataset's card (counts,
+    hours, statistics plots beside it, configuration, the model and licence behind each
+    key: mir/dataset/card.py).
 
     A sidecar holds `prompt`, `seconds_start`, `seconds_total` and the crop's value of each
     of `export.conditioning_keys` that it has. The prompt is the crop's Music Flamingo
@@ -107,6 +109,7 @@ def sat_dataset(
         seconds_max=cfg.seconds_max,
     )
     write_json(root / CONDITIONING_NAME, fragment, indent=2)
+    card = write_dataset_card(root, cfg=settings.config)
     if left_out and n_sidecars:
         context.log.warning(
             f"conditioning keys not held by every crop, left out of {CONDITIONING_NAME}: "
@@ -116,6 +119,7 @@ def sat_dataset(
         {
             "dataset_config": MetadataValue.path(str(config_path)),
             "conditioning": MetadataValue.path(str(root / CONDITIONING_NAME)),
+            "card": MetadataValue.path(str(card)),
             "conditioning_keys": MetadataValue.json(keys),
             "conditioning_keys_left_out": MetadataValue.json(left_out),
             "sample_prompt": MetadataValue.text(prompts[0] if prompts else ""),

@@ -34,8 +34,10 @@ def track_timeseries(
     a `__meta__` JSON string: `frame_rate` 100, `field_rates` {field: frames per second},
     `n_frames`, `duration`, `sample_rate`, `hop`, `stems_present`, `source`, `fields`).
 
-    100 Hz: madmom's beat and downbeat activations, the onset envelope, band RMS, spectral
-    shape, HPCP (C = 0) and, for each stem in the track folder, `rms_<stem>_ts` and
+    100 Hz: madmom's beat and downbeat activations, the crops' bumps at the grid's beats
+    and downbeats (`beat_activations_ts`, `downbeat_activations_ts`), the onset envelope
+    (and `onsets_activations_ts`, scaled to peak 1), band RMS, spectral shape, HPCP (C = 0)
+    and, for each stem in the track folder, `rms_<stem>_ts` and
     `onset_envelope_<stem>_ts`; 50 Hz: `f0_<stem>_ts` and `f0_<stem>_voiced_ts` of the bass
     and other stems; 10 Hz: `chords_idx_ts` (with `.CHORDS`), `section_idx_ts` and
     `section_position_ts` (with `.SECTIONS`); 1 Hz: `tonic_ts`, `tonic_strength_ts`."""
@@ -47,6 +49,7 @@ def track_timeseries(
         stored = settings.tables.read_arrays(track_id, -1)
         stems = {name: decoded(path).mono(SR) for name, path in find_stems(track_dir).items()}
         chords_file = sidecar_path(track_dir, CHORDS)
+        beats, downbeats = read_beat_grid(track_dir, beat_grid.get(track_id))
         sections_file = sidecar_path(track_dir, SECTIONS)
         series, rates = complete_track_series(
             audio.mono(SR),
@@ -55,6 +58,8 @@ def track_timeseries(
             energies=band_energies_of(audio),  # shared with spectral_features' band levels
             stems=stems,
             chords=read_chords(chords_file) if chords_file.exists() else None,
+            beats=beats,
+            downbeats=downbeats,
             sections=read_sections(sections_file) if sections_file.exists() else None,
         )
         settings.tables.write_arrays(track_id, -1, series)

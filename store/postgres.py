@@ -9,7 +9,7 @@ while writers of different tables go on side by side. A reader takes no lock.
 
 Choose it in the configuration (`feature_store.backend: postgres` and
 `feature_store.postgres_url`, or `$MIR_FEATURE_STORE` and `$MIR_FEATURE_STORE_URL`). SQL
-that only DuckDB speaks (the statistics, the README's queries) runs on a DuckDB copy:
+that only DuckDB speaks (the statistics, the documentation's queries) runs on a DuckDB copy:
 :meth:`PostgresTables.analytics` in memory, `mir snapshot FILE` on disk.
 """
 

@@ -277,7 +277,7 @@ class FeatureTables(RegistryTables, CropTables, LabelTables, ABC):
 
     def snapshot(self, target: str | os.PathLike) -> list[str]:
         """Write every table to a new DuckDB file `target` (replaced whole when the copy
-        is complete), for the README's queries and any tool that reads DuckDB."""
+        is complete), for the documentation's queries and any tool that reads DuckDB."""
         target = Path(target)
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(target.name + ".partial")

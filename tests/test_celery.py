@@ -1,5 +1,5 @@
 """Steps on Celery workers (dagster-celery) over Redis, Dagster's storage and the feature
-store on PostgreSQL: the "Scaling out" recipe of the README, run on loopback with two
+store on PostgreSQL: the "Scaling out" recipe of the docs, run on loopback with two
 workers standing in for two machines, one serving the GPU queue and one the CPU queue,
 each reaching the shared library and inbox through a mount of its own (a symlink)."""
 
@@ -178,7 +178,7 @@ class Cluster:
 @contextmanager
 def cluster(project, tmp_path: Path, *, celery_settings: dict | None = None, gpu_assets=()) -> Iterator[Cluster]:  # fmt: skip
     with postgres_server() as pg_port, redis_server() as redis_port:
-        # every machine's dagster.yaml: the Postgres instance of the README
+        # every machine's dagster.yaml: the Postgres instance of the docs (Scaling out)
         instance_config = yaml.safe_load((ROOT / "config" / "dagster-postgres.yaml").read_text())
         instance_config["storage"]["postgres"]["postgres_db"].update(
             {"hostname": "127.0.0.1", "port": pg_port, "username": "postgres",

@@ -64,6 +64,7 @@ def test_a_version_bump_marks_its_family_and_consumers_stale_and_mir_run_redoes_
     bump = {**config, "MIR_TEST_BUMP": "spectral_features"}
     with dagster_dev_on_instance(home, bump, module="tests.fixtures.bumped_location") as url:
         stale = _stale(url, track, ON)
+    print("stale causes after bumping spectral_features:", stale)  # shown with pytest -s
     consumers = {"spectral_features", "training_crops", "sat_dataset", "feature_statistics"}
     assert {name for name, cause in stale.items() if cause} == consumers, stale
 
@@ -75,6 +76,7 @@ def test_a_version_bump_marks_its_family_and_consumers_stale_and_mir_run_redoes_
         env={**env, "MIR_TEST_BUMP": "spectral_features", "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
+    print(run.stdout)
     table = asset_table(run.stdout)
     for name in ("spectral_features", "training_crops", "sat_dataset"):
         assert (table[name]["ok"], table[name]["up_to_date"]) == ("1", "0"), (name, table)

@@ -244,6 +244,33 @@ def test_time_series_beside_the_audio_equal_the_feature_store(project, track):
     assert meta["duration"] == pytest.approx(n / 100, abs=0.011)
 
 
+def test_the_dataset_card_counts_the_crops_and_names_the_model_behind_each_key(project, track):
+    import soundfile as sf
+
+    root = project.root / "dataset"
+    card = (root / "README.md").read_text()
+    sidecars = sorted((root / track).glob("*.json"))
+    seconds = sum(sf.info(str(p.with_suffix(".wav"))).duration for p in sidecars)
+    assert card.startswith("# Stable Audio Tools dataset `dataset`")
+    assert f"- items: {len(sidecars)}\n- tracks: 1\n- hours: {round(seconds / 3600, 4)}\n" in card
+    # the statistics of the sidecars' values, and the plots beside the card
+    assert f"| duration | {len(sidecars)} |" in card and f"| bpm | {len(sidecars)} |" in card
+    for png in ("card_histograms.png", "card_correlations.png"):
+        assert (root / png).read_bytes()[:4] == b"\x89PNG" and f"]({png})" in card
+    rows = {
+        line.split(" | ")[0][3:-1]: line for line in card.splitlines() if line.startswith("| `")
+    }
+    assert "beat_grid" in rows["bpm"] and "CC BY-NC-SA 4.0" in rows["bpm"]
+    assert "loudness" in rows["lra`, `lufs"] and "| no model | - |" in rows["lra`, `lufs"]
+    assert "captions | no model" in rows["prompt"]  # template captions: no model configured
+    assert "harmonic_features" in rows["tonic`, `tonic_scale_minor"]
+    beat_series = next(v for k, v in rows.items() if k.startswith("beat_activations_ts"))
+    assert "madmom" in beat_series
+    assert "- **CC BY-NC-SA 4.0**: madmom" in card and '"conditioning_keys"' in card
+    # the card is no sample: stable-audio-tools' module and the conditioners ignore it
+    assert _fragment(project)["model"]["conditioning"]["configs"][0]["id"] == "prompt"
+
+
 def test_model_values_per_crop_and_stems_cut_at_their_own_rate(project, instance, tmp_path):
     import soundfile as sf
 

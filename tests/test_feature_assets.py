@@ -27,6 +27,8 @@ EXCLUDED = {
     "training_crops",
     "sat_dataset",
     "track_timeseries",
+    "latent_windows",  # reads track_timeseries; tests/test_latent_corpus.py covers both
+    "latents",
     "feature_statistics",
 }
 FEATURES_ONLY = [a.key.path[-1] for a in all_assets if a.key.path[-1] not in EXCLUDED]

@@ -7,9 +7,9 @@ import pytest
 
 from mir.conditioning import DEFAULT_CONDITIONING_KEYS
 from mir.config import ExportConfig
+from mir.dataset.files import publish
 from mir.dataset.sat_export import (
     conditioning_fragment,
-    publish,
     remove_other_files,
     sidecar,
 )

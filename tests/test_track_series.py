@@ -85,3 +85,59 @@ def test_without_stems_or_chords_their_fields_are_absent():
     series, rates = timeseries.complete_track_series(tone(220.0, 1.0))
     assert not [k for k in series if k.startswith(("rms_bass", "f0_", "chords"))]
     assert "tonic_ts" in series and "spectral_flux_ts" in series
+
+
+def test_the_whole_track_holds_every_series_the_crops_know():
+    from mir.audio import Audio
+    from mir.synth import render_song
+
+    song = render_song(bpm=120, bars=4, seed=3)
+    crop = timeseries.crop_timeseries(
+        Audio(song.mix, song.sr), n_steps=64, beats=song.beats, downbeats=song.downbeats
+    )
+    series, rates = timeseries.complete_track_series(
+        song.mix.mean(axis=1), beats=song.beats, downbeats=song.downbeats
+    )
+    assert set(crop) - set(series) == set()
+    for name in crop:  # the same shape per frame (HPCP's 12 bins)
+        assert series[name].shape[1:] == crop[name].shape[1:], name
+    assert rates["beat_activations_ts"] == rates["onsets_activations_ts"] == 100
+
+
+def test_beat_bumps_peak_on_the_beats_with_the_crops_width():
+    beats = np.array([0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0])
+    out = timeseries.grid_activations(beats, np.array([0.5, 2.5]), n_frames=500)
+    b, d = out["beat_activations_ts"], out["downbeat_activations_ts"]
+    assert b.shape == d.shape == (500,)
+    peaks = [i for i in range(1, 499) if b[i] > b[i - 1] and b[i] >= b[i + 1]]
+    assert peaks == [50, 100, 150, 200, 250, 300, 350, 400]
+    assert b.max() == pytest.approx(1.0)
+    # a Gaussian of 0.0697 s: at one sigma (7 frames) from a beat, exp(-1/2) of its peak
+    assert b[57] / b[50] == pytest.approx(np.exp(-0.5 * (0.07 / timeseries.BEAT_SIGMA_S) ** 2))
+    assert [i for i in range(1, 499) if d[i] > d[i - 1] and d[i] >= d[i + 1]] == [50, 250]
+    assert d[150] < 1e-3  # a beat that is not a downbeat
+    # without downbeats, every 4th beat stands in (as in the crops)
+    fallback = timeseries.grid_activations(beats, None, n_frames=500)["downbeat_activations_ts"]
+    assert np.argmax(fallback[:200]) == 50 and np.argmax(fallback[200:]) + 200 == 250
+    # no beats: nothing to mark, zeros rather than a made-up grid
+    assert not timeseries.grid_activations(np.zeros(0), None, n_frames=10)[
+        "beat_activations_ts"
+    ].any()
+
+
+def test_onsets_activations_are_the_onset_envelope_scaled_to_one():
+    series, _ = timeseries.complete_track_series(np.concatenate([tone(220, 1.0), tone(440, 1.0)]))
+    env, act = series["onset_envelope_ts"], series["onsets_activations_ts"]
+    assert act.max() == pytest.approx(1.0)
+    np.testing.assert_allclose(act * env.max(), env, rtol=1e-5, atol=1e-6)
+    assert "beat_activations_ts" not in series  # no grid given: nothing made up
+
+
+def test_each_series_names_the_family_it_comes_from():
+    assert timeseries.series_family("beat_activation_ts") == "beat_grid"
+    assert timeseries.series_family("downbeat_activations_ts") == "beat_grid"
+    assert timeseries.series_family("chords_idx_ts") == "chords"
+    assert timeseries.series_family("rms_drums_ts") == "stems"
+    assert timeseries.series_family("f0_bass_voiced_ts") == "stems"
+    assert timeseries.series_family("rms_energy_bass_ts") is None  # a band of the mix
+    assert timeseries.series_family("hpcp_ts") is None

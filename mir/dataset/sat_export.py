@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from mir.conditioning import conditioning_feature
+from mir.dataset.files import write_json, write_text
 
 CONFIG_NAME = "dataset_config.json"
 MODULE_NAME = "custom_metadata.py"
@@ -180,46 +179,6 @@ def conditioning_fragment(
     }
 
 
-def _partial(target: Path) -> Path:
-    """A temporary name beside `target` that no reader takes for a sample or a sidecar."""
-    return target.with_name(f".{target.name}.{os.getpid()}.partial")
-
-
-def publish(target: Path, write: Callable[[Path], None]) -> None:
-    """`write(tmp)` to a temporary name beside `target`, then rename it onto `target`:
-    a killed run leaves the old file or the new one, never half of one."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _partial(target)
-    try:
-        write(tmp)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def link_or_copy(source: Path, target: Path) -> None:
-    """Hard-link `source` to `target` when they share a file system, else copy; the
-    target is replaced in one rename."""
-
-    def write(tmp: Path) -> None:
-        try:
-            os.link(source, tmp)
-        except OSError:
-            shutil.copy2(source, tmp)
-
-    publish(target, write)
-
-
-def write_text(target: Path, text: str) -> None:
-    """Write `text` (UTF-8) to `target` through :func:`publish`."""
-    publish(target, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-
-
-def write_json(target: Path, value: Any, *, indent: int = 1) -> None:
-    """Write `value` as JSON to `target` through :func:`publish`."""
-    write_text(target, json.dumps(value, indent=indent, ensure_ascii=False))
-
-
 def remove_other_files(folder: Path, keep: Iterable[str]) -> list[str]:
     """Delete the files of `folder` whose names are not in `keep` (the crops that no longer
     exist, and anything a killed run left half-written); returns their names."""
@@ -261,3 +220,110 @@ def sidecar_keys(root: Path) -> tuple[set[str], int]:
         common = keys if common is None else common & keys
         count += 1
     return common or set(), count
+
+
+def dataset_items(root: Path) -> dict[str, tuple[Path, dict[str, Any]]]:
+    """{`<Track>/<crop>`: (its audio file, its sidecar)} of every sample of the dataset
+    (a sidecar without its audio, or one that is not JSON, is left out)."""
+    out = {}
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []:
+        audio: dict[str, Path] = {}
+        sidecars: list[Path] = []
+        for path in folder.iterdir():
+            if path.name.startswith(".") or not path.is_file():
+                continue
+            if path.suffix == ".json":
+                sidecars.append(path)
+            elif path.suffix != ".npz":
+                audio[path.stem] = path
+        for path in sorted(sidecars):
+            try:
+                sidecar = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if path.stem in audio:
+                out[f"{folder.name}/{path.stem}"] = (audio[path.stem], sidecar)
+    return out
+
+
+def _seconds(path: Path) -> float:
+    """The duration of an audio file from its header (0 when it has none to read)."""
+    import soundfile as sf
+
+    try:
+        info = sf.info(str(path))
+    except (RuntimeError, sf.LibsndfileError):
+        return 0.0
+    return info.frames / info.samplerate if info.samplerate else 0.0
+
+
+def write_dataset_card(root: Path, *, cfg) -> Path:
+    """The dataset's card (`README.md` at its root, :func:`mir.dataset.card.write_card`):
+    crops, tracks and hours of audio, the statistics of the sidecars' values (and each
+    crop's `duration`, s), the layout, the configuration (`export` and `crops` of `cfg`,
+    the :class:`~mir.config.MasterConfig`), and the model and licence behind each key the
+    samples carry: the prompt's captioner, the families of the conditioning values and of
+    each series."""
+    from mir.dataset.card import key_models, value_families, write_card
+    from mir.dataset.timeseries import series_family
+
+    items = dataset_items(root)
+    durations = {name: _seconds(audio) for name, (audio, _) in items.items()}
+    keys = {k for _, sidecar in items.values() for k in sidecar}
+    sidecar_families: dict[str, tuple[str, ...]] = {"prompt": ("captions",)}
+    sidecar_families.update({k: () for k in BASE_KEYS if k != "prompt"})
+    sidecar_families.update({k: value_families(k) for k in sorted(keys - set(BASE_KEYS))})
+    fields: list[str] = []
+    for audio, _ in items.values():
+        series = audio.with_name(f"{audio.stem}{TIMESERIES_SUFFIX}")
+        if series.is_file():
+            import numpy as np
+
+            with np.load(series, allow_pickle=False) as data:
+                fields = sorted(f for f in data.files if f != "__meta__")
+            break
+    series_families = {}
+    for field in fields:
+        family = series_family(field)
+        series_families[field] = (family,) if family else ()
+    values = [
+        (name, key, value) for name, (_, sidecar) in items.items() for key, value in sidecar.items()
+    ] + [(name, "duration", seconds) for name, seconds in durations.items()]
+    layout = [
+        "- `<Track>/<crop>.<ext>`: a crop's audio; `<crop>.json`: its sidecar (prompt, "
+        "seconds_start, seconds_total, its conditioning values); `<crop>.TIMESERIES.npz`: "
+        "its series",
+        f"- `{CONFIG_NAME}` (dataset_type audio_dir) and `{MODULE_NAME}` (the custom "
+        f"metadata stable-audio-tools loads); `{CONDITIONING_NAME}`: the conditioners to "
+        "merge into a model config",
+    ]
+    return write_card(
+        root,
+        title=f"Stable Audio Tools dataset `{root.name}`",
+        about=[
+            "Training crops of the library for stable-audio-tools' `audio_dir` dataset "
+            f"(`{CONFIG_NAME}` names this folder and `{MODULE_NAME}`).",
+        ],
+        counts={
+            "items": len(items),
+            "tracks": len({name.split("/", 1)[0] for name in items}),
+            "hours": round(sum(durations.values()) / 3600, 4),
+        },
+        models=[
+            ("Files", key_models({"<Track>/<crop>.<ext>": ("training_crops",)}, cfg)),
+            ("Keys of `<crop>.json`", key_models(sidecar_families, cfg)),
+            ("Series of `<crop>.TIMESERIES.npz`", key_models(series_families, cfg)),
+        ],
+        configuration={
+            "export": cfg.export.model_dump(mode="json"),
+            "crops": cfg.crops.model_dump(mode="json"),
+        },
+        values=values,
+        sections=[
+            ("Layout", layout),
+            (
+                "Series (`<crop>.TIMESERIES.npz`)",
+                [", ".join(f"`{f}`" for f in fields) or "(none)"],
+            ),
+        ],
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import numpy as np
 
 from mir._essentia import algorithm
 from mir.audio import Audio
+from mir.families import STEMS
 from mir.harmonic import hpcp_frames, hpcp_of, pitch_class, to_c_based
 from mir.intermediates import (
     HOP,
@@ -217,6 +219,82 @@ SECTION_RATE = 10
 #: the rate of the tonic series, and the span of HPCP each estimate reads
 TONIC_RATE = 1
 TONIC_SPAN_S = 4.0
+#: the width (standard deviation, s) of a beat's and a downbeat's bump in the whole-track
+#: series: the crops' (1.5 and 2.25 steps of a 256-step crop of 524288 samples)
+BEAT_SIGMA_S = 1.5 * 524288 / SR / 256
+DOWNBEAT_SIGMA_S = 2.25 * 524288 / SR / 256
+#: a bump is summed over +-this many standard deviations (beyond, it is below 4e-6)
+BUMP_REACH = 5.0
+#: the series a stem gives, by the stem's name (each stem's RMS and onsets; f0 where tracked)
+_STEM_FIELD = re.compile(r"^(rms|onset_envelope|f0)_(?P<stem>[a-z]+?)(_voiced)?_ts$")
+
+
+def grid_bumps(
+    times_s: np.ndarray, *, n_frames: int, frame_rate: float = FRAME_RATE, sigma_s: float
+) -> np.ndarray:
+    """A Gaussian bump of `sigma_s` seconds at each of `times_s`, summed, at `frame_rate`
+    over `n_frames` frames and scaled to peak 1 (zeros without times): the crops' beat and
+    downbeat activations (:func:`crop_timeseries`) over a whole track. Cost: linear in the
+    frames and the beats."""
+    out = np.zeros(n_frames, np.float64)
+    times = np.asarray(times_s, np.float64).ravel()
+    if times.size and n_frames:
+        sigma = sigma_s * frame_rate
+        offsets = np.arange(-int(np.ceil(BUMP_REACH * sigma)), int(np.ceil(BUMP_REACH * sigma)) + 1)
+        centres = times * frame_rate
+        index = np.round(centres)[:, None].astype(np.int64) + offsets[None, :]
+        weights = np.exp(-0.5 * ((index - centres[:, None]) / sigma) ** 2)
+        inside = (index >= 0) & (index < n_frames)
+        np.add.at(out, index[inside], weights[inside])
+    peak = out.max(initial=0.0)
+    return (out / peak if peak > 0 else out).astype(np.float32)
+
+
+def grid_activations(
+    beats_s: np.ndarray, downbeats_s: np.ndarray | None, *, n_frames: int
+) -> dict[str, np.ndarray]:
+    """`beat_activations_ts` and `downbeat_activations_ts` (0..1) at :data:`FRAME_RATE`:
+    the crops' bumps at the beat grid's beats and downbeats (:data:`BEAT_SIGMA_S`,
+    :data:`DOWNBEAT_SIGMA_S`); without downbeats (fewer than 2), every 4th beat stands in,
+    as in the crops. Unlike madmom's raw `beat_activation_ts`, they exist for every
+    tracker."""
+    beats = np.asarray(beats_s, float)
+    downbeats = (
+        beats[::4] if downbeats_s is None or len(downbeats_s) < 2 else np.asarray(downbeats_s)
+    )
+    return {
+        "beat_activations_ts": grid_bumps(beats, n_frames=n_frames, sigma_s=BEAT_SIGMA_S),
+        "downbeat_activations_ts": grid_bumps(
+            downbeats, n_frames=n_frames, sigma_s=DOWNBEAT_SIGMA_S
+        ),
+    }
+
+
+def onsets_activations(onset_envelope: np.ndarray) -> np.ndarray:
+    """The onset envelope scaled to peak 1 over the track (0..1): the crops'
+    `onsets_activations_ts`, which a crop scales over itself."""
+    peak = float(onset_envelope.max(initial=0.0))
+    return (onset_envelope / peak if peak > 0 else onset_envelope).astype(np.float32)
+
+
+def series_family(field: str) -> str | None:
+    """The family whose results a series field is made of (so its model, if any, is that
+    family's): `beat_grid` for the beat and downbeat activations, `chords` for the chord
+    index, `stems` for a stem's RMS, onsets and f0; None for the series of the audio alone
+    (signal processing, no model)."""
+    if field in (
+        "beat_activation_ts",
+        "downbeat_activation_ts",
+        "beat_activations_ts",
+        "downbeat_activations_ts",
+    ):
+        return "beat_grid"
+    if field == "chords_idx_ts":
+        return "chords"
+    match = _STEM_FIELD.match(field)
+    if match and match["stem"] in STEMS:
+        return "stems"
+    return None
 
 
 def chord_index(label: str) -> int:
@@ -326,12 +404,19 @@ def complete_track_series(
     energies: dict[str, np.ndarray] | None = None,
     stems: dict[str, np.ndarray] | None = None,
     chords=None,
+    beats: np.ndarray | None = None,
+    downbeats: np.ndarray | None = None,
     sections=None,
 ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
-    """Every whole-track series and the rate of each (frames per second).
+    """Every whole-track series and the rate of each (frames per second): every series
+    the crops know (:func:`crop_timeseries`) and more.
 
-    The 100 Hz series of :func:`track_timeseries`; the tonic and its strength at 1 Hz
-    (:func:`tonic_series`, what the crops' `tonic_ts` is per step); with `stems` (name ->
+    The 100 Hz series of :func:`track_timeseries` and `onsets_activations_ts` (the onset
+    envelope scaled to peak 1, :func:`onsets_activations`); with `beats` (s, and
+    `downbeats`: the beat grid), the crops' `beat_activations_ts` and
+    `downbeat_activations_ts` at 100 Hz (:func:`grid_activations`); the tonic and its
+    strength at 1 Hz (:func:`tonic_series`, what the crops' `tonic_ts` is per step); with
+    `stems` (name ->
     mono signal at `sr`), each stem's RMS and onset envelope at 100 Hz
     (:func:`stem_series`) and the f0 of the bass and other stems at 50 Hz with their voiced
     series (:func:`f0_series`); with `chords` (segments), the chord index at 10 Hz
@@ -352,8 +437,11 @@ def complete_track_series(
         downbeat_activation=downbeat_activation,
         energies=energies,
     )
-    rates = {k: float(FRAME_RATE) for k in series}
     n_frames = series["onset_envelope_ts"].shape[0]
+    series["onsets_activations_ts"] = onsets_activations(series["onset_envelope_ts"])
+    if beats is not None:
+        series.update(grid_activations(beats, downbeats, n_frames=n_frames))
+    rates = {k: float(FRAME_RATE) for k in series}
     for k, v in tonic_series(series["hpcp_ts"]).items():
         series[k], rates[k] = v, float(TONIC_RATE)
     for name, signal in sorted((stems or {}).items()):
