@@ -172,6 +172,27 @@ class CropsConfig(_Section):
     #: crop's own captions, its prompt in the dataset; off: each crop carries the track's.
     #: Slow: one model call per prompt and crop
     flamingo: bool = False
+    #: crops start where a section of the `structure` asset starts and never straddle a
+    #: boundary (needs the track's .SECTIONS); off: crops follow the downbeats alone
+    sections: bool = False
+
+
+class StructureConfig(_Section):
+    """`structure:`, the sections of a track (mir/structure.py, :func:`segment_bars`)."""
+
+    #: cost of one more section, in bars of scatter: higher, fewer sections
+    penalty: float = Field(2.0, gt=0)
+    #: sections inside the song that are not a whole number of `phrase_bars` bars cost
+    #: `phrase_penalty` more (intros and outros run any length)
+    phrase_bars: int = Field(4, ge=1)
+    phrase_penalty: float = Field(1.0, ge=0)
+    #: the shortest section, and the shortest intro or outro, in bars
+    min_section_bars: int = Field(4, ge=1)
+    min_edge_bars: int = Field(2, ge=1)
+    #: half-width of the checkerboard kernel of the novelty curve, in bars
+    kernel_bars: int = Field(4, ge=1)
+    #: sections at least this similar (0-1) share a label
+    label_threshold: float = Field(0.5, gt=0, lt=1)
 
 
 class LatentsConfig(_Section):
@@ -182,6 +203,10 @@ class LatentsConfig(_Section):
     window_frames: int = Field(0, ge=0)
     #: windows per encoder pass
     batch_size: int = Field(2, ge=1)
+    #: each window after the first starts at the last section start (the `structure`
+    #: asset's .SECTIONS) within the previous window, before any later downbeat; windows
+    #: still cover every second, so one longer than a section spans the next boundary
+    sections: bool = False
     #: the sources encoded, one flat corpus each (`<latents>/<preset>/<source>/`): the mix
     #: and any of the stems (a track without that stem file has no item in its corpus)
     sources: tuple[Literal["mix", "drums", "bass", "other", "vocals"], ...] = ("mix",)
@@ -336,6 +361,7 @@ class MasterConfig(_Section):
     loudness: LoudnessConfig = LoudnessConfig()
     timbral: TimbralConfig = TimbralConfig()
     chords: ChordsConfig = ChordsConfig()
+    structure: StructureConfig = StructureConfig()
     separation: SeparationConfig = SeparationConfig()
     crops: CropsConfig = CropsConfig()
     latents: LatentsConfig = LatentsConfig()

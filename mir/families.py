@@ -525,6 +525,35 @@ CHORDS = Family(
     kinds=frozenset({"madmom", "duckdb"}),
 )
 
+STRUCTURE = Family(
+    name="structure",
+    group="structure",
+    version="1",
+    description="Sections (`<Track>.SECTIONS`: `start`, `end`, `label`, `name`, "
+    "`label_confidence`, `name_confidence`, `lufs`, `energy`, tab-separated, one section per "
+    "line), every boundary a downbeat of the beat grid. Labels (A, B, ...) mark repeated "
+    "material; names are intro, verse, chorus, bridge, break or outro. No model: bar-level "
+    "self-similarity of harmony and timbre from the shared intermediates (mir/structure.py). "
+    "A run of one track shows a picture of the sections over the short-term loudness.",
+    keys=(
+        Feature("section_count", 1, 100_000, "", "sections of the track in .SECTIONS"),
+        text(
+            "form",
+            "the sections in order: intros and outros by name, the rest by repetition label "
+            "(intro A B A B C B outro)",
+        ),
+        Feature("section_mean_seconds", 0, 86400, "s", "mean length of the track's sections"),
+        text(
+            "section_grid",
+            "what the boundaries snap to: downbeats; beats (every 4th, a grid without bars); "
+            "seconds (no beats)",
+        ),
+    ),
+    beats=True,
+    code=("mir.structure:analyze_structure", "mir.structure:write_sections"),
+    kinds=frozenset({"numpy", "matplotlib", "duckdb"}),
+)
+
 TIMBRAL = Family(
     name="timbral_features",
     group="timbral",
@@ -726,7 +755,8 @@ CROPS = Family(
     name="training_crops",
     group="crops",
     # 3: a crop without a tempo holds none (was 0); its values as the families store them
-    version="3",
+    # 4: crops carry their section and may start at section starts
+    version="4",
     description="Beat-aligned crops of the mix and its stems in `<crops>/<Track>/`, each "
     "with its own `.INFO`: bookkeeping, every track feature its families let the crops "
     "inherit, per-crop loudness, spectral and harmonic features and 256-step series.",
@@ -748,13 +778,15 @@ TIMESERIES = Family(
     group="latents",
     # 3: every series the crops know: their beat and downbeat bumps on the grid
     # (beat_activations_ts, downbeat_activations_ts) and onsets_activations_ts
-    version="3",
+    # 4: the section index and the place within the section (with .SECTIONS)
+    version="4",
     description="Every series of the whole track (every series the crops know, and more), "
     "each at its own rate, in the `timeseries` table and `<Track>.TIMESERIES.npz` "
     "(`__meta__` with `field_rates`): at 100 Hz madmom's beat and downbeat activations, "
     "the crops' bumps at the grid's beats and downbeats, onset envelope (and scaled to "
-    "peak 1), band RMS, spectral shape, HPCP and each stem's RMS and onset envelope; at 50 Hz f0 of the bass and other "
-    "stems with their voiced series; at 10 Hz the chord index; at 1 Hz the tonic.",
+    "peak 1), band RMS, spectral shape, HPCP and each stem's RMS and onset envelope; at "
+    "50 Hz f0 of the bass and other stems with their voiced series; at 10 Hz the chord "
+    "index and the section index and place within the section; at 1 Hz the tonic.",
     keys=(
         Feature("timeseries_frames", 0, 1e9, "", "frames of the 100 Hz series"),
         Feature("timeseries_frame_rate", 1, 1000, "1/s", "frames per second of the base rate"),
@@ -762,12 +794,13 @@ TIMESERIES = Family(
         Feature("timeseries_file", kind="file", description="the .TIMESERIES.npz file"),
     ),
     beats=True,
-    # the stem files and the .CHORDS sidecar, when their assets ran
-    reads=("stems", "chords"),
+    # the stem files and the .CHORDS and .SECTIONS sidecars, when their assets ran
+    reads=("stems", "chords", "structure"),
     consumers=NONE,
     code=(
         "mir.dataset.timeseries:complete_track_series",
         "mir.dataset.timeseries:write_npz",
+        "mir.structure:section_series",
         "mir.spectral:band_energies_of",
         "mir.analysis:read_beat_grid",
     ),
@@ -792,6 +825,8 @@ LATENT_WINDOWS = Family(
     ),
     beats=True,
     consumers=NONE,
+    # its .SECTIONS, with latents.sections: the windows start at section starts
+    reads=("structure",),
     code=(
         "mir.dataset.windows:plan_windows",
         "mir.dataset.windows:manifest_rows",
@@ -899,6 +934,7 @@ FAMILIES: tuple[Family, ...] = (
     HARMONIC,
     STEM_HARMONIC,
     CHORDS,
+    STRUCTURE,
     TIMBRAL,
     CLASSIFICATION,
     AESTHETICS,

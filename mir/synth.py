@@ -654,3 +654,384 @@ def render_pad(
     ]
     y = np.concatenate(parts)
     return np.stack([y, 0.9 * y], axis=1).astype(np.float32)
+
+
+# -- song forms: sections that differ in chords, density and instrumentation -------------
+
+
+@dataclass(frozen=True)
+class SectionStyle:
+    """How a section sounds.
+
+    Attributes
+    ----------
+    drums : str
+        "none"; "hats" (eighth hats alone); "light" (kick on 1, rim on 3, quarter hats);
+        "full" (the rock groove); "busy" (kick on 1, the "and" of 2 and 3, snare on 2 and
+        4, sixteenth hats, a crash on the first bar); "halftime" (snare on 3 only).
+    bass : str
+        "none", "whole" (one note per bar), "quarter", "eighth".
+    harmony : str
+        "pad" (soft attack, held), "stab" (short chords on the off-beats), "strum" (bright,
+        struck on every beat).
+    melody : str
+        "none", "low" (two notes a bar around middle C), "high" (four to six notes a bar an
+        octave up).
+    level : float
+        Gain of the section, 0-1 (the chorus is the loudest).
+    """
+
+    drums: str
+    bass: str
+    harmony: str
+    melody: str
+    level: float
+
+
+#: each functional name's default sound; :func:`render_form` varies them per song
+SECTION_STYLES = {
+    "intro": SectionStyle("hats", "whole", "pad", "none", 0.55),
+    "verse": SectionStyle("light", "quarter", "stab", "low", 0.75),
+    "chorus": SectionStyle("busy", "eighth", "strum", "high", 1.0),
+    "bridge": SectionStyle("halftime", "whole", "pad", "high", 0.8),
+    "break": SectionStyle("none", "none", "pad", "none", 0.45),
+    "outro": SectionStyle("light", "whole", "pad", "none", 0.6),
+}
+#: 4-bar progressions as scale degrees (0 = the tonic chord); a song's verse, chorus and
+#: bridge take different ones
+FORM_PROGRESSIONS = {
+    "major": ((0, 4, 5, 3), (5, 3, 0, 4), (1, 4, 0, 0), (3, 4, 2, 5), (0, 5, 3, 4), (3, 0, 4, 4)),
+    "minor": ((0, 5, 2, 6), (0, 3, 4, 0), (5, 6, 0, 0), (3, 4, 0, 5), (0, 6, 5, 4), (5, 2, 6, 4)),
+}
+#: the forms of :func:`render_form`: (functional name, bars) per section
+SONG_FORMS = {
+    "pop": "intro:4 verse:8 chorus:8 verse:8 chorus:8 bridge:8 chorus:8 outro:4",
+    "long-intro": "intro:8 verse:8 chorus:8 verse:8 chorus:8 outro:2",
+    "breakdown": "intro:2 verse:8 chorus:8 verse:8 chorus:8 break:8 chorus:8 outro:8",
+    "double-chorus": "intro:4 verse:16 chorus:8 verse:8 chorus:8 chorus:8 outro:4",
+    "no-intro": "verse:8 chorus:8 verse:8 chorus:8 bridge:4 chorus:8 outro:4",
+    "verse-verse": "intro:4 verse:8 verse:8 chorus:8 verse:8 chorus:8 break:4 chorus:8",
+    "ballad": "intro:8 verse:8 chorus:8 verse:8 chorus:8 bridge:8 break:4 chorus:8 outro:8",
+    "short": "intro:4 verse:8 chorus:8 bridge:8 chorus:8 outro:4",
+}
+
+
+def parse_form(form: str) -> list[tuple[str, int]]:
+    """ "intro:4 verse:8 ..." -> [("intro", 4), ("verse", 8), ...]; every name must be one
+    of :data:`SECTION_STYLES` and every length a positive number of bars."""
+    sections = []
+    for item in form.split():
+        name, _, bars = item.partition(":")
+        if name not in SECTION_STYLES or not bars.isdigit() or int(bars) < 1:
+            raise ValueError(
+                f"form item {item!r}: expected name:bars with a name of {tuple(SECTION_STYLES)}"
+            )
+        sections.append((name, int(bars)))
+    if not sections:
+        raise ValueError("a form needs at least one section")
+    return sections
+
+
+@dataclass
+class FormSong(Song):
+    """A rendered song with its sections: `sections` holds (start s, end s, label, name)
+    per section, the first starting at 0 and the last ending at the end of the audio;
+    sections of the same label share their chords and sound."""
+
+    sections: list[tuple[float, float, str, str]] = field(default_factory=list)
+
+    @property
+    def boundaries(self) -> np.ndarray:
+        """The section starts after the first (s): the downbeats where a section begins."""
+        return np.array([s for s, _, _, _ in self.sections[1:]], dtype=float)
+
+
+def render_form(
+    form: str = SONG_FORMS["pop"],
+    *,
+    bpm: float = 116.0,
+    tonic: str = "E",
+    scale: str = "major",
+    beats_per_bar: int = 4,
+    sr: int = 44100,
+    seed: int = 0,
+    offset_s: float = 0.25,
+) -> FormSong:
+    """Render a song in sections with a known form.
+
+    Sections of different functional names differ in chords (a 4-bar progression of
+    :data:`FORM_PROGRESSIONS` each: the verse, chorus and bridge never share one), in
+    density (drum pattern, bass rhythm) and in instrumentation (pad, off-beat stabs or
+    strummed chords, a low or high melody, or none), as :data:`SECTION_STYLES` describes;
+    the seed varies them per song (a verse with full drums, a bridge with the chorus's
+    groove). Repeated sections share their chords and sound but not their details: the
+    melody's rhythm and the drums' velocities change, and a section that hands over to
+    another ends with a drum fill. The intro fades in, the outro fades out.
+
+    Parameters
+    ----------
+    form : str
+        "name:bars ..." (see :func:`parse_form`, :data:`SONG_FORMS`).
+    bpm, tonic, scale, beats_per_bar, sr, seed, offset_s
+        As :func:`render_song`.
+
+    Returns
+    -------
+    FormSong
+        The mix, stems, beats, downbeats and `sections` (start, end, label, name), where
+        the label is the functional name: sections of one name repeat the same material.
+    """
+    if tonic not in NOTE_NAMES:
+        raise ValueError(f"tonic must be one of {NOTE_NAMES}")
+    if scale not in _SCALES or beats_per_bar not in (3, 4):
+        raise ValueError("scale must be major or minor, beats_per_bar 3 or 4")
+    plan = parse_form(form)
+    rng = np.random.default_rng(seed)
+    styles = dict(SECTION_STYLES)
+    # per song: the verse sometimes as dense as the chorus, the bridge on the chorus's groove
+    if rng.random() < 0.3:
+        styles["verse"] = SectionStyle("full", "quarter", "stab", "low", 0.8)
+    if rng.random() < 0.3:
+        styles["bridge"] = SectionStyle("busy", "whole", "pad", "high", 0.85)
+    if rng.random() < 0.5:
+        styles["intro"] = SectionStyle("none", "none", "pad", "low", 0.5)
+    pool = FORM_PROGRESSIONS[scale]
+    order = rng.permutation(len(pool))
+    chords_of = {"verse": pool[order[0]], "chorus": pool[order[1]], "bridge": pool[order[2]]}
+    chords_of["intro"] = pool[order[3]] if rng.random() < 0.5 else chords_of["verse"]
+    chords_of["break"] = chords_of["chorus"]
+    chords_of["outro"] = chords_of["chorus"]
+
+    beat_s = 60.0 / bpm
+    n_bars = sum(bars for _, bars in plan)
+    n_beats = n_bars * beats_per_bar
+    duration_s = offset_s + n_beats * beat_s + 1.0
+    n = int(duration_s * sr)
+    beats = offset_s + np.arange(n_beats) * beat_s
+    downbeats = beats[::beats_per_bar]
+    stems = {k: np.zeros(n) for k in ("drums", "bass", "other", "vocals")}
+    root = NOTE_NAMES.index(tonic)
+    sounds = {"kick": _kick(sr), "snare": _snare(sr, rng), "hat": _hat(sr, rng)}
+    sounds["crash"] = _crash(sr, rng)
+    sections: list[tuple[float, float, str, str]] = []
+    bar = 0
+    for index, (name, bars) in enumerate(plan):
+        style = styles[name]
+        following = plan[index + 1][0] if index + 1 < len(plan) else None
+        part = {k: np.zeros(n) for k in stems}
+        for k in range(bars):
+            start = int(round(downbeats[bar + k] * sr))
+            degree = chords_of[name][k % 4]
+            triad = _scale_triad(root, scale, degree)
+            velocity = rng.uniform(0.85, 1.0)  # the details of each repetition differ
+            fill = k == bars - 1 and following is not None and style.drums != "none"
+            _form_drums(
+                part["drums"], start, beat_s, sr, beats_per_bar, style.drums, sounds,
+                gain=velocity, crash=k == 0 and style.drums == "busy", fill=fill,
+            )  # fmt: skip
+            _form_bass(part["bass"], start, triad[0] - 12, beat_s, sr, beats_per_bar, style.bass)
+            _form_harmony(part["other"], start, triad, beat_s, sr, beats_per_bar, style.harmony)
+            _form_melody(part["vocals"], start, triad, beat_s, sr, beats_per_bar, style.melody, rng)
+        lo = int(round(downbeats[bar] * sr))
+        hi = int(round((offset_s + (bar + bars) * beats_per_bar * beat_s) * sr))
+        envelope = np.full(n, style.level)
+        if name == "intro" and index == 0:  # fade in over the first bars
+            envelope[lo:hi] *= np.linspace(0.6, 1.0, hi - lo)
+        if name == "outro" and following is None:  # fade out to the end
+            envelope[lo:] *= np.linspace(1.0, 0.1, n - lo)
+        for key in stems:
+            stems[key] += part[key] * envelope
+        sections.append((float(downbeats[bar]), 0.0, name, name))
+        bar += bars
+    # sections tile the audio: the first from 0, each to the next one's start, the last to the end
+    sections = [
+        (0.0 if i == 0 else s, sections[i + 1][0] if i + 1 < len(sections) else n / sr, lab, nm)
+        for i, (s, _, lab, nm) in enumerate(sections)
+    ]
+    peak = max(np.abs(sum(stems.values())).max(), 1e-9)
+    gain = 0.8 / peak
+    pans = {"drums": (1.0, 1.0), "bass": (1.0, 1.0), "other": (1.0, 0.8), "vocals": (0.8, 1.0)}
+    stereo = {
+        k: (np.stack([v * pans[k][0], v * pans[k][1]], axis=1) * gain).astype(np.float32)
+        for k, v in stems.items()
+    }
+    return FormSong(
+        mix=sum(stereo.values()).astype(np.float32),
+        sr=sr,
+        bpm=float(bpm),
+        tonic=tonic,
+        scale=scale,
+        beats_per_bar=beats_per_bar,
+        beats=beats,
+        downbeats=downbeats,
+        stems=stereo,
+        sections=sections,
+    )
+
+
+def _crash(sr: int, rng: np.random.Generator) -> np.ndarray:
+    n = int(1.2 * sr)
+    t = np.arange(n) / sr
+    return 0.25 * np.diff(rng.standard_normal(n + 1)) * np.exp(-t / 0.35)
+
+
+def _scale_triad(root: int, scale: str, degree: int) -> list[int]:
+    """The triad on a scale degree, semitones above middle C (the dominant of a minor key
+    with the leading tone)."""
+    steps = _HARMONIC_MINOR if scale == "minor" and degree == 4 else _SCALES[scale]
+    return [root + steps[d % 7] + 12 * (d // 7) for d in (degree, degree + 2, degree + 4)]
+
+
+def _form_drums(
+    drums: np.ndarray,
+    start: int,
+    beat_s: float,
+    sr: int,
+    beats_per_bar: int,
+    pattern: str,
+    sounds: dict[str, np.ndarray],
+    *,
+    gain: float,
+    crash: bool,
+    fill: bool,
+) -> None:
+    """One bar of a :class:`SectionStyle` drum pattern, on a sixteenth grid."""
+    if pattern == "none":
+        return
+    steps = 4 * beats_per_bar
+    last = 2 * beats_per_bar  # the eighth where a half bar starts (beat 3 in 4/4)
+    hits: dict[str, dict[int, float]] = {"kick": {}, "snare": {}, "hat": {}}
+    if pattern == "hats":
+        hits["hat"] = {k: 0.5 for k in range(0, steps, 2)}
+    elif pattern == "light":
+        hits["kick"] = {0: 0.7}
+        hits["snare"] = {last: 0.35}
+        hits["hat"] = {k: 0.45 for k in range(0, steps, 4)}
+    elif pattern == "full":
+        hits["kick"] = {k: 0.9 for k in range(0, steps, 8)}
+        hits["snare"] = {k: 0.6 for k in range(4, steps, 8)}
+        hits["hat"] = {k: 0.6 if k % 4 == 0 else 0.4 for k in range(0, steps, 2)}
+    elif pattern == "busy":
+        hits["kick"] = {0: 0.95, 6: 0.7, last: 0.9}
+        hits["snare"] = {k: 0.7 for k in range(4, steps, 8)}
+        hits["hat"] = {k: 0.55 if k % 2 == 0 else 0.35 for k in range(steps)}
+    elif pattern == "halftime":
+        hits["kick"] = {0: 0.9, 10 % steps: 0.6}
+        hits["snare"] = {last: 0.8}
+        hits["hat"] = {k: 0.4 for k in range(0, steps, 4)}
+    else:
+        raise ValueError(f"unknown drum pattern {pattern!r}")
+    if fill:  # the last half bar: snare sixteenths, rising
+        hits["hat"] = {k: v for k, v in hits["hat"].items() if k < last}
+        hits["snare"] = {k: 0.3 + 0.5 * (k - last) / (steps - last) for k in range(last, steps)}
+    sixteenth = beat_s / 4
+    for name, pattern_hits in hits.items():
+        for step, level in pattern_hits.items():
+            _add(drums, start + int(step * sixteenth * sr), gain * level * sounds[name])
+    if crash:
+        _add(drums, start, gain * sounds["crash"])
+
+
+def _form_bass(
+    bass: np.ndarray,
+    start: int,
+    pitch: int,
+    beat_s: float,
+    sr: int,
+    beats_per_bar: int,
+    rhythm: str,
+) -> None:
+    """One bar of bass on the chord root (`pitch` semitones above middle C)."""
+    if rhythm == "none":
+        return
+    hz = _midi_hz(48 + pitch % 12)
+    length_beats = {"whole": beats_per_bar, "quarter": 1.0, "eighth": 0.5}[rhythm]
+    count = int(round(beats_per_bar / length_beats))
+    for k in range(count):
+        note = _tone(
+            hz,
+            int(length_beats * beat_s * sr),
+            sr,
+            partials=6,
+            attack_s=0.005,
+            decay_s=0.3 * length_beats * beat_s + 0.1,
+        )
+        _add(bass, start + int(k * length_beats * beat_s * sr), 0.5 * note)
+
+
+def _form_harmony(
+    other: np.ndarray,
+    start: int,
+    triad: list[int],
+    beat_s: float,
+    sr: int,
+    beats_per_bar: int,
+    kind: str,
+) -> None:
+    """One bar of chords: a held pad, off-beat stabs, or strummed on every beat."""
+    bar_len = int(beats_per_bar * beat_s * sr)
+    for pitch in triad:
+        hz = _midi_hz(60 + pitch)
+        if kind == "pad":
+            _add(
+                other,
+                start,
+                0.11
+                * _tone(hz, bar_len, sr, partials=3, attack_s=0.25, decay_s=3.0 * bar_len / sr),
+            )
+        elif kind == "stab":
+            for k in range(beats_per_bar):
+                stab = _tone(
+                    hz, int(0.3 * beat_s * sr), sr, partials=5, attack_s=0.003, decay_s=0.08
+                )
+                _add(other, start + int((k + 0.5) * beat_s * sr), 0.12 * stab)
+        elif kind == "strum":
+            for k in range(beats_per_bar):
+                strum = _tone(
+                    hz, int(beat_s * sr), sr, partials=9, attack_s=0.004, decay_s=0.5 * beat_s
+                )
+                _add(other, start + int((k * beat_s + 0.008 * pitch % 3) * sr), 0.1 * strum)
+        else:
+            raise ValueError(f"unknown harmony {kind!r}")
+
+
+#: melody rhythms as (start, length) in beats, per register; a bar draws one of them
+_MELODY_RHYTHMS = {
+    "low": (((0, 1.9), (2, 1.9)), ((0, 2.9), (3, 0.9)), ((0, 0.9), (1, 2.9))),
+    "high": (
+        ((0, 0.9), (1, 0.9), (2, 0.9), (3, 0.9)),
+        ((0, 0.45), (0.5, 0.45), (1, 0.9), (2, 0.45), (2.5, 0.45), (3, 0.9)),
+        ((0, 1.4), (1.5, 0.45), (2, 0.9), (3, 0.9)),
+    ),
+}
+
+
+def _form_melody(
+    vocals: np.ndarray,
+    start: int,
+    triad: list[int],
+    beat_s: float,
+    sr: int,
+    beats_per_bar: int,
+    register: str,
+    rng: np.random.Generator,
+) -> None:
+    """One bar of melody on the chord tones, its rhythm drawn per bar."""
+    if register == "none":
+        return
+    rhythms = _MELODY_RHYTHMS[register]
+    rhythm = rhythms[int(rng.integers(len(rhythms)))]
+    octave = 72 if register == "high" else 60
+    for k, (at, length) in enumerate(rhythm):
+        if at >= beats_per_bar:
+            continue
+        pitch = octave + triad[(0, 1, 2, 1, 0, 2)[k % 6]]
+        tone = _tone(
+            _midi_hz(pitch),
+            int(min(length, beats_per_bar - at) * beat_s * sr),
+            sr,
+            partials=3,
+            attack_s=0.015,
+            decay_s=0.4 * max(length, 0.5),
+        )
+        _add(vocals, start + int(at * beat_s * sr), 0.2 * tone)

@@ -13,6 +13,7 @@ from mir.dataset.sat_export import remove_other_files
 from mir.errors import ModelNotFound
 from mir.info import info_path, read_info, sidecar_path
 from mir.stems import find_stems
+from mir.structure import SECTIONS, read_sections
 from mir_assets.runtime import decoded, for_each_track, full_mix_path, input_cursors
 from resources.gpu import GpuResource
 from resources.settings import PipelineSettings
@@ -167,6 +168,9 @@ def training_crops(
         out_dir = settings.config.paths.crops / track_id
         # each crop's own chords, from the track's segments (when the chords asset ran)
         chords_file = sidecar_path(track_dir, CHORDS)
+        # each crop's section (when the structure asset ran); crops.sections needs it
+        sections_file = sidecar_path(track_dir, SECTIONS)
+        sections = read_sections(sections_file) if sections_file.exists() else None
         crops = make_crops(
             audio,
             name=track_id,
@@ -180,6 +184,7 @@ def training_crops(
             cfg=cfg,
             model_values=models.values if models is not None else None,
             captions=captioner.captions if captioner is not None else None,
+            sections=sections,
         )
         settings.tables.replace_crop_rows(CROPS_TABLE, track_id, crops.rows)
         settings.tables.replace_crop_arrays(track_id, crops.series)

@@ -47,6 +47,7 @@ from mir_assets import (
     source,
     statistics,
     stems,
+    structure,
     timeseries,
     transcription,
 )
@@ -74,6 +75,7 @@ ASSET_FUNCTIONS = {
         transcription.drum_transcription,
         transcription.pitch_transcription,
         captions.captions,
+        structure.structure,
         crops.training_crops,
         timeseries.track_timeseries,
         timeseries.latent_windows,

@@ -8,11 +8,13 @@ from mir.chords import read_chords
 from mir.dataset.resample import TrackSeries, padding_mask
 from mir.dataset.timeseries import NPZ_SUFFIX, complete_track_series, read_npz, write_npz
 from mir.dataset.windows import coverage, manifest_rows, plan_windows, write_manifest
+from mir.errors import MissingInput
 from mir.info import sidecar_path
 from mir.intermediates import SR
 from mir.latents.presets import check_window_frames, preset
 from mir.spectral import band_energies_of
 from mir.stems import find_stems
+from mir.structure import SECTIONS, read_sections
 from mir_assets.runtime import decoded, for_each_track, full_mix_path
 from resources.settings import PipelineSettings
 
@@ -37,8 +39,8 @@ def track_timeseries(
     (and `onsets_activations_ts`, scaled to peak 1), band RMS, spectral shape, HPCP (C = 0)
     and, for each stem in the track folder, `rms_<stem>_ts` and
     `onset_envelope_<stem>_ts`; 50 Hz: `f0_<stem>_ts` and `f0_<stem>_voiced_ts` of the bass
-    and other stems; 10 Hz: `chords_idx_ts` (with `.CHORDS`); 1 Hz: `tonic_ts`,
-    `tonic_strength_ts`."""
+    and other stems; 10 Hz: `chords_idx_ts` (with `.CHORDS`), `section_idx_ts` and
+    `section_position_ts` (with `.SECTIONS`); 1 Hz: `tonic_ts`, `tonic_strength_ts`."""
 
     def compute(track_id: str) -> dict:
         track_dir = settings.track_dir(track_id)
@@ -48,6 +50,7 @@ def track_timeseries(
         stems = {name: decoded(path).mono(SR) for name, path in find_stems(track_dir).items()}
         chords_file = sidecar_path(track_dir, CHORDS)
         beats, downbeats = read_beat_grid(track_dir, beat_grid.get(track_id))
+        sections_file = sidecar_path(track_dir, SECTIONS)
         series, rates = complete_track_series(
             audio.mono(SR),
             beat_activation=stored.get("beat_activation_ts"),
@@ -57,6 +60,7 @@ def track_timeseries(
             chords=read_chords(chords_file) if chords_file.exists() else None,
             beats=beats,
             downbeats=downbeats,
+            sections=read_sections(sections_file) if sections_file.exists() else None,
         )
         settings.tables.write_arrays(track_id, -1, series)
         n_frames = series["onset_envelope_ts"].shape[0]
@@ -112,7 +116,9 @@ def latent_windows(
     (mir/dataset/resample.py). `<Track>.LATENT_WINDOWS.csv`: the manifest (track folder,
     track, window index, start, end, duration, samples, frames); `<Track>.LATENT_WINDOWS.npz`:
     {field: (windows, T, ...)} with `padding_mask` and a `__meta__` (preset, frames,
-    frame rate, starts). No model: the `latents` asset encodes these windows."""
+    frame rate, starts). With `latents.sections`, windows start at the section starts of
+    the `structure` asset's `.SECTIONS` where one lies within the previous window. No model:
+    the `latents` asset encodes these windows."""
     cfg = settings.config.latents
     p = preset(cfg.preset)
     frames = check_window_frames(p, cfg.window_frames)
@@ -122,12 +128,19 @@ def latent_windows(
         audio = decoded(full_mix_path(settings, track_id, source_audio[track_id]))
         _, downbeats = read_beat_grid(track_dir, beat_grid.get(track_id))
         n = int(round(audio.n_samples * p.sample_rate / audio.sr))
+        boundaries = None
+        if cfg.sections:
+            sections_file = sidecar_path(track_dir, SECTIONS)
+            if not sections_file.exists():
+                raise MissingInput(f"{sections_file.name} (latents.sections is on)", "structure")
+            boundaries = [s.start for s in read_sections(sections_file)]
         windows = plan_windows(
             n,
             sample_rate=p.sample_rate,
             n_frames=frames,
             samples_per_frame=p.samples_per_frame,
             downbeats_s=downbeats,
+            boundaries_s=boundaries,
         )
         rows = manifest_rows(windows, track_folder=track_dir.name, track=track_id)
         csv_path = write_manifest(sidecar_path(track_dir, WINDOWS_CSV), rows)

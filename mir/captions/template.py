@@ -57,6 +57,31 @@ def _chord_symbol(label: str) -> str:
     return root + ("m" if quality == "min" else "")
 
 
+#: how a caption opens on a section of each name ("The chorus of a rock track ...")
+_SECTION_WORDS = {
+    "intro": "The intro of",
+    "verse": "A verse of",
+    "chorus": "The chorus of",
+    "bridge": "The bridge of",
+    "break": "A break in",
+    "outro": "The outro of",
+}
+_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth")
+
+
+def _section_words(values: Mapping[str, Any]) -> str | None:
+    """ "The chorus of", "The second chorus of", "A verse of" for a crop in a named section
+    of a track with more than one section (`section_name`, `section_occurrence`,
+    `section_count`); None otherwise."""
+    name = values.get("section_name")
+    if name not in _SECTION_WORDS or int(values.get("section_count") or 0) < 2:
+        return None
+    nth = int(values.get("section_occurrence") or 1)
+    if name in ("verse", "chorus") and 1 < nth <= len(_ORDINALS):
+        return f"The {_ORDINALS[nth - 1]} {name} of"
+    return _SECTION_WORDS[name]
+
+
 def template_caption(values: Mapping[str, Any]) -> str:
     """A one-sentence caption from the values of `.INFO`; an undefined value (None) is
     left out, as a missing one is.
@@ -68,6 +93,12 @@ def template_caption(values: Mapping[str, Any]) -> str:
     'Music at 128 BPM in A minor, 4/4 time, very loud, bright.'
     >>> template_caption({"bpm": 96.0, "chord_progression": "A:min-F:maj-C:maj-G:maj"})
     'Music at 96 BPM, chords Am-F-C-G.'
+
+    A crop names its section (`section_name`, from the `structure` asset):
+
+    >>> template_caption({"bpm": 120.0, "section_name": "chorus", "section_occurrence": 2,
+    ...                   "section_count": 8})
+    'The second chorus of a track at 120 BPM.'
     """
     # an undefined value (stored as null) is absent: nothing is said of it
     values = {k: v for k, v in values.items() if v is not None}
@@ -75,6 +106,13 @@ def template_caption(values: Mapping[str, Any]) -> str:
     moods = _top_labels(values.get("essentia_mood"), 2)
     instruments = _top_labels(values.get("essentia_instrument"), 3)
     head = ", ".join(genres) + " track" if genres else "Music"
+    section = _section_words(values)
+    if section:
+        if genres:
+            article = "an" if genres[0][:1].lower() in "aeiou" else "a"
+            head = f"{section} {article} {', '.join(genres)} track"
+        else:
+            head = f"{section} a track"
     parts = []
     # a tempo is stated only where one was measured (an undefined tempo is stored as 120)
     bpm = _number(values, "bpm")

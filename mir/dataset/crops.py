@@ -11,7 +11,7 @@ on a downbeat after the leading silence, end on a downbeat (a multiple of 4 bars
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,10 +22,12 @@ from mir.audio import Audio, extension
 from mir.captions.template import caption_for, template_caption
 from mir.chords import crop_chords
 from mir.dataset.timeseries import NPZ_SUFFIX, crop_timeseries, write_npz
+from mir.errors import MissingInput
 from mir.feature_table import inherited_by_crops
 from mir.info import safe_update
 from mir.intermediates import SR
 from mir.separation.files import mp3_bitrate, write_stem
+from mir.structure import Section, section_series, span_values
 
 MIN_FRACTION = 0.75
 FADE_S = 0.010
@@ -166,6 +168,45 @@ def plan_crops(
     return crops
 
 
+def plan_section_crops(
+    y: np.ndarray,
+    *,
+    sr: int,
+    length: int,
+    beats: np.ndarray,
+    downbeats: np.ndarray,
+    sections: Sequence[Section],
+    mode: str = "beat-aligned",
+    div4: bool = True,
+    overlap: bool = False,
+) -> list[Crop]:
+    """:func:`plan_crops` within each section: every section's first crop starts where
+    the section starts (a downbeat), and no crop crosses a section boundary (a crop
+    reaching the end of its section is cut there, and dropped when shorter than 75 % of
+    the length). Sections are in seconds; crops are numbered across the track."""
+    crops: list[Crop] = []
+    beats = np.asarray(beats, dtype=float)
+    downbeats = np.asarray(downbeats, dtype=float)
+    for section in sections:
+        lo = min(max(int(round(section.start * sr)), 0), y.size)
+        hi = min(max(int(round(section.end * sr)), lo), y.size)
+        if hi - lo < int(MIN_FRACTION * length):
+            continue
+        t0, t1 = lo / sr, hi / sr
+        for crop in plan_crops(
+            y[lo:hi],
+            sr=sr,
+            length=length,
+            beats=beats[(beats >= t0) & (beats < t1)] - t0,
+            downbeats=downbeats[(downbeats >= t0 - 1e-6) & (downbeats < t1)] - t0,
+            mode=mode,
+            div4=div4,
+            overlap=overlap,
+        ):
+            crops.append(Crop(len(crops), crop.start + lo, crop.end + lo, sr, crop.downbeats))
+    return crops
+
+
 def cut(samples: np.ndarray, crop: Crop) -> np.ndarray:
     """The crop's samples with 10 ms linear fades at both ends (a copy)."""
     out = np.array(samples[crop.start : crop.end], dtype=np.float32, copy=True)
@@ -274,6 +315,7 @@ def make_crops(
     cfg,
     model_values: Callable[[Audio, dict[str, Audio]], dict] | None = None,
     captions: Callable[[Path, dict], dict] | None = None,
+    sections: Sequence[Section] | None = None,
 ) -> TrackCrops:
     """Cut a track (and its stems) into crops in `out_dir`: `<name>_<N>.<ext>` for the mix,
     `<name>_<N>_<stem>.<ext>` for each stem, `<name>_<N>.INFO` and, with `cfg.timeseries`,
@@ -299,6 +341,11 @@ def make_crops(
     captions : callable, optional
         `(crop audio file, values) -> captions` of each crop's own audio; a non-empty
         answer replaces the track's captions (revisions included).
+    sections : sequence of Section, optional
+        The track's sections (the `structure` asset's `.SECTIONS`): each crop carries its
+        section's name and place (:func:`mir.structure.span_values`), and with
+        `cfg.sections` the crops start at section starts and never straddle a boundary
+        (:func:`plan_section_crops`).
 
     Each crop's `.INFO` holds its bookkeeping (`position`, `start_time`, `end_time`,
     `start_sample`, `end_sample`, `duration`, `samples`, `downbeats`, local `bpm` and
@@ -308,16 +355,31 @@ def make_crops(
     """
     y = audio.mono()
     length = int(round(cfg.length_samples * audio.sr / SR))
-    plan = plan_crops(
-        y,
-        sr=audio.sr,
-        length=length,
-        beats=beats,
-        downbeats=downbeats,
-        mode=cfg.mode,
-        div4=cfg.div4,
-        overlap=cfg.overlap,
-    )
+    if getattr(cfg, "sections", False):
+        if not sections:
+            raise MissingInput(f"{name}.SECTIONS (crops.sections is on)", "structure")
+        plan = plan_section_crops(
+            y,
+            sr=audio.sr,
+            length=length,
+            beats=beats,
+            downbeats=downbeats,
+            sections=sections,
+            mode=cfg.mode,
+            div4=cfg.div4,
+            overlap=cfg.overlap,
+        )
+    else:
+        plan = plan_crops(
+            y,
+            sr=audio.sr,
+            length=length,
+            beats=beats,
+            downbeats=downbeats,
+            mode=cfg.mode,
+            div4=cfg.div4,
+            overlap=cfg.overlap,
+        )
     track_values = {k: v for k, v in track_values.items() if inherited_by_crops(k)}
     ext = LOSSY_TO.get(extension(source), extension(source))
     bitrate = mp3_bitrate(source)
@@ -362,6 +424,8 @@ def make_crops(
             "stem_names": sorted(stem_audio),
         }
         values = {**track_values, **bookkeeping}
+        if sections:  # the crop's section: its name and place in the form
+            values.update(span_values(sections, crop.start_time, crop.end_time))
         crop_audio = Audio(mix, audio.sr)  # its views and STFT serve features and series
         if cfg.features:
             values.update(crop_features(crop_audio, stem_audio, n_steps=cfg.n_steps))
@@ -390,6 +454,15 @@ def make_crops(
                 beats=times_within(beats, lo, hi) - lo,
                 downbeats=times_within(downbeats, lo, hi) - lo,
             )
+            if sections:  # the track's section index and the place in it, per step
+                series.update(
+                    section_series(
+                        sections,
+                        frame_rate=cfg.n_steps / (hi - lo),
+                        n_frames=cfg.n_steps,
+                        offset_s=lo,
+                    )  # fmt: skip
+                )
             write_npz(
                 out_dir / f"{crop_name}{NPZ_SUFFIX}",
                 series,

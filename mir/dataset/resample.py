@@ -35,6 +35,9 @@ SPECIAL_RULES = {
     "chords_idx_ts": "mode",
     "tonic_ts": "slice",
     "tonic_strength_ts": "slice",
+    # the section under the frame's centre, and its place there (an index is not averaged)
+    "section_idx_ts": "slice",
+    "section_position_ts": "slice",
 }
 
 

@@ -35,6 +35,7 @@ from mir.spectral import (
     spectral_shape_of,
     step_starts,
 )
+from mir.structure import section_series
 
 SR = 44100
 
@@ -214,6 +215,8 @@ F0_STEMS = ("bass", "other")
 F0_RMS_FLOOR = 0.01
 #: the rate of the chord index (madmom's chord recogniser labels 10 frames per second)
 CHORD_RATE = 10
+#: the rate of the section index and the place within the section (sections are bars long)
+SECTION_RATE = 10
 #: the rate of the tonic series, and the span of HPCP each estimate reads
 TONIC_RATE = 1
 TONIC_SPAN_S = 4.0
@@ -404,6 +407,7 @@ def complete_track_series(
     chords=None,
     beats: np.ndarray | None = None,
     downbeats: np.ndarray | None = None,
+    sections=None,
 ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
     """Every whole-track series and the rate of each (frames per second): every series
     the crops know (:func:`crop_timeseries`) and more.
@@ -417,7 +421,9 @@ def complete_track_series(
     mono signal at `sr`), each stem's RMS and onset envelope at 100 Hz
     (:func:`stem_series`) and the f0 of the bass and other stems at 50 Hz with their voiced
     series (:func:`f0_series`); with `chords` (segments), the chord index at 10 Hz
-    (:func:`chord_series`). Nothing is made up for a missing input: its fields are absent.
+    (:func:`chord_series`); with `sections` (the `structure` asset's), `section_idx_ts` and
+    `section_position_ts` at 10 Hz (:func:`mir.structure.section_series`). Nothing is made
+    up for a missing input: its fields are absent.
 
     Returns
     -------
@@ -448,6 +454,10 @@ def complete_track_series(
     if chords is not None:
         series["chords_idx_ts"] = chord_series(chords, y.size / sr)
         rates["chords_idx_ts"] = float(CHORD_RATE)
+    if sections:
+        n = int(np.ceil(y.size / sr * SECTION_RATE))
+        for k, v in section_series(sections, frame_rate=SECTION_RATE, n_frames=n).items():
+            series[k], rates[k] = v, float(SECTION_RATE)
     return series, rates
 
 
