@@ -284,14 +284,7 @@ def render_song(
             )
 
     stems = {"drums": drums, "bass": bass, "other": other, "vocals": vocals}
-    peak = max(np.abs(sum(stems.values())).max(), 1e-9)
-    gain = 0.8 / peak
-    # a touch of stereo: chords left, melody right
-    pans = {"drums": (1.0, 1.0), "bass": (1.0, 1.0), "other": (1.0, 0.8), "vocals": (0.8, 1.0)}
-    stereo = {
-        k: (np.stack([v * pans[k][0], v * pans[k][1]], axis=1) * gain).astype(np.float32)
-        for k, v in stems.items()
-    }
+    stereo = _stereo(stems)
     mix = sum(stereo.values()).astype(np.float32)
     return Song(
         mix=mix,
@@ -304,6 +297,17 @@ def render_song(
         downbeats=downbeats,
         stems=stereo,
     )
+
+
+def _stereo(stems: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The mono stems as float32 stereo, the mix peaking at 0.8, with a touch of stereo:
+    chords left, melody right."""
+    gain = 0.8 / max(np.abs(sum(stems.values())).max(), 1e-9)
+    pans = {"drums": (1.0, 1.0), "bass": (1.0, 1.0), "other": (1.0, 0.8), "vocals": (0.8, 1.0)}
+    return {
+        k: (np.stack([v * pans[k][0], v * pans[k][1]], axis=1) * gain).astype(np.float32)
+        for k, v in stems.items()
+    }
 
 
 #: the minor pentatonic above the tonic, where a modal song's melody lives
@@ -551,12 +555,7 @@ def render_groove_song(
             )  # fmt: skip
             _add(vocals, start + int(offset * beat_s * sr), 0.16 * tone)
     stems = {"drums": drums, "bass": bass, "other": other, "vocals": vocals}
-    gain = 0.8 / max(np.abs(sum(stems.values())).max(), 1e-9)
-    pans = {"drums": (1.0, 1.0), "bass": (1.0, 1.0), "other": (1.0, 0.8), "vocals": (0.8, 1.0)}
-    stereo = {
-        k: (np.stack([v * pans[k][0], v * pans[k][1]], axis=1) * gain).astype(np.float32)
-        for k, v in stems.items()
-    }
+    stereo = _stereo(stems)
     return Song(
         mix=sum(stereo.values()).astype(np.float32),
         sr=sr,
@@ -848,13 +847,7 @@ def render_form(
         (0.0 if i == 0 else s, sections[i + 1][0] if i + 1 < len(sections) else n / sr, lab, nm)
         for i, (s, _, lab, nm) in enumerate(sections)
     ]
-    peak = max(np.abs(sum(stems.values())).max(), 1e-9)
-    gain = 0.8 / peak
-    pans = {"drums": (1.0, 1.0), "bass": (1.0, 1.0), "other": (1.0, 0.8), "vocals": (0.8, 1.0)}
-    stereo = {
-        k: (np.stack([v * pans[k][0], v * pans[k][1]], axis=1) * gain).astype(np.float32)
-        for k, v in stems.items()
-    }
+    stereo = _stereo(stems)
     return FormSong(
         mix=sum(stereo.values()).astype(np.float32),
         sr=sr,
