@@ -103,10 +103,10 @@ def test_an_out_of_range_value_fails_its_check_naming_key_and_value(project, ins
     assert run_track(project, instance, track_id, selection=["source_audio", "loudness"]).success
     tables = DuckDBTables(project.duckdb)
     assert evaluate_ranges([track_id], tables.read("loudness", [track_id])).passed
-    tables.upsert("loudness", {track_id: {"lufs": 3.5, "lra": 2.0}})
+    tables.upsert("loudness", {track_id: {"lufs": 13.5, "lra": 2.0}})  # above any master
     result = evaluate_ranges([track_id], tables.read("loudness", [track_id]))
     assert not result.passed
-    assert "lufs = 3.5 outside -70..0 LUFS" in result.description
+    assert "lufs = 13.5 outside -70..12 LUFS" in result.description
     assert not evaluate_ranges(["nobody"], {}).passed
 
 
