@@ -131,6 +131,12 @@ class Estimate:
     key: str = ""
 
 
+def _song_item(name: str, song, category: str) -> Item:
+    """A rendered song as an item: its truth is what it was rendered with."""
+    audio = Audio(song.mix, song.sr)
+    return Item(name, audio, song.bpm, song.beats, song.downbeats, song.key, category=category)
+
+
 def render_items(seconds: float) -> list[Item]:
     items = []
     for i, (name, groove, bpm, tonic, scale, progression, bpb) in enumerate(RENDERED):
@@ -145,35 +151,14 @@ def render_items(seconds: float) -> list[Item]:
             progression=progression,
             seed=i,
         )
-        category = "waltz" if bpb == 3 else groove
-        items.append(
-            Item(
-                name,
-                Audio(song.mix, song.sr),
-                song.bpm,
-                song.beats,
-                song.downbeats,
-                song.key,
-                category=category,
-            )
-        )
+        items.append(_song_item(name, song, "waltz" if bpb == 3 else groove))
     for i, (name, groove, part, bpm, tonic, scale) in enumerate(GROOVE_RENDERED):
         bars = max(8, round(seconds / (4 * 60.0 / bpm)))
         song = render_groove_song(
             bpm=bpm, tonic=tonic, scale=scale, bars=bars, groove=groove, part=part, seed=100 + i
         )
         category = "busy eighths" if groove.startswith("backbeat") else "half-time, busy"
-        items.append(
-            Item(
-                name,
-                Audio(song.mix, song.sr),
-                song.bpm,
-                song.beats,
-                song.downbeats,
-                song.key,
-                category=category,
-            )
-        )
+        items.append(_song_item(name, song, category))
     return items
 
 

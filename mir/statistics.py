@@ -229,6 +229,21 @@ def statistics_lines(statistics: FeatureStatistics, *, heading: str) -> list[str
     return lines
 
 
+def plotted_statistics_lines(
+    statistics: FeatureStatistics, histograms: Path, correlations: Path, *, heading: str
+) -> list[str]:
+    """:func:`statistics_lines`, then the histogram grid and the correlation heatmap
+    (written by :func:`write_plots` beside the Markdown) as images."""
+    return [
+        *statistics_lines(statistics, heading=heading),
+        "",
+        f"![histograms]({histograms.name})",
+        "",
+        f"![correlations]({correlations.name})",
+        "",
+    ]
+
+
 def write_report(statistics: FeatureStatistics, reports: Path) -> Path:
     """Write `feature_histograms.png`, `feature_correlations.png` and the Markdown report
     `feature_statistics.md` (returned) to the folder `reports`."""
@@ -240,12 +255,7 @@ def write_report(statistics: FeatureStatistics, reports: Path) -> Path:
         "",
         f"{statistics.tracks} tracks, {len(features)} numeric features.",
         "",
-        *statistics_lines(statistics, heading="##"),
-        "",
-        f"![histograms]({histograms.name})",
-        "",
-        f"![correlations]({correlations.name})",
-        "",
+        *plotted_statistics_lines(statistics, histograms, correlations, heading="##"),
     ]
     report = reports / "feature_statistics.md"
     report.write_text("\n".join(lines), encoding="utf-8")

@@ -30,7 +30,7 @@ from mir.dataset.files import write_text
 from mir.families import FAMILIES
 from mir.family import Family
 from mir.feature_table import family_of, keys_of
-from mir.statistics import statistics_lines, summarize_values, write_plots
+from mir.statistics import plotted_statistics_lines, summarize_values, write_plots
 
 CARD = "README.md"
 #: the plots beside the card (mir.statistics.write_plots with this prefix)
@@ -237,12 +237,7 @@ def write_card(
             f"{statistics.tracks} items, {len(statistics.features)} numeric keys "
             "(IQR outliers: beyond 1.5 x IQR).",
             "",
-            *statistics_lines(statistics, heading="###"),
-            "",
-            f"![histograms]({histograms.name})",
-            "",
-            f"![correlations]({correlations.name})",
-            "",
+            *plotted_statistics_lines(statistics, histograms, correlations, heading="###"),
         ]
     for heading, body in sections:
         lines += [f"## {heading}", "", *body, ""]
