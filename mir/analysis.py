@@ -307,14 +307,14 @@ def key_evidence(frames: np.ndarray, *, hop_s: float) -> str | None:
     return None
 
 
-def key_values(y: np.ndarray, frames: np.ndarray) -> dict:
-    """:func:`mir.harmonic.harmonic_features` of the 44.1 kHz mono `y` and its HPCP
-    `frames`, with the key undefined where the pitch content names none
+def key_values(y: np.ndarray, frames: np.ndarray, *, cnn: np.ndarray | None = None) -> dict:
+    """:func:`mir.harmonic.harmonic_features` of the 44.1 kHz mono `y`, its HPCP
+    `frames` and (when already computed) its key network's probabilities `cnn`, with the key undefined where the pitch content names none
     (:func:`key_evidence`), and the HPCP and TIV where there is no pitched sound."""
     from mir.harmonic import harmonic_features
     from mir.intermediates import SR
 
-    values = harmonic_features(y, frames=frames)
+    values = harmonic_features(y, frames=frames, cnn=cnn)
     why = key_evidence(frames, hop_s=2048 / SR)
     if why is not None:
         values.update({k: Undefined(why) for k in KEY_KEYS})
@@ -333,6 +333,7 @@ def harmonic_of(audio: Audio, stems: dict[str, Audio] | None = None) -> dict:
         harmonic_input,
         hpcp_frames,
         hpcp_of,
+        key_cnn_rows_of,
     )
     from mir.intermediates import stft_magnitude
 
@@ -342,9 +343,14 @@ def harmonic_of(audio: Audio, stems: dict[str, Audio] | None = None) -> dict:
     chroma = chroma_features(y, tuning=estimate_tuning(stft_magnitude(audio)) if mix else None)
     if not any(chroma.values()):
         chroma = {k: Undefined("no pitched sound: the chroma is empty") for k in chroma}
+    if mix:
+        rows = key_cnn_rows_of(audio)
+        values = key_values(y, hpcp_of(audio), cnn=None if rows is None else rows.probabilities())
+    else:
+        values = key_values(y, hpcp_frames(y))
     return {
         **chroma,
-        **key_values(y, hpcp_of(audio) if mix else hpcp_frames(y)),
+        **values,
         "harmonic_source": source,
     }
 

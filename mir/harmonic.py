@@ -13,7 +13,7 @@ import numpy as np
 from mir._essentia import algorithm
 from mir.audio import Audio
 from mir.intermediates import SR
-from mir.key import estimate_key
+from mir.key import KeyCnnRows, estimate_key, key_cnn_rows
 
 #: HPCP bin 0 is A; C is three semitones above it
 _A_TO_C_SHIFT = 3
@@ -73,6 +73,12 @@ def hpcp_of(audio: Audio, *, frame_size: int = 4096, hop_size: int = 2048) -> np
     )
 
 
+def key_cnn_rows_of(audio: Audio) -> KeyCnnRows | None:
+    """:func:`mir.key.key_cnn_rows` of the 44.1 kHz mono view, once per track: the track's
+    key and each crop's (the rows inside it) read the same network output."""
+    return audio.cached("key_cnn_rows", lambda: key_cnn_rows(audio.mono(SR)))
+
+
 def to_c_based(hpcp_a: np.ndarray) -> np.ndarray:
     """Rotate A-based HPCP bins so that index 0 is C."""
     return np.roll(hpcp_a, -_A_TO_C_SHIFT, axis=-1)
@@ -91,13 +97,18 @@ def tonal_interval_vector(pcp_c: np.ndarray) -> np.ndarray:
 
 
 def harmonic_features(
-    y: np.ndarray, *, sr: int = SR, frames: np.ndarray | None = None
+    y: np.ndarray,
+    *,
+    sr: int = SR,
+    frames: np.ndarray | None = None,
+    cnn: np.ndarray | None = None,
 ) -> dict[str, float | str]:
     """`hpcp_0..11` (C = 0, max bin 1), `tiv_0..11`, `tonic` (0-11, C = 0), `tonic_scale`,
     `tonic_strength` (0-1, the edmm profile's), `key_confidence` (0-1), `key_source`.
 
     The key is :func:`estimate_key`'s. `frames`: :func:`hpcp_frames` of `y` (4096 / 2048)
-    when already computed."""
+    when already computed; `cnn`: the key network's probabilities of `y` when already
+    computed (:func:`key_cnn_rows_of`)."""
     frames = hpcp_frames(y, sr=sr) if frames is None else frames
     out: dict[str, float | str] = {}
     mean_a = frames.mean(axis=0) if frames.size else np.zeros(12)
@@ -108,7 +119,7 @@ def harmonic_features(
         out.update({"key_confidence": 0.0, "key_source": "none"})
         return out
     mean_a = mean_a / mean_a.max()
-    key, strength = estimate_key(mean_a, to_c_based(frames), y, sr=sr)
+    key, strength = estimate_key(mean_a, to_c_based(frames), y, sr=sr, cnn=cnn)
     hpcp_c = to_c_based(mean_a)
     tiv = tonal_interval_vector(hpcp_c)
     out.update({f"hpcp_{i}": round(float(v), 6) for i, v in enumerate(hpcp_c)})

@@ -247,14 +247,60 @@ def _key_cnn():
     return madmom, (sig, frames, stft, spec), networks, np.array(order)
 
 
-def key_cnn_probabilities(y: np.ndarray, *, sr: int = SR) -> np.ndarray | None:
-    """madmom's `CNNKeyRecognitionProcessor` on a mono 44.1 kHz signal: the probability of
-    each of the 24 keys (:func:`key_index` order), or None for under 2 s of audio.
+#: seconds of audio per row of the key network's last feature map (8 frames at 5 per second)
+KEY_CNN_ROW_S = 8 / 5
+
+
+@dataclass(frozen=True)
+class KeyCnnRows:
+    """The key network's last feature map of a signal, summed over frequency per row
+    (:data:`KEY_CNN_ROW_S` s each): what :func:`key_cnn_probabilities` averages, kept per
+    row so that an excerpt's probabilities are those of the rows inside it.
+
+    Attributes
+    ----------
+    sums : np.ndarray
+        Shape (networks, rows, 24): each network's map summed over its frequency cells.
+    cells : np.ndarray
+        Shape (networks, rows): the cells summed in each row.
+    """
+
+    sums: np.ndarray
+    cells: np.ndarray
+
+    @property
+    def rows(self) -> int:
+        return int(self.cells.shape[1])
+
+    def probabilities(self, first: int = 0, stop: int | None = None) -> np.ndarray | None:
+        """The probability of each of the 24 keys (:func:`key_index` order) from rows
+        `first` to `stop` (exclusive; default: all), or None when that holds no row."""
+        stop = self.rows if stop is None else min(stop, self.rows)
+        if stop <= first:
+            return None
+        count = self.cells[:, first:stop].sum(axis=1, keepdims=True)
+        logits = (self.sums[:, first:stop].sum(axis=1) / count).mean(axis=0)
+        p = np.exp(logits - logits.max())
+        out = np.zeros(24)
+        out[_key_cnn()[3]] = p / p.sum()
+        return out
+
+    def rows_within(self, start_s: float, end_s: float) -> tuple[int, int]:
+        """The rows that lie wholly within [start_s, end_s) s of the signal."""
+        first = int(np.ceil(start_s / KEY_CNN_ROW_S - 1e-9))
+        stop = int(np.floor(end_s / KEY_CNN_ROW_S + 1e-9))
+        return first, max(first, min(stop, self.rows))
+
+
+def key_cnn_rows(y: np.ndarray, *, sr: int = SR) -> KeyCnnRows | None:
+    """madmom's `CNNKeyRecognitionProcessor` on a mono 44.1 kHz signal up to its last
+    feature map, per row (:class:`KeyCnnRows`), or None for under 2 s of audio.
 
     The same spectrogram (frames of 8192 at 5 per second, 24 bands per octave from 65 Hz
     to 2.1 kHz) and network weights as madmom's, to float32 rounding; the network runs in
-    torch (about 30 times faster than madmom's loops over channel pairs) on blocks of :data:`KEY_CNN_BLOCK_FRAMES` frames, each with
-    :data:`KEY_CNN_CONTEXT_FRAMES` on either side (more than the network's reach)."""
+    torch (about 30 times faster than madmom's loops over channel pairs) on blocks of
+    :data:`KEY_CNN_BLOCK_FRAMES` frames, each with :data:`KEY_CNN_CONTEXT_FRAMES` on either
+    side (more than the network's reach)."""
     if sr != SR or y.size < 2 * sr:
         return None
     with _cnn_lock:
@@ -264,30 +310,41 @@ def key_cnn_probabilities(y: np.ndarray, *, sr: int = SR) -> np.ndarray | None:
     x = np.asarray(spec(stft(frames(sig(signal)))), dtype=np.float32)
     rows, ctx = x.shape[0] // 8, KEY_CNN_CONTEXT_FRAMES
     block = KEY_CNN_BLOCK_FRAMES // 8
-    logits = np.zeros(24)
-    for network in networks:
-        total, count = np.zeros(24), 0
+    sums = np.zeros((len(networks), rows, 24))
+    cells = np.zeros((len(networks), rows))
+    for n, network in enumerate(networks):
         for r0 in range(0, rows, block):
             r1 = min(r0 + block, rows)
             a, b = max(0, 8 * r0 - ctx), min(x.shape[0], 8 * r1 + ctx)
             fmap = network(x[a:b])[r0 - a // 8 : r1 - a // 8]
-            total += fmap.sum(axis=(0, 1))
-            count += fmap.shape[0] * fmap.shape[1]
-        logits += total / count / len(networks)
-    p = np.exp(logits - logits.max())
-    out = np.zeros(24)
-    out[order] = p / p.sum()
-    return out
+            sums[n, r0 : r0 + fmap.shape[0]] = fmap.sum(axis=1)
+            cells[n, r0 : r0 + fmap.shape[0]] = fmap.shape[1]
+    return KeyCnnRows(sums, cells)
+
+
+def key_cnn_probabilities(y: np.ndarray, *, sr: int = SR) -> np.ndarray | None:
+    """madmom's `CNNKeyRecognitionProcessor` on a mono 44.1 kHz signal: the probability of
+    each of the 24 keys (:func:`key_index` order), or None for under 2 s of audio: the
+    network's map averaged over all rows of :func:`key_cnn_rows`."""
+    rows = key_cnn_rows(y, sr=sr)
+    return None if rows is None else rows.probabilities()
 
 
 def estimate_key(
-    mean_a: np.ndarray, frames_c: np.ndarray, y: np.ndarray | None = None, *, sr: int = SR
+    mean_a: np.ndarray,
+    frames_c: np.ndarray,
+    y: np.ndarray | None = None,
+    *,
+    sr: int = SR,
+    cnn: np.ndarray | None = None,
 ) -> tuple[KeyEstimate, float]:
     """The key (:func:`combine_key_opinions` of edmm, edma, the CNN on `y` and the tonic
     chord of `frames_c`) and the edmm profile's strength.
 
     `mean_a`: the mean HPCP (A-based, as Essentia's profiles read it; max 1);
-    `frames_c`: the HPCP frames, C-based (:func:`mir.harmonic.to_c_based`)."""
+    `frames_c`: the HPCP frames, C-based (:func:`mir.harmonic.to_c_based`); `cnn`: the
+    CNN's probabilities when already computed (an excerpt's, from its track's
+    :class:`KeyCnnRows`), in place of running it on `y`."""
     opinions: dict[str, np.ndarray] = {}
     strength = 0.0
     for profile in KEY_PROFILES:
@@ -296,7 +353,8 @@ def estimate_key(
         opinions[profile] = np.eye(24)[key_index(pitch_class(name), str(scale))]
         if profile == "edmm":
             strength = float(s)
-    cnn = key_cnn_probabilities(y, sr=sr) if y is not None else None
+    if cnn is None and y is not None:
+        cnn = key_cnn_probabilities(y, sr=sr)
     if cnn is not None:
         opinions["cnn"] = cnn
     return combine_key_opinions(opinions, chord_shares(frames_c)), strength

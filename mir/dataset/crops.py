@@ -247,11 +247,66 @@ CAPTIONS = "music_flamingo_"
 LOSSY_TO = {"m4a": "mp3", "aac": "mp3", "mp4": "mp3", "ogg": "flac", "aif": "aiff"}
 
 
-def crop_features(mix: Audio, stems: dict[str, Audio], *, n_steps: int) -> dict:
+#: HPCP framing of the track's and the crops' key (:func:`mir.harmonic.hpcp_of`'s default)
+HPCP_FRAME, HPCP_HOP = 4096, 2048
+
+
+def _frames_from_zero(n: int, frame: int, hop: int) -> int:
+    """How many frames Essentia's FrameGenerator (`startFromZero`) cuts from `n` samples."""
+    return -(-(n - frame) // hop) + 1 if n >= frame else 0
+
+
+@dataclass(frozen=True)
+class CropKey:
+    """What a crop's key is read from, taken from its track's analysis
+    (:func:`crop_key_inputs`): the HPCP frames (4096 / 2048, A-based) and the key
+    network's probabilities (None: the crop's own are computed)."""
+
+    hpcp: np.ndarray
+    cnn: np.ndarray | None
+
+
+def crop_key_inputs(track: Audio, crop: Crop) -> CropKey | None:
+    """The crop's key inputs as slices of the track's analysis, or None where the track's
+    frames do not cover the crop (then the crop's own are computed).
+
+    A crop's key reads the mean of its HPCP frames and the key network's map averaged over
+    the crop. Both are averages over frames that the track's analysis already computed
+    (and the key network costs about as much per 10 s crop as for a whole 4-minute
+    track), so they are taken from the track's, computed once and shared:
+
+    - the HPCP frames are the track's nearest the crop's own (the same count, each within
+      1024 samples, 23 ms, of the crop's frame);
+    - the key network's probabilities are its feature map's rows inside the crop (rows of
+      1.6 s, :class:`mir.key.KeyCnnRows`) in place of the map of the crop alone.
+
+    The crop's per-step series, spectral shape, band levels and loudness stay computed on
+    its own samples: they are read per frame, and a slice of the track's frames would be
+    offset from the crop's start by up to half a hop."""
+    from mir.harmonic import hpcp_of, key_cnn_rows_of
+
+    start = crop.start * SR / track.sr  # in 44.1 kHz samples
+    n44 = crop.samples if track.sr == SR else int(np.ceil(crop.samples * SR / track.sr))
+    frames = hpcp_of(track, frame_size=HPCP_FRAME, hop_size=HPCP_HOP)
+    count = _frames_from_zero(n44, HPCP_FRAME, HPCP_HOP)
+    k0 = round(start / HPCP_HOP)
+    if not count or k0 + count > len(frames):
+        return None
+    rows = key_cnn_rows_of(track)
+    cnn = None
+    if rows is not None:
+        cnn = rows.probabilities(*rows.rows_within(start / SR, (start + n44) / SR))
+    return CropKey(frames[k0 : k0 + count], cnn)
+
+
+def crop_features(
+    mix: Audio, stems: dict[str, Audio], *, n_steps: int, key: CropKey | None = None
+) -> dict:
     """The per-crop features, with the family functions the track assets use (band levels
     over the `n_steps` bins of the crop's series, which reuse them), each family's values
     as it stores them (:meth:`~mir.family.Family.finish`: an undefined value as None, its
-    reason under `<family>_undefined`)."""
+    reason under `<family>_undefined`). `key`: the crop's key inputs taken from its
+    track's analysis (:func:`crop_key_inputs`); without it they are computed on `mix`."""
     from mir import analysis
     from mir.families import HARMONIC, LOUDNESS, SPECTRAL, STEM_LOUDNESS
     from mir.harmonic import hpcp_of
@@ -259,7 +314,11 @@ def crop_features(mix: Audio, stems: dict[str, Audio], *, n_steps: int) -> dict:
     values = {
         **LOUDNESS.finish(analysis.loudness_of(mix)),
         **SPECTRAL.finish(analysis.spectral_of(mix, band_steps=n_steps)),
-        **HARMONIC.finish(analysis.key_values(mix.mono(SR), hpcp_of(mix))),
+        **HARMONIC.finish(
+            analysis.key_values(mix.mono(SR), hpcp_of(mix))
+            if key is None
+            else analysis.key_values(mix.mono(SR), key.hpcp, cnn=key.cnn)
+        ),
     }
     stem_values = {}
     for name, stem in stems.items():
@@ -428,7 +487,8 @@ def make_crops(
             values.update(span_values(sections, crop.start_time, crop.end_time))
         crop_audio = Audio(mix, audio.sr)  # its views and STFT serve features and series
         if cfg.features:
-            values.update(crop_features(crop_audio, stem_audio, n_steps=cfg.n_steps))
+            key = crop_key_inputs(audio, crop)  # slices of the track's analysis
+            values.update(crop_features(crop_audio, stem_audio, n_steps=cfg.n_steps, key=key))
         if chord_segments is not None:
             values.update(crop_chords(chord_segments, crop.start_time, crop.end_time))
         if model_values is not None:
