@@ -77,6 +77,13 @@ def audio_length(path: Path) -> float:
         return path.stat().st_size / 16000.0
 
 
+def longest_first(plan: dict[str, list[str]], lengths: dict[str, float]) -> dict[str, list[str]]:
+    """The plan with its longest tracks first (`lengths` in seconds; ties keep their
+    order): the run then ends on short tracks, and no worker idles while another finishes
+    a long one."""
+    return dict(sorted(plan.items(), key=lambda item: -lengths.get(item[0], 0.0)))
+
+
 def run_pipeline(args: argparse.Namespace, cfg: MasterConfig) -> int:
     """`mir run` with the configuration `mir_cli` loaded (and exported as MIR_CONFIG)."""
     home = ensure_dagster_home()
@@ -191,10 +198,7 @@ def run_pipeline(args: argparse.Namespace, cfg: MasterConfig) -> int:
         for name in runnable:
             outcome[name].pop(track_id, None)
         plan[track_id] = [n for n in enabled if n in runnable]
-    # the longest tracks first: the run then ends on short tracks, and no worker idles
-    # while another finishes a long one
-    lengths = {track_id: audio_length(path) for track_id, path, _ in admission.tracks}
-    plan = dict(sorted(plan.items(), key=lambda item: -lengths.get(item[0], 0.0)))
+    plan = longest_first(plan, {t: audio_length(path) for t, path, _ in admission.tracks})
 
     progress = Progress(len(track_ids), unit="track", desc="mir run")
     for todo in plan.values():

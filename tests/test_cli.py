@@ -138,3 +138,17 @@ def test_mir_run_takes_every_key_of_its_config_file_rocm_included(project, tmp_p
     env["HIP_FORCE_DEV_KERNARG"] = "3"  # a shell export still wins
     proc = _mir("run", "--config", str(project.config_path), "--dry-run", env=env)
     assert "HIP_FORCE_DEV_KERNARG=3" in proc.stdout
+
+
+def test_mir_run_starts_the_longest_tracks_first(tmp_path):
+    from mir_assets.run_command import audio_length, longest_first
+
+    short, long_ = tmp_path / "short.wav", tmp_path / "long.flac"
+    sf.write(str(short), np.zeros(SR), SR)
+    sf.write(str(long_), np.zeros(3 * SR + SR // 2), SR)
+    odd = tmp_path / "song.m4a"  # no header libsndfile reads: its size stands in
+    odd.write_bytes(b"\0" * 32000)
+    lengths = {"a": audio_length(short), "b": audio_length(long_), "c": audio_length(odd)}
+    assert lengths == {"a": 1.0, "b": 3.5, "c": 2.0}
+    plan = {"a": ["loudness"], "b": ["loudness"], "c": [], "d": ["loudness"]}
+    assert list(longest_first(plan, lengths)) == ["b", "c", "a", "d"]
