@@ -149,7 +149,9 @@ def main() -> None:
         summary = proc.stdout[proc.stdout.find("\nasset ") :].split("\nlibrary:")[0]
         print(summary.rstrip())
         if proc.returncode != 0:
-            print(f"mir run exited with {proc.returncode}: {proc.stderr[-2000:]}")
+            print(
+                f"mir run exited with {proc.returncode}: {proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+            )
         seconds = step_seconds(root / "home")
     peer = None if args.no_peer else music_extractor_seconds(files)
 
@@ -157,6 +159,8 @@ def main() -> None:
     assets = {k: v for k, v in seconds.items() if not is_check(k)}
     checks = sum(v for k, v in seconds.items() if is_check(k))
     total_steps = sum(seconds.values())
+    if not total_steps:
+        raise SystemExit("no step of the run succeeded: nothing to measure")
     families = sum(assets.get(name, 0.0) for name in FAMILIES)
     pace = audio_s / wall
 
