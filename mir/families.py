@@ -909,7 +909,8 @@ DATASET = Family(
 STATISTICS = Family(
     name="feature_statistics",
     group="statistics",
-    version="2",
+    # 3: the histograms in five columns (whole in the UI's Markdown dialog)
+    version="3",
     description="Statistics, outliers and correlations of every numeric feature over the "
     "whole library, with plots in the UI and a report under paths.reports.",
     keys=(),

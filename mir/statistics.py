@@ -69,7 +69,7 @@ def plot_histograms(con, features: list[str]):
     import matplotlib.pyplot as plt
 
     shown = features[:36]
-    cols = 6
+    cols = 5  # 1080 px at 90 dpi: whole in the UI's Markdown dialog (1120 px wide)
     rows = max(1, -(-len(shown) // cols))
     fig, axes = plt.subplots(rows, cols, figsize=(cols * 2.4, rows * 1.8), squeeze=False)
     for ax, feature in zip(axes.ravel(), shown, strict=False):
