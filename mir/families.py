@@ -758,7 +758,8 @@ CROPS = Family(
     # 3: a crop without a tempo holds none (was 0); its values as the families store them
     # 4: crops carry their section and may start at section starts
     # 5: a crop's key reads slices of the track's HPCP and key network map (crop_key_inputs)
-    version="5",
+    # 6: a crop's key counts the chords that open and close it (mir.key.tonic_evidence)
+    version="6",
     description="Beat-aligned crops of the mix and its stems in `<crops>/<Track>/`, each "
     "with its own `.INFO`: bookkeeping, every track feature its families let the crops "
     "inherit, per-crop loudness, spectral and harmonic features and 256-step series.",
