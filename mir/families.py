@@ -456,11 +456,12 @@ HARMONIC = Family(
     group="harmonic",
     # 3: the key undefined where the pitch content names none; the chroma, HPCP and
     # TIV undefined with no pitched sound
-    version="3",
+    # 4: the tonic chord's evidence counts the chords that open and close the music
+    version="4",
     description="`chroma_0..11`, `hpcp_0..11` (bin 0 = C), `tiv_0..11` and the key, read "
     "from the bass and other stems when present, else the mix. The key is the consensus of "
-    "Essentia's edmm and edma profiles and madmom's key CNN, with the tonic chord naming "
-    "it among close keys.",
+    "Essentia's edmm and edma profiles and madmom's key CNN, with the tonic chord (the time "
+    "it sounds, and whether it opens and closes the music) naming it among close keys.",
     keys=_harmonic_keys(),
     compute="mir.analysis:harmonic_features",
     stems=HARMONIC_STEMS,
@@ -757,7 +758,8 @@ CROPS = Family(
     # 3: a crop without a tempo holds none (was 0); its values as the families store them
     # 4: crops carry their section and may start at section starts
     # 5: a crop's key reads slices of the track's HPCP and key network map (crop_key_inputs)
-    version="5",
+    # 6: a crop's key counts the chords that open and close it (mir.key.tonic_evidence)
+    version="6",
     description="Beat-aligned crops of the mix and its stems in `<crops>/<Track>/`, each "
     "with its own `.INFO`: bookkeeping, every track feature its families let the crops "
     "inherit, per-crop loudness, spectral and harmonic features and 256-step series.",

@@ -52,6 +52,13 @@ TONIC_CHORD_SHARE = 0.35
 TONIC_CHORD_LEAD = 1.3
 #: HPCP frames (hop 2048 at 44.1 kHz: about 1 s) averaged before each frame's triad is read
 CHORD_SMOOTHING_FRAMES = 21
+#: the chord that opens the music and the one that closes it each count as if they
+#: sounded this share of the time more (songs start and, above all, end on the tonic)
+OPENING_CHORD_CREDIT = 0.1
+CLOSING_CHORD_CREDIT = 0.1
+#: the opening (closing) chord is the triad read most often in the first (last) sounding
+#: HPCP frames over this many seconds
+OPENING_CLOSING_SECONDS = 2.0
 #: input frames of the key CNN (5 per second) run at once beyond the context on each side;
 #: a longer track is run in blocks, so memory does not grow with it (the same numbers)
 KEY_CNN_BLOCK_FRAMES = 4096
@@ -127,21 +134,64 @@ def _triads() -> np.ndarray:
     return t / np.linalg.norm(t, axis=1, keepdims=True)
 
 
-def chord_shares(frames_c: np.ndarray) -> np.ndarray:
-    """Share of the time each of the 24 triads (:func:`key_index` order) is the closest
-    to the HPCP, frame by frame after a moving average of about 1 s; silent frames
-    count for none. `frames_c`: C-based HPCP frames, shape (frames, 12)."""
+def triad_sequence(frames_c: np.ndarray) -> np.ndarray:
+    """The closest of the 24 triads (:func:`key_index` order) to each HPCP frame after a
+    moving average of about 1 s, -1 where nothing sounds. `frames_c`: C-based HPCP
+    frames, shape (frames, 12)."""
+    best = np.full(frames_c.shape[0], -1)
     if frames_c.shape[0] == 0:
-        return np.zeros(24)
+        return best
     smooth = scipy.ndimage.uniform_filter1d(
         np.asarray(frames_c, dtype=float), min(CHORD_SMOOTHING_FRAMES, frames_c.shape[0]), axis=0
     )
     norms = np.linalg.norm(smooth, axis=1)
     sounding = norms > 1e-6
-    if not sounding.any():
+    if sounding.any():
+        best[sounding] = np.argmax((smooth[sounding] / norms[sounding, None]) @ _triads().T, axis=1)
+    return best
+
+
+def chord_shares(frames_c: np.ndarray) -> np.ndarray:
+    """Share of the time each of the 24 triads (:func:`key_index` order) is the closest
+    to the HPCP (:func:`triad_sequence`); silent frames count for none. `frames_c`:
+    C-based HPCP frames, shape (frames, 12)."""
+    return _shares(triad_sequence(frames_c))
+
+
+def _shares(triads: np.ndarray) -> np.ndarray:
+    if triads.size == 0:
         return np.zeros(24)
-    best = np.argmax((smooth[sounding] / norms[sounding, None]) @ _triads().T, axis=1)
-    return np.bincount(best, minlength=24) / frames_c.shape[0]
+    return np.bincount(triads[triads >= 0], minlength=24) / triads.size
+
+
+def opening_closing_chords(frames_c: np.ndarray, *, hop_s: float = 2048 / SR) -> tuple[int, int]:
+    """The triads (:func:`key_index` order) that open and close the music: the one read
+    most often (:func:`triad_sequence`) over the first and over the last
+    :data:`OPENING_CLOSING_SECONDS` of sounding frames; (-1, -1) where nothing sounds."""
+    return _opening_closing(triad_sequence(frames_c), hop_s)
+
+
+def _opening_closing(triads: np.ndarray, hop_s: float) -> tuple[int, int]:
+    sounding = triads[triads >= 0]
+    if sounding.size == 0:
+        return -1, -1
+    n = max(1, round(OPENING_CLOSING_SECONDS / hop_s))
+    first = int(np.bincount(sounding[:n], minlength=24).argmax())
+    last = int(np.bincount(sounding[-n:], minlength=24).argmax())
+    return first, last
+
+
+def tonic_evidence(chords: np.ndarray, opening: int = -1, closing: int = -1) -> np.ndarray:
+    """How much each of the 24 keys' tonic triad sounds like the tonic: the share of the
+    time it sounds (`chords`, :func:`chord_shares`), plus :data:`OPENING_CHORD_CREDIT` if
+    it opens the music and :data:`CLOSING_CHORD_CREDIT` if it closes it (`opening`,
+    `closing`: triad indices, -1 for none)."""
+    evidence = np.asarray(chords, dtype=float).copy()
+    if opening >= 0:
+        evidence[opening] += OPENING_CHORD_CREDIT
+    if closing >= 0:
+        evidence[closing] += CLOSING_CHORD_CREDIT
+    return evidence
 
 
 @dataclass(frozen=True)
@@ -172,7 +222,9 @@ class KeyEstimate:
 
 
 def combine_key_opinions(
-    opinions: dict[str, np.ndarray], chords: np.ndarray | None = None
+    opinions: dict[str, np.ndarray],
+    chords: np.ndarray | None = None,
+    opening_closing: tuple[int, int] = (-1, -1),
 ) -> KeyEstimate:
     """One key from several opinions, by a stated rule.
 
@@ -183,12 +235,16 @@ def combine_key_opinions(
        Ties go to the opinion listed first.
     2. **Tonic chord.** Profiles and networks read the scale well and its tonic less well:
        a minor song whose chords include the relative major's (♭III, ♭VI, ♭VII) and a
-       major IV reads as the relative major or as the major key a tone below. When one
-       triad sounds at least :data:`TONIC_CHORD_SHARE` of the time and
-       :data:`TONIC_CHORD_LEAD` times as long as any other (`chords`, from
-       :func:`chord_shares`), and its key is a close relative of the consensus (a mode
-       of each, Ionian or Mixolydian, Aeolian or Dorian, differing in one note at most:
-       :func:`_close_keys`), that triad's key is the key.
+       major IV reads as the relative major or as the major key a tone below; a
+       Mixolydian song as the major key a fourth above. The tonic is where the music
+       stays, starts and comes to rest: each triad's evidence (:func:`tonic_evidence`)
+       is the share of the time it sounds (`chords`, from :func:`chord_shares`), plus a
+       credit if it opens and one if it closes the music (`opening_closing`, from
+       :func:`opening_closing_chords`). When one triad's evidence is at least
+       :data:`TONIC_CHORD_SHARE` and :data:`TONIC_CHORD_LEAD` times any other's, and its
+       key is a close relative of the consensus (a mode of each, Ionian or Mixolydian,
+       Aeolian or Dorian, differing in one note at most: :func:`_close_keys`), that
+       triad's key is the key.
 
     `confidence` is the mean weighted score of the key against the opinions (the tonic
     chord, when it is that dominant, counting as one more).
@@ -205,9 +261,10 @@ def combine_key_opinions(
     best = max(range(24), key=lambda k: (round(total[k], 9), -_first_naming(ranked, k)))
     key, votes = best, list(scores[best])
     if chords is not None and chords.size == 24:
-        order = np.argsort(-chords)
-        top, second = int(order[0]), float(chords[order[1]])
-        if chords[top] >= TONIC_CHORD_SHARE and chords[top] >= TONIC_CHORD_LEAD * second:
+        evidence = tonic_evidence(chords, *opening_closing)
+        order = np.argsort(-evidence)
+        top, second = int(order[0]), float(evidence[order[1]])
+        if evidence[top] >= TONIC_CHORD_SHARE and evidence[top] >= TONIC_CHORD_LEAD * second:
             if _close_keys()[best, top]:
                 key = top
             votes = list(scores[key]) + [_relation(key, top)]
@@ -357,4 +414,7 @@ def estimate_key(
         cnn = key_cnn_probabilities(y, sr=sr)
     if cnn is not None:
         opinions["cnn"] = cnn
-    return combine_key_opinions(opinions, chord_shares(frames_c)), strength
+    triads = triad_sequence(frames_c)
+    return combine_key_opinions(
+        opinions, _shares(triads), _opening_closing(triads, 2048 / sr)
+    ), strength

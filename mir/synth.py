@@ -44,7 +44,50 @@ MODAL_PROGRESSIONS = {
         (0, _MINOR_TRIAD), (5, _MAJOR_TRIAD), (0, _MINOR_TRIAD), (10, _MAJOR_TRIAD),
         (0, _MINOR_TRIAD), (5, _MAJOR_TRIAD), (10, _MAJOR_TRIAD), (0, _MINOR_TRIAD),
     ),
+    # i ♭III ♭III ♭III | ♭VI ♭III ♭VII i  (the relative major's chord half of the time,
+    # the tonic chord only where each cycle opens and closes)
+    "relative-heavy": (
+        (0, _MINOR_TRIAD), (3, _MAJOR_TRIAD), (3, _MAJOR_TRIAD), (3, _MAJOR_TRIAD),
+        (8, _MAJOR_TRIAD), (3, _MAJOR_TRIAD), (10, _MAJOR_TRIAD), (0, _MINOR_TRIAD),
+    ),
+    # i ♭VI ♭III ♭VI | ♭III ♭VI ♭VII i  (♭VI and ♭III five bars of eight; the tonic
+    # chord only where each cycle opens and closes)
+    "submediant-heavy": (
+        (0, _MINOR_TRIAD), (8, _MAJOR_TRIAD), (3, _MAJOR_TRIAD), (8, _MAJOR_TRIAD),
+        (3, _MAJOR_TRIAD), (8, _MAJOR_TRIAD), (10, _MAJOR_TRIAD), (0, _MINOR_TRIAD),
+    ),
+    # i ♭II i ♭II | i ♭vii ♭II i  (Phrygian: the minor tonic with the major chord a
+    # semitone above it; its notes are those of the major key a major third below)
+    "phrygian": (
+        (0, _MINOR_TRIAD), (1, _MAJOR_TRIAD), (0, _MINOR_TRIAD), (1, _MAJOR_TRIAD),
+        (0, _MINOR_TRIAD), (10, _MINOR_TRIAD), (1, _MAJOR_TRIAD), (0, _MINOR_TRIAD),
+    ),
+    # I ♭VII IV I | I v ♭VII I  (Mixolydian: the major tonic with ♭VII and a minor v; its
+    # notes are those of the major key a fourth above)
+    "mixolydian": (
+        (0, _MAJOR_TRIAD), (10, _MAJOR_TRIAD), (5, _MAJOR_TRIAD), (0, _MAJOR_TRIAD),
+        (0, _MAJOR_TRIAD), (7, _MINOR_TRIAD), (10, _MAJOR_TRIAD), (0, _MAJOR_TRIAD),
+    ),
+    # I II I II | I II vii I  (Lydian: the major tonic with the major II; its notes are
+    # those of the major key a fifth above)
+    "lydian": (
+        (0, _MAJOR_TRIAD), (2, _MAJOR_TRIAD), (0, _MAJOR_TRIAD), (2, _MAJOR_TRIAD),
+        (0, _MAJOR_TRIAD), (2, _MAJOR_TRIAD), (11, _MINOR_TRIAD), (0, _MAJOR_TRIAD),
+    ),
 }  # fmt: skip
+#: the scale each of :data:`MODAL_PROGRESSIONS` is written in, by the usual (MIREX)
+#: convention for modes: Dorian and Phrygian on D are "D minor", Mixolydian and Lydian on
+#: G are "G major" (a mode is named by its tonic and the third above it)
+PROGRESSION_SCALES = {
+    "mixture": "minor",
+    "relative": "minor",
+    "dorian": "minor",
+    "relative-heavy": "minor",
+    "submediant-heavy": "minor",
+    "phrygian": "minor",
+    "mixolydian": "major",
+    "lydian": "major",
+}
 #: drum patterns on a 16-step (sixteenth-note) grid of a 4/4 bar: instrument -> steps
 #: with their gains. Every groove's quarter note is the beat.
 GROOVES = {
@@ -206,15 +249,20 @@ def render_song(
         at 180-200 BPM, bass in eighths, chords struck on every beat), "halftime" (snare
         on 3 only, for 70-90 BPM).
     progression : str, optional
-        A minor song's chords from :data:`MODAL_PROGRESSIONS` ("mixture", "relative",
-        "dorian") instead of i-iv-V-i.
+        The chords of :data:`MODAL_PROGRESSIONS` instead of i-iv-V-i or I-V-vi-IV, in the
+        scale :data:`PROGRESSION_SCALES` gives it: "mixture", "relative", "dorian",
+        "relative-heavy", "submediant-heavy", "phrygian" (minor); "mixolydian", "lydian"
+        (major).
     """
     if tonic not in NOTE_NAMES:
         raise ValueError(f"tonic must be one of {NOTE_NAMES}")
     if groove != "rock" and (groove not in GROOVES or beats_per_bar != 4):
         raise ValueError(f"groove must be 'rock' or one of {tuple(GROOVES)} in 4/4")
-    if progression is not None and (progression not in MODAL_PROGRESSIONS or scale != "minor"):
-        raise ValueError(f"progression must be one of {tuple(MODAL_PROGRESSIONS)} (minor keys)")
+    if progression is not None and PROGRESSION_SCALES.get(progression) != scale:
+        raise ValueError(
+            f"progression must be one of {tuple(MODAL_PROGRESSIONS)} in its scale "
+            f"({PROGRESSION_SCALES})"
+        )
     rng = np.random.default_rng(seed)
     beat_s = 60.0 / bpm
     n_beats = bars * beats_per_bar
@@ -268,7 +316,9 @@ def render_song(
         _render_bass(bass, start, chord_root, beat_s, sr, beats_per_bar, groove)
         _render_chord(other, start, triad, bar_len, beat_s, sr, beats_per_bar, groove)
         # melody: on the beats, stepping through the chord tones an octave up
-        for offset, length, pitch in _melody(triad, root, bar, bars, beats_per_bar, progression):
+        for offset, length, pitch in _melody(
+            triad, root, bar, bars, beats_per_bar, progression, scale
+        ):
             _add(
                 vocals,
                 start + int(offset * beat_s * sr),
@@ -310,27 +360,36 @@ def _stereo(stems: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     }
 
 
-#: the minor pentatonic above the tonic, where a modal song's melody lives
-_MINOR_PENTATONIC = (0, 3, 5, 7, 10)
+#: the pentatonic above the tonic where a modal song's melody lives (the scale of most
+#: rock and pop lines), by the song's scale
+_PENTATONIC = {"minor": (0, 3, 5, 7, 10), "major": (0, 2, 4, 7, 9)}
 
 
 def _melody(
-    triad: list[int], root: int, bar: int, bars: int, beats_per_bar: int, progression: str | None
+    triad: list[int],
+    root: int,
+    bar: int,
+    bars: int,
+    beats_per_bar: int,
+    progression: str | None,
+    scale: str = "minor",
 ) -> list[tuple[float, float, int]]:
     """One bar of melody as (start in beats, length in beats, MIDI note): the chord tones
     an octave up, one per beat. In a modal song the notes move to the nearest note of the
-    tonic's minor pentatonic (the scale of most rock and pop lines in minor), and each
-    4-bar phrase (and the song) ends on the tonic, reached from its fifth and third and
-    held, as a singer would."""
+    tonic's pentatonic (minor or major, as the song's `scale`), and each 4-bar phrase (and
+    the song) ends on the tonic, reached from its fifth and third and held, as a singer
+    would."""
     if progression is None:
         return [(k, 0.9, 72 + triad[(0, 1, 2, 1)[k % 4]]) for k in range(beats_per_bar)]
     if bar % 4 == 3 or bar == bars - 1:
-        return [(0, 0.9, 84 + root - 5), (1, 0.9, 84 + root - 9), (2, 1.9, 72 + root)]
+        third = 84 + root - (8 if scale == "major" else 9)
+        return [(0, 0.9, 84 + root - 5), (1, 0.9, third), (2, 1.9, 72 + root)]
+    pentatonic = _PENTATONIC[scale]
     notes = []
     for k in range(beats_per_bar):
         pitch = 72 + triad[(0, 1, 2, 1)[k % 4]]
-        down = min((pitch - root - p) % 12 for p in _MINOR_PENTATONIC)
-        up = min((root + p - pitch) % 12 for p in _MINOR_PENTATONIC)
+        down = min((pitch - root - p) % 12 for p in pentatonic)
+        up = min((root + p - pitch) % 12 for p in pentatonic)
         notes.append((k, 0.9, pitch - down if down <= up else pitch + up))
     return notes
 

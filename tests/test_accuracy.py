@@ -198,6 +198,22 @@ def test_key_consensus_is_the_best_weighted_score_against_the_opinions():
     assert estimate.source == "tonic_chord"
 
 
+def test_the_chords_that_open_and_close_the_music_name_the_tonic_among_close_keys():
+    c_minor, eb_major = key_index(0, "minor"), key_index(3, "major")
+    chords = np.zeros(24)
+    chords[c_minor], chords[eb_major] = 0.38, 0.40  # the relative major's chord a little longer
+    opinions = {"edmm": np.eye(24)[eb_major]}
+    # on time alone the key stays E-flat major (no chord leads by 1.3 times)
+    assert key_label(combine_key_opinions(opinions, chords).index) == "D# major"
+    # C minor opens and closes the song: 0.38 + 0.1 + 0.1 >= 1.3 * 0.40
+    estimate = combine_key_opinions(opinions, chords, (c_minor, c_minor))
+    assert key_label(estimate.index) == "C minor"
+    assert estimate.source == "tonic_chord"
+    # closing alone is not enough: 0.48 < 1.3 * 0.40
+    estimate = combine_key_opinions(opinions, chords, (-1, c_minor))
+    assert key_label(estimate.index) == "D# major"
+
+
 def test_a_tonic_chord_outside_the_close_keys_does_not_move_the_key():
     chords = np.zeros(24)
     chords[key_index(6, "major")] = 0.6  # F# major against C major: not a close key
