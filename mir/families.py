@@ -877,10 +877,11 @@ DATASET = Family(
     group="export",
     # 3: the dataset's card (README.md with counts, hours, statistics plots, configuration
     # and the model and licence of every key)
-    version="3",
+    # 4: the conditioners and the card are sat_dataset_card's (once per library, not per run)
+    version="4",
     description="The Stable Audio Tools dataset folder: every crop's audio, `.json` sidecar "
-    "and series, `dataset_config.json`, `custom_metadata.py`, the conditioners and the "
-    "dataset's card.",
+    "and series, `dataset_config.json` and `custom_metadata.py` (the conditioners and the "
+    "card: `sat_dataset_card`).",
     keys=(
         Feature("dataset_crops", 0, 1e6, "", "crops of the track in the dataset"),
         text("dataset_dir", "the track's folder under paths.dataset (empty when excluded)"),
@@ -901,11 +902,30 @@ DATASET = Family(
     code=(
         "mir.dataset.sat_export:sidecar",
         "mir.dataset.sat_export:write_dataset_files",
-        "mir.dataset.sat_export:conditioning_fragment",
-        "mir.dataset.sat_export:write_dataset_card",
         "mir.captions.template:caption_for",
     ),
     kinds=frozenset({"json"}),
+)
+
+DATASET_CARD = Family(
+    name="sat_dataset_card",
+    group="export",
+    version="1",
+    description="The Stable Audio Tools dataset's conditioners "
+    "(`model_config_conditioning.json`: a number conditioner for each of "
+    "`export.conditioning_keys` that every sidecar holds) and its card (`README.md`: counts, "
+    "hours, statistics plots, configuration, the model and licence of every key), over the "
+    "whole dataset: once per library, after the tracks' `sat_dataset`.",
+    keys=(),
+    partitioned=False,
+    consumers=NONE,
+    reads=("sat_dataset",),
+    code=(
+        "mir.dataset.sat_export:sidecar_keys",
+        "mir.dataset.sat_export:conditioning_fragment",
+        "mir.dataset.sat_export:write_dataset_card",
+    ),
+    kinds=frozenset({"json", "matplotlib"}),
 )
 
 STATISTICS = Family(
@@ -950,5 +970,6 @@ FAMILIES: tuple[Family, ...] = (
     LATENT_WINDOWS,
     LATENTS,
     DATASET,
+    DATASET_CARD,
     STATISTICS,
 )

@@ -81,6 +81,7 @@ ASSET_FUNCTIONS = {
         timeseries.latent_windows,
         latents.latents,
         export.sat_dataset,
+        export.sat_dataset_card,
         statistics.feature_statistics,
     )
 }

@@ -1,6 +1,7 @@
-"""sat_dataset: the Stable Audio Tools dataset folder, built from the training crops."""
+"""sat_dataset: the Stable Audio Tools dataset folder, built from the training crops;
+sat_dataset_card: its conditioners and card, once over the whole dataset."""
 
-from dagster import AssetExecutionContext, MetadataValue, Output
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, Output
 
 from mir.captions.template import caption_for
 from mir.dataset.crops import CAPTIONS
@@ -28,17 +29,17 @@ def sat_dataset(
 ) -> Output[dict[str, dict]]:
     """`<dataset>/<Track>/<crop audio>` + `<crop>.json` + `<crop>.TIMESERIES.npz` for every
     crop, and at the root `dataset_config.json` (`dataset_type: audio_dir`) with
-    `custom_metadata.py` for stable-audio-tools, `model_config_conditioning.json`, the
-    conditioners to merge into a model config, and `README.md`, the dataset's card (counts,
-    hours, statistics plots beside it, configuration, the model and licence behind each
-    key: mir/dataset/card.py).
+    `custom_metadata.py` for stable-audio-tools. The conditioners to merge into a model
+    config (`model_config_conditioning.json`) and the dataset's card (`README.md`) read
+    every sidecar of the dataset: they are `sat_dataset_card`'s, once per library.
 
     A sidecar holds `prompt`, `seconds_start`, `seconds_total` and the crop's value of each
     of `export.conditioning_keys` that it has. The prompt is the crop's Music Flamingo
     caption when it has any (its own with `crops.flamingo`, else the track's it carries),
     else the track's, else the template caption built from the crop's own values (its
     tempo, key, loudness, labels). The fragment has a `number` conditioner for each
-    configured key that every sidecar of the dataset holds (ranges from the feature table).
+    configured key that every sidecar of the dataset holds (ranges from the feature table):
+    :func:`sat_dataset_card`.
 
     A track's folder holds exactly its crops of the `crops` table: files of crops that no
     longer exist are removed, and each file is written under a temporary name and renamed
@@ -98,7 +99,29 @@ def sat_dataset(
         }
 
     result = for_each_track(context, settings, compute)
-    # the conditioners: the configured keys that every sample of the dataset carries
+    context.add_output_metadata(
+        {
+            "dataset_config": MetadataValue.path(str(config_path)),
+            "sample_prompt": MetadataValue.text(prompts[0] if prompts else ""),
+            "dataset_excluded": MetadataValue.json(
+                {t: excluded[t] for t in context.partition_keys if t in excluded}
+            ),
+        }
+    )
+    return Output(result, tags=cursors)
+
+
+def sat_dataset_card(
+    context: AssetExecutionContext, settings: PipelineSettings
+) -> MaterializeResult:
+    """The dataset's conditioners and card, over every sample of `paths.dataset`: once per
+    library (after the tracks' `sat_dataset`), not in each track's run, as both read every
+    sidecar. `model_config_conditioning.json`: a `number` conditioner for each configured
+    key (`export.conditioning_keys`) that every sidecar holds, its range from the feature
+    table; `README.md`: the card (mir/dataset/card.py)."""
+    cfg = settings.config.export
+    root = settings.config.paths.dataset
+    root.mkdir(parents=True, exist_ok=True)
     present, n_sidecars = sidecar_keys(root)
     keys = [k for k in cfg.conditioning_keys if k in present]
     left_out = [k for k in cfg.conditioning_keys if k not in present]
@@ -115,17 +138,13 @@ def sat_dataset(
             f"conditioning keys not held by every crop, left out of {CONDITIONING_NAME}: "
             f"{', '.join(left_out)}"
         )
-    context.add_output_metadata(
-        {
-            "dataset_config": MetadataValue.path(str(config_path)),
+    context.log.info(f"{n_sidecars} samples; conditioners: {', '.join(keys) or 'none'}")
+    return MaterializeResult(
+        metadata={
+            "samples": MetadataValue.int(n_sidecars),
             "conditioning": MetadataValue.path(str(root / CONDITIONING_NAME)),
             "card": MetadataValue.path(str(card)),
             "conditioning_keys": MetadataValue.json(keys),
             "conditioning_keys_left_out": MetadataValue.json(left_out),
-            "sample_prompt": MetadataValue.text(prompts[0] if prompts else ""),
-            "dataset_excluded": MetadataValue.json(
-                {t: excluded[t] for t in context.partition_keys if t in excluded}
-            ),
         }
     )
-    return Output(result, tags=cursors)

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from dagster import AssetSelection
+from dagster import AssetSelection, materialize
 
 from mir.dataset.timeseries import read_npz
 from mir.info import info_path, read_info
 from mir.synth import render_song
-from mir_assets.definitions import all_assets
+from mir_assets.definitions import all_assets, all_checks
 from store.duckdb import DuckDBTables
 from tests.conftest import write_config
 from tests.dagster_dev import dagster_dev_on_instance, graphql
@@ -53,7 +53,20 @@ def track(project, instance, tmp_path):
     path = project.add_audio("02 - Dataset Song.wav", song.mix)
     (track_id,) = register(project, [path], instance)
     assert run_track(project, instance, track_id, selection=PIPELINE).success
+    assert write_card(project, instance).success
     return track_id
+
+
+def write_card(project, instance):
+    """The dataset's conditioners and card (library-wide: after the tracks' sat_dataset)."""
+    from dagster import AssetKey
+
+    return materialize(
+        [*all_assets, *all_checks],
+        selection=[AssetKey("sat_dataset_card")],
+        instance=instance,
+        resources=project.resources(),
+    )
 
 
 def _sidecars(project, track_id) -> dict[str, dict]:
@@ -160,7 +173,8 @@ def test_a_classifier_added_later_reaches_the_sidecars_without_running_anything_
         )
         assert result.success
         assert _materialized(result) == {
-            "classification", "captions", "training_crops", "sat_dataset", "feature_statistics",
+            "classification", "captions", "training_crops", "sat_dataset", "sat_dataset_card",
+            "feature_statistics",
         }  # fmt: skip
         assert _stale(url, track, readers) == dict.fromkeys(readers)
 

@@ -58,7 +58,7 @@ def pipeline(project, instance, tmp_path):
         assert run_track(project, instance, track_id, selection=PIPELINE).success, track_id
     result = materialize(
         [*all_assets, *all_checks],
-        selection=[AssetKey("feature_statistics")],
+        selection=[AssetKey("feature_statistics"), AssetKey("sat_dataset_card")],
         instance=instance,
         resources=project.resources(),
     )
