@@ -492,7 +492,8 @@ def write_npz(path: str | os.PathLike, arrays: dict[str, np.ndarray], meta: dict
         `{name: array}`; each is stored as float32, in its own units (the series'
         declarations say which).
     meta : dict
-        JSON-serialisable facts about the arrays (their rate in Hz, the track, ...).
+        JSON-serialisable facts about the arrays (their frame rate in Hz, the duration in
+        s, the source file, ...).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
