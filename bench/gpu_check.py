@@ -296,4 +296,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from _report import run  # --write-docs: the printed table into docs/benchmarks/
+
+    raise SystemExit(run(main))

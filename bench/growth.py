@@ -334,4 +334,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from _report import run  # --write-docs: the printed table into docs/benchmarks/
+
+    raise SystemExit(run(main))

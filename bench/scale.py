@@ -433,4 +433,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from _report import run  # --write-docs: the printed table into docs/benchmarks/
+
+    raise SystemExit(run(main))

@@ -22,6 +22,22 @@ MARKERS = {
 }
 
 
+#: where bench/_report.py writes the scripts' tables
+BENCH_TABLES = ROOT / "docs" / "benchmarks"
+
+
+def bench_tables() -> str:
+    """Every table a bench script wrote with `--write-docs` (bench/_report.py), newest
+    first; the page says so when there is none yet."""
+    tables = sorted(BENCH_TABLES.glob("*.md"), key=lambda p: p.stat().st_mtime, reverse=True)
+    if not tables:
+        return "*No script has written its table yet.*\n"
+    return "\n".join(p.read_text(encoding="utf-8") for p in tables)
+
+
+MARKERS["<!-- mir:bench-tables -->"] = bench_tables
+
+
 def on_page_markdown(markdown, page, config, files, **kwargs):
     for marker, render in MARKERS.items():
         if marker in markdown:

@@ -98,7 +98,28 @@ def beat_grid_of(audio: Audio, cfg: BeatsConfig) -> tuple[dict, BeatGrid]:
     :data:`MIN_TEMPO_S`, or a grid the beat network does not hear
     (:data:`BEAT_EVIDENCE`: noise, tones, DC) get an empty grid and every tempo
     :class:`~mir.family.Undefined`; so does a grid too irregular to define one
-    (`bpm_is_defined` 0)."""
+    (`bpm_is_defined` 0).
+
+    Parameters
+    ----------
+    audio : Audio
+        The decoded mix (resampled to 44.1 kHz for madmom, once, through its cache).
+    cfg : BeatsConfig
+        `beats:` of the configuration: the tracker, the bar lengths (beats per bar), the
+        tempo range `min_bpm` .. `max_bpm` in BPM, the activation rate `fps` in Hz.
+
+    Returns
+    -------
+    values : dict
+        `bpm`, `bpm_madmom`, `bpm_essentia` in BPM (30 .. 300); `bpm_confidence` 0 .. 1;
+        `beat_count` and `downbeat_count` (≥ 0); `beat_regularity`, the standard deviation
+        of the inter-beat intervals in s, capped at 1 (0 .. 1); `bpm_is_defined` 0 or 1;
+        `beats_per_bar` (2 .. 16); `bpm_source` and `beat_tracker` text. A tempo the
+        audio does not define is :class:`~mir.family.Undefined`.
+    grid : BeatGrid
+        Beat and downbeat times in seconds (0 .. the duration), and the network's
+        activations at `fps` frames per second; no beats for a track without a beat.
+    """
     from mir.rhythm import (
         bpm_essentia,
         bpm_madmom,
@@ -232,7 +253,22 @@ def estimator_tempo(bpm: float, name: str) -> float | Undefined:
 def loudness_of(audio: Audio, *, lra_window_s: float = 3.0) -> dict:
     """`lufs` and `lra` of a decoded signal; each :class:`~mir.family.Undefined` where the
     signal holds no measurement (shorter than one 400 ms gating block; fewer than two
-    `lra_window_s` windows above the gates)."""
+    `lra_window_s` windows above the gates).
+
+    Parameters
+    ----------
+    audio : Audio
+        The decoded signal, every channel, at its own rate.
+    lra_window_s : float
+        Length in seconds (> 0) of the short-term windows the loudness range reads; 3 s
+        in EBU Tech 3342 (`loudness.lra_window_s`).
+
+    Returns
+    -------
+    dict
+        `lufs` : float, LUFS, integrated loudness (ITU-R BS.1770-4, EBU R128), -70 .. +12
+        (-70: silence). `lra` : float, LU, loudness range (EBU Tech 3342), 0 .. 50.
+    """
     result = measure_loudness(audio.samples, sr=audio.sr, lra_window_s=lra_window_s)
     lufs = result.lufs
     if lufs is None:
@@ -258,7 +294,27 @@ SILENCE = "digital silence"
 def spectral_of(audio: Audio, *, band_steps: int | None = None) -> dict:
     """Spectral shape, saturation, band levels (`band_steps`: the bins of a time series of
     the same audio, which then reuses the band-passed energies). Digital silence has no
-    spectrum: its shape is undefined (its band levels are the floor, its saturation 0)."""
+    spectrum: its shape is undefined (its band levels are the floor, its saturation 0).
+
+    Parameters
+    ----------
+    audio : Audio
+        The decoded mix (read as 44.1 kHz mono).
+    band_steps : int, optional
+        Number of time steps (≥ 1) the band energies are summed in, those of the track's
+        time series when it has one; default the steps of the 100 Hz series. The band
+        levels do not depend on it.
+
+    Returns
+    -------
+    dict
+        Medians over frames of `spectral_flatness` (0 .. 1), `spectral_flux` (0 .. 10),
+        `spectral_skewness` and `spectral_kurtosis` (no unit: moments over the bin index);
+        `saturation_ratio` (share of the duration at ≥ 0.95 full scale, 0 .. 1) and
+        `saturation_count` (≥ 0 regions); `rms_energy_bass`, `_body`, `_mid`, `_air`
+        in dBFS, -60 .. 0 (floor -60), of the bands 20-120, 120-600, 600-2500 and
+        2500-22000 Hz.
+    """
     from mir.spectral import multiband_rms, saturation, spectral_features
 
     shape = spectral_features(audio)
@@ -326,7 +382,27 @@ def key_values(y: np.ndarray, frames: np.ndarray, *, cnn: np.ndarray | None = No
 def harmonic_of(audio: Audio, stems: dict[str, Audio] | None = None) -> dict:
     """Chroma, HPCP, TIV and the key of the mix, or of the bass and other stems when
     given (`harmonic_source` says which): :func:`key_values`, and the chroma, undefined
-    where the constant-Q spectrum is empty."""
+    where the constant-Q spectrum is empty.
+
+    Parameters
+    ----------
+    audio : Audio
+        The decoded mix.
+    stems : dict, optional
+        `{stem name: Audio}`; with both `bass` and `other`, their sum (normalised to a
+        0.95 peak) is analysed instead of the mix.
+
+    Returns
+    -------
+    dict
+        `chroma_0` .. `chroma_11`: mean CQT chroma per pitch class from C, 0 .. 1,
+        summing to 1; `hpcp_0` .. `hpcp_11`: mean HPCP, 0 .. 1 (the strongest bin 1);
+        `tiv_0` .. `tiv_11`: the tonal interval vector, -1 .. 1; `tonic`: pitch class,
+        C = 0 .. B = 11; `tonic_strength` and `key_confidence`, 0 .. 1; `tonic_scale`
+        (major or minor), `key_source` and `harmonic_source` (`full_mix` or
+        `bass+other`) text. The key where the pitch content names none is
+        :class:`~mir.family.Undefined` (:func:`key_evidence`).
+    """
     from mir.harmonic import (
         chroma_features,
         estimate_tuning,
@@ -358,7 +434,23 @@ def harmonic_of(audio: Audio, stems: dict[str, Audio] | None = None) -> dict:
 def timbral_of(audio: Audio, *, max_seconds: float = 0.0) -> dict:
     """The eight Audio Commons ratings (:mod:`mir.timbral`) of the whole track, or, if
     `max_seconds` > 0, of that many seconds from its middle (an analysis window; the
-    excerpt is an `Audio` of its own, so what it caches stays with it)."""
+    excerpt is an `Audio` of its own, so what it caches stays with it).
+
+    Parameters
+    ----------
+    audio : Audio
+        The decoded mix.
+    max_seconds : float
+        Seconds (≥ 0) from the middle of the track to rate; 0 (the default), or a
+        length at least the track's, rates all of it (`timbral.max_seconds`).
+
+    Returns
+    -------
+    dict
+        `brightness`, `roughness`, `hardness`, `depth`, `booming`, `sharpness` and
+        `warmth`: Audio Commons ratings, 0 .. 100 (no unit); `reverberation`: the
+        probability of reverberant content in %, 0 .. 100.
+    """
     from mir.timbral import timbral_of_audio
 
     n = int(max_seconds * audio.sr)
@@ -394,6 +486,20 @@ def read_beat_grid(track_dir, values: dict | None) -> tuple[np.ndarray, np.ndarr
     """The beats and downbeats (s) a track's `beat_grid` `values` describe, from the files
     in `track_dir`; checked against those values, so a missing or stale grid fails the
     track with a clear error instead of reading as "no beats".
+
+    Parameters
+    ----------
+    track_dir : path-like
+        The track's folder in the library.
+    values : dict or None
+        The track's stored `beat_grid` values (`beat_count`, `downbeat_count` are read);
+        None when the asset has none for it.
+
+    Returns
+    -------
+    beats, downbeats : np.ndarray
+        Times in seconds (≥ 0), as the files hold them; `downbeats` empty when the
+        tracker found no bars.
 
     Raises
     ------
@@ -523,7 +629,20 @@ def timbral_features(track: Track) -> dict:
 
 @dataclass
 class TrackAnalysis:
-    """Everything `mir analyze` computes for one file."""
+    """Everything `mir analyze` computes for one file.
+
+    Attributes
+    ----------
+    values : dict
+        `{key: value}` of every family that ran, as stored (undefined values None, their
+        reasons under `<family>_undefined`).
+    track : Track or None
+        The track the families read (its beats and downbeats set by `beat_grid`).
+    seconds : dict
+        `{family: wall time in seconds}` (≥ 0) of each family that ran.
+    skipped : dict
+        `{family: why}` of the families that did not run (stems not given).
+    """
 
     values: dict = field(default_factory=dict)
     track: Track | None = None
@@ -552,6 +671,32 @@ def analyze_track(
     A family that reads stems runs when all of them are given (one that only uses them
     when present always runs); `skipped` says which did not and why. With `out_dir`, the
     families write their sidecar files (`.BEATS_GRID`, `.ONSETS`, `.CHORDS`) there.
+
+    Parameters
+    ----------
+    audio : Audio
+        The decoded mix.
+    cfg : MasterConfig
+        The pipeline configuration.
+    stems : dict, optional
+        `{stem name: Audio}` of the stems separated before, if any.
+    out_dir : path-like, optional
+        The folder for the sidecar files; None writes none.
+    families : iterable of Family, optional
+        The families to choose from (default the built-in ones); those with a computation
+        and no model run, in this order.
+    progress : callable, optional
+        Called with each family's name before it runs.
+
+    Returns
+    -------
+    TrackAnalysis
+        The values, the time each family took, and the families skipped.
+
+    Raises
+    ------
+    AudioError
+        The mix or a stem shorter than :data:`mir.audio.SHORTEST_ANALYSIS_S` (46 ms).
     """
     from mir.audio import check_duration
 

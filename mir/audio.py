@@ -29,9 +29,10 @@ class Audio:
 
     Attributes
     ----------
-    samples : np.ndarray, shape (n_samples, n_channels), float32 in [-1, 1]
+    samples : np.ndarray, shape (n_samples, n_channels)
+        float32 samples, full scale -1 .. 1 (a decoded file may hold samples beyond it).
     sr : int
-        Sample rate in Hz.
+        Sample rate in Hz (> 0).
     path : Path or None
         The file it was decoded from.
     """
@@ -43,15 +44,17 @@ class Audio:
 
     @property
     def n_samples(self) -> int:
+        """Samples per channel (≥ 0)."""
         return int(self.samples.shape[0])
 
     @property
     def channels(self) -> int:
+        """Channels (≥ 1)."""
         return int(self.samples.shape[1])
 
     @property
     def duration_s(self) -> float:
-        """Duration in seconds."""
+        """Duration in seconds (≥ 0): `n_samples / sr`."""
         return self.n_samples / float(self.sr)
 
     def mono(self, sr: int | None = None) -> np.ndarray:
@@ -59,6 +62,18 @@ class Audio:
 
         Each (rate) view is computed once and cached on the object, so every feature
         that asks for, say, 44.1 kHz mono shares one array.
+
+        Parameters
+        ----------
+        sr : int, optional
+            Target sample rate in Hz (> 0); default the track's own. Resampled with
+            soxr's HQ filter.
+
+        Returns
+        -------
+        np.ndarray
+            Shape (n,), float32, full scale -1 .. 1; n is about `n_samples * sr /
+            self.sr`. The cached array itself: do not modify it.
         """
         sr = sr or self.sr
         key = ("mono", sr)
@@ -71,7 +86,14 @@ class Audio:
         return self._cache[key]
 
     def stereo(self) -> np.ndarray:
-        """Shape (n_samples, 2): mono is duplicated, extra channels are dropped."""
+        """The first two channels.
+
+        Returns
+        -------
+        np.ndarray
+            Shape (n_samples, 2), float32, full scale -1 .. 1: mono is duplicated, extra
+            channels are dropped.
+        """
         if self.channels == 2:
             return self.samples
         if self.channels == 1:
@@ -79,7 +101,20 @@ class Audio:
         return self.samples[:, :2]
 
     def cached(self, key: str, compute):
-        """Memoise a shared intermediate (STFT, onset envelope, ...) on this track."""
+        """Memoise a shared intermediate (STFT, onset envelope, ...) on this track.
+
+        Parameters
+        ----------
+        key : hashable
+            The intermediate's name (with its parameters, e.g. `("mono", 44100)`).
+        compute : callable
+            `compute()` gives the value; called only on the first request of `key`.
+
+        Returns
+        -------
+        object
+            What `compute` returned, the first time or since.
+        """
         if key not in self._cache:
             self._cache[key] = compute()
         return self._cache[key]
@@ -106,6 +141,12 @@ def load_audio(path: str | os.PathLike) -> Audio:
     ----------
     path : path-like
         A wav, flac, aiff, ogg, mp3, m4a or aac file.
+
+    Returns
+    -------
+    Audio
+        float32 samples, shape (n_samples, channels), at the file's own rate in Hz (no
+        resampling), every sample finite.
 
     Raises
     ------
@@ -169,6 +210,17 @@ def probe_audio(path: str | os.PathLike) -> float:
     truncated file). Returns its duration in seconds.
 
     m4a and aac have no cheap path (their decoder reads the whole file) and are decoded.
+
+    Parameters
+    ----------
+    path : path-like
+        An audio file.
+
+    Returns
+    -------
+    float
+        Duration in seconds, ≥ :data:`SHORTEST_ANALYSIS_S` (46 ms); from the header (an
+        estimate for mp3 and ogg).
 
     Raises
     ------
@@ -241,7 +293,22 @@ def _load_with_essentia(path: Path) -> tuple[np.ndarray, int]:
 
 
 def write_audio(path: str | os.PathLike, samples: np.ndarray, sr: int) -> Path:
-    """Write audio with soundfile (format from the extension); returns the path."""
+    """Write audio with soundfile (format from the extension), creating its folder.
+
+    Parameters
+    ----------
+    path : path-like
+        The file to write (`.wav`, `.flac`, `.ogg`, ...): the extension picks the format.
+    samples : np.ndarray
+        Shape (n,) or (n, channels), full scale -1 .. 1 (an integer format holds no more).
+    sr : int
+        Sample rate in Hz (> 0).
+
+    Returns
+    -------
+    Path
+        `path`.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     sf.write(str(path), samples, sr)

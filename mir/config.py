@@ -352,7 +352,12 @@ class ProcessingConfig(_Section):
 
 
 class MasterConfig(_Section):
-    """The whole of `master_pipeline.yaml`. Paths are absolute after :func:`load_config`."""
+    """The whole of `master_pipeline.yaml`. Paths are absolute after :func:`load_config`.
+
+    One attribute per top-level section (`paths`, `beats`, `crops`, ...), each a model of
+    its own; the configuration reference (docs/reference/configuration.md) lists every
+    key with its type, default and range.
+    """
 
     paths: PathsConfig = PathsConfig()
     feature_store: FeatureStoreConfig = FeatureStoreConfig()
@@ -382,7 +387,18 @@ class MasterConfig(_Section):
 
 
 def config_path(path: str | os.PathLike | None = None) -> Path:
-    """The config file to load: `path`, else $MIR_CONFIG, else the project default."""
+    """The config file to load: `path`, else $MIR_CONFIG, else the project default.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        A configuration file given on the command line or by the caller.
+
+    Returns
+    -------
+    Path
+        As given (not resolved); the project default is `config/master_pipeline.yaml`.
+    """
     if path:
         return Path(path)
     return Path(os.environ.get("MIR_CONFIG") or DEFAULT_CONFIG)
@@ -448,7 +464,18 @@ def config_root(path: Path) -> Path:
     """The folder a config file's relative paths start from: for a file in a folder named
     `config` (a project's, like this one's `config/master_pipeline.yaml`), the folder above
     it, the project; for any other file, its own folder (`--config ~/music/mir.yaml` keeps
-    `models/` and `data/` beside that file)."""
+    `models/` and `data/` beside that file).
+
+    Parameters
+    ----------
+    path : Path
+        The configuration file.
+
+    Returns
+    -------
+    Path
+        An absolute folder.
+    """
     path = Path(path).resolve()
     return path.parent.parent if path.parent.name == "config" else path.parent
 
@@ -469,7 +496,29 @@ def _yaml_friendly(raw: dict) -> dict:
 def config_from_dict(
     raw: dict, *, root: Path = PROJECT_ROOT, source: Path | None = None
 ) -> MasterConfig:
-    """Validate a configuration mapping (as read from YAML) and resolve its paths."""
+    """Validate a configuration mapping (as read from YAML) and resolve its paths.
+
+    Parameters
+    ----------
+    raw : dict
+        The configuration's sections, as `yaml.safe_load` reads them (lists for tuples
+        are accepted).
+    root : Path
+        The folder relative paths start from (:func:`config_root`; default the project).
+    source : Path, optional
+        The file it was read from: named in errors, and kept as `MasterConfig.source`.
+
+    Returns
+    -------
+    MasterConfig
+        With every path absolute; `MIR_INBOX`, `MIR_LIBRARY`, `MIR_DUCKDB`,
+        `MIR_FEATURE_STORE` and `MIR_FEATURE_STORE_URL` override their keys.
+
+    Raises
+    ------
+    ConfigError
+        An unknown key, a value of the wrong type or out of range, naming each key.
+    """
     raw = _yaml_friendly(raw)
     store = raw.get("feature_store")
     overrides = {k: os.environ[env] for k, env in STORE_OVERRIDES.items() if os.environ.get(env)}

@@ -13,6 +13,13 @@ class AudioError(MirError):
     """An audio file that cannot be used: unreadable, empty, truncated or not audio.
 
     The message names the file and the reason.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file (kept as the `path` attribute, a str).
+    reason : str
+        What is wrong with it (kept as `reason`).
     """
 
     def __init__(self, path: str | Path, reason: str):
@@ -23,7 +30,15 @@ class AudioError(MirError):
 
 class MissingInput(MirError):
     """An input a feature needs (an upstream asset's values or the file it writes) is not
-    there: the feature is not computed, rather than computed from nothing."""
+    there: the feature is not computed, rather than computed from nothing.
+
+    Parameters
+    ----------
+    what : str or Path
+        The missing input: a file, or the values of an asset (kept as `what`, a str).
+    written_by : str
+        The asset that writes it: the message says to materialize it first.
+    """
 
     def __init__(self, what: str | Path, written_by: str):
         self.what = str(what)
@@ -35,7 +50,17 @@ class MissingInput(MirError):
 
 
 class ModelNotFound(MirError):
-    """A model file that a feature needs is not where the configuration says."""
+    """A model file that a feature needs is not where the configuration says.
+
+    Parameters
+    ----------
+    expected : str or Path
+        The file expected (kept as `expected`, a str).
+    config_key : str
+        The configuration key that sets its path (`classification.models_dir`, ...).
+    hint : str
+        A sentence added to the message (how to get the file); none by default.
+    """
 
     def __init__(self, expected: str | Path, config_key: str, hint: str = ""):
         self.expected = str(expected)

@@ -28,11 +28,13 @@ if TYPE_CHECKING:
     from mir.audio import Audio
     from mir.config import MasterConfig
 
-#: what a key holds: a number (with a range), text, a flag, {label: probability}, a
-#: list, or the name of a file in the track folder
 Kind = Literal["number", "text", "flag", "labels", "list", "file"]
-#: the assets that read other families' values
+"""What a key holds: a number (with a range), text, a flag, `{label: probability}`
+(each probability 0 .. 1), a list, or the name of a file in the track folder."""
+
 CONSUMERS = ("crops", "statistics", "captions")
+"""The assets that read other families' values (a family's `consumers` name some of
+them)."""
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,8 @@ class Feature:
         The name in `.INFO`, DuckDB and the crops' sidecars. A key ending in `*` stands for
         every key with that prefix (`music_flamingo_*`: one per configured prompt).
     min, max : float
-        The physical range of a number (the `values_in_range` check); unused otherwise.
+        The physical range of a number, in its `unit` (the `values_in_range` check; -inf
+        and +inf: unbounded, the default); unused for other kinds.
     unit : str
         `"s"`, `"Hz"`, `"LUFS"`, ...; `""` for none.
     description : str
@@ -70,17 +73,39 @@ class Feature:
 
     @property
     def numeric(self) -> bool:
+        """Whether the key holds a number (its `kind` is `"number"`)."""
         return self.kind == "number"
 
     @property
     def pattern(self) -> bool:
+        """Whether the key stands for every key with its prefix (it ends in `*`)."""
         return self.key.endswith("*")
 
     def matches(self, key: str) -> bool:
+        """Whether this declaration is that of `key`.
+
+        Parameters
+        ----------
+        key : str
+            A key of a family's result.
+
+        Returns
+        -------
+        bool
+            True for the key itself, or, for a pattern (`music_flamingo_*`), for any key
+            with its prefix.
+        """
         return key.startswith(self.key[:-1]) if self.pattern else key == self.key
 
     def comment(self) -> str:
-        """The DuckDB column comment: meaning, unit and range."""
+        """The DuckDB column comment: meaning, unit and range.
+
+        Returns
+        -------
+        str
+            `"<description> [<unit>], range <min>..<max>"` for a number (the unit left
+            out when there is none), `"<description> [<unit>]"` otherwise.
+        """
         unit = f" [{self.unit}]" if self.unit else ""
         if not self.numeric:
             return f"{self.description}{unit}"
@@ -88,12 +113,42 @@ class Feature:
 
 
 def text(key: str, description: str, **kw) -> Feature:
-    """A key holding text."""
+    """A key holding text.
+
+    Parameters
+    ----------
+    key : str
+        The key's name.
+    description : str
+        What it means, in a line.
+    **kw
+        Other fields of :class:`Feature` (`optional`, `crops`, `unit`).
+
+    Returns
+    -------
+    Feature
+        Of kind `"text"`.
+    """
     return Feature(key, description=description, kind="text", **kw)
 
 
 def flag(key: str, description: str, **kw) -> Feature:
-    """A key holding true or false."""
+    """A key holding true or false.
+
+    Parameters
+    ----------
+    key : str
+        The key's name.
+    description : str
+        What it means, in a line.
+    **kw
+        Other fields of :class:`Feature` (`optional`, `crops`).
+
+    Returns
+    -------
+    Feature
+        Of kind `"flag"`.
+    """
     return Feature(key, description=description, kind="flag", **kw)
 
 
@@ -103,7 +158,13 @@ class Undefined:
     tempo"). A family returns it in place of a number it cannot give; the value is then
     stored as null and the reason under the family's `<family>_undefined` key. Every
     consumer (captions, crops, the dataset, statistics, conditioning) treats it as absent:
-    no value is ever made up in its place."""
+    no value is ever made up in its place.
+
+    Attributes
+    ----------
+    reason : str
+        Why the value does not exist, in words a user reads in the `.INFO`.
+    """
 
     reason: str
 
@@ -111,7 +172,20 @@ class Undefined:
 def undefined_values(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """`values` with every :class:`Undefined`, NaN or infinite number as None, and
     `{key: reason}` for those (a non-finite number's reason says so: an extractor must
-    not give one, but if one does, it is never stored as a number)."""
+    not give one, but if one does, it is never stored as a number).
+
+    Parameters
+    ----------
+    values : mapping
+        `{key: value}` as a family computed them.
+
+    Returns
+    -------
+    values : dict
+        The same keys, each undefined or non-finite value None.
+    reasons : dict
+        `{key: reason}` of the values set to None; empty when there are none.
+    """
     out: dict[str, Any] = {}
     reasons: dict[str, str] = {}
     for key, value in values.items():
@@ -189,6 +263,8 @@ class Track:
 
     @property
     def audio(self) -> Audio:
+        """The decoded full mix, decoded on this first read when it was given as a
+        function."""
         if callable(self._audio):
             self._audio = self._audio()
         return self._audio
@@ -197,7 +273,18 @@ class Track:
 def analysable(compute: Callable[[Track], dict]) -> Callable[[Track], dict]:
     """`compute` refusing a track (or one of its stems) shorter than the shortest analysis
     with an :class:`~mir.errors.AudioError` naming its file, as the door does
-    (:func:`mir.audio.check_duration`): no library error from an empty frame."""
+    (:func:`mir.audio.check_duration`): no library error from an empty frame.
+
+    Parameters
+    ----------
+    compute : callable
+        A family's `compute(track: Track) -> dict`.
+
+    Returns
+    -------
+    callable
+        `compute`, wrapped: the same signature, name and docstring.
+    """
     import functools
 
     from mir.audio import check_duration
@@ -212,7 +299,19 @@ def analysable(compute: Callable[[Track], dict]) -> Callable[[Track], dict]:
 
 
 def resolve(path: str | Callable) -> Any:
-    """The object a dotted path `"package.module:attribute"` names (a callable as is)."""
+    """The object a dotted path names.
+
+    Parameters
+    ----------
+    path : str or callable
+        `"package.module:attribute"` (the attribute may be dotted, `"mod:Class.method"`;
+        without one, the module), or the object itself.
+
+    Returns
+    -------
+    object
+        The named object, the module imported; a callable given is returned as is.
+    """
     if not isinstance(path, str):
         return path
     module, _, attribute = path.partition(":")
@@ -250,6 +349,9 @@ class Family:
     stems : tuple of str
         Stems it reads: required (its asset depends on `stems`, and `mir analyze` runs it
         only with all of them), or used when present if `stems_required` is false.
+    stems_required : bool
+        Whether the family needs all of its `stems` (True, the default) or only uses
+        those present (False).
     consumers : frozenset
         Which of `crops` (each crop's `.INFO` and the dataset sidecars inherit its keys),
         `statistics` (`feature_statistics` reads its table) and `captions` (the caption
@@ -306,10 +408,12 @@ class Family:
 
     @property
     def key_names(self) -> list[str]:
+        """The names of its keys, in declaration order."""
         return [f.key for f in self.keys]
 
     @property
     def needs_stems(self) -> bool:
+        """Whether it runs only with all of its `stems` (it names some, all required)."""
         return bool(self.stems) and self.stems_required
 
     @property
@@ -318,14 +422,37 @@ class Family:
         return self.compute is not None and self.model is None
 
     def uses_gpu(self, cfg: MasterConfig) -> bool:
-        """Whether the family holds the GPU pool under `cfg`."""
+        """Whether the family holds the GPU pool under `cfg`.
+
+        Parameters
+        ----------
+        cfg : MasterConfig
+            The pipeline configuration (a `gpu` predicate reads it).
+
+        Returns
+        -------
+        bool
+        """
         if isinstance(self.gpu, bool):
             return self.gpu
         return bool(resolve(self.gpu)(cfg))
 
     def check_requirements(self, cfg: MasterConfig) -> None:
         """Raise :class:`~mir.errors.ModelNotFound` when its model files are not in place,
-        or the program check's error when a program it runs is missing."""
+        or the program check's error when a program it runs is missing.
+
+        Parameters
+        ----------
+        cfg : MasterConfig
+            The pipeline configuration (where the model paths are set).
+
+        Raises
+        ------
+        ModelNotFound
+            Naming the expected file and its configuration key.
+        MirError
+            From the `program` check: naming what to install.
+        """
         if self.model is not None:
             resolve(self.model.check)(cfg)
         if self.program is not None:
@@ -333,7 +460,18 @@ class Family:
 
     def feature(self, key: str) -> Feature | None:
         """The declaration of `key` (a pattern's for the keys it stands for; the family's
-        :attr:`undefined_key` too)."""
+        :attr:`undefined_key` too).
+
+        Parameters
+        ----------
+        key : str
+            A key of the family's result.
+
+        Returns
+        -------
+        Feature or None
+            None for a key the family does not declare.
+        """
         for f in self.keys:
             if f.matches(key):
                 return f
@@ -348,6 +486,19 @@ class Family:
         return None
 
     def inherited_by_crops(self, key: str) -> bool:
+        """Whether each training crop inherits `key`.
+
+        Parameters
+        ----------
+        key : str
+            A key of the family's result.
+
+        Returns
+        -------
+        bool
+            The key's own `crops` when it sets one, else whether `crops` is among the
+            family's `consumers`.
+        """
         f = self.feature(key)
         if f is not None and f.crops is not None:
             return f.crops
@@ -360,30 +511,96 @@ class Family:
 
     def finish(self, values: Mapping[str, Any]) -> dict:
         """A result as it is stored: undefined (or non-finite) values as None, their
-        reasons under :attr:`undefined_key` (present only when there are some)."""
+        reasons under :attr:`undefined_key` (present only when there are some).
+
+        Parameters
+        ----------
+        values : mapping
+            `{key: value}` as the computation returned them.
+
+        Returns
+        -------
+        dict
+            The values, with `{key: reason}` under :attr:`undefined_key` when some are
+            undefined (:func:`undefined_values`).
+        """
         out, reasons = undefined_values(values)
         if reasons:
             out[self.undefined_key] = reasons
         return out
 
     def run(self, track: Track) -> dict:
-        r"""Compute the family's values of one track (:meth:`finish`\ ed)."""
+        r"""Compute the family's values of one track (:meth:`finish`\ ed).
+
+        Parameters
+        ----------
+        track : Track
+            The decoded track and what is known of it.
+
+        Returns
+        -------
+        dict
+            `{key: value}` as stored (:meth:`finish`).
+
+        Raises
+        ------
+        TypeError
+            For a family without a `compute` of its own (its asset runs it).
+        """
         if self.compute is None:
             raise TypeError(f"{self.name} has no computation of its own: its asset runs it")
         return self.finish(resolve(self.compute)(track))
 
     def undeclared(self, values: Mapping[str, Any]) -> list[str]:
-        """Keys of `values` the family does not declare."""
+        """Keys of `values` the family does not declare.
+
+        Parameters
+        ----------
+        values : mapping
+            A result of the family.
+
+        Returns
+        -------
+        list of str
+            In the order of `values`; empty when every key is declared.
+        """
         return [k for k in values if self.feature(k) is None]
 
     def missing(self, values: Mapping[str, Any]) -> list[str]:
-        """Declared keys (neither optional nor patterns) absent from `values`."""
+        """Declared keys (neither optional nor patterns) absent from `values`.
+
+        Parameters
+        ----------
+        values : mapping
+            A result of the family.
+
+        Returns
+        -------
+        list of str
+            In declaration order; empty when every required key is there.
+        """
         return [
             f.key for f in self.keys if not f.optional and not f.pattern and f.key not in values
         ]
 
 
 def by_name(families: Iterable[Family]) -> dict[str, Family]:
+    """The families by name.
+
+    Parameters
+    ----------
+    families : iterable of Family
+
+    Returns
+    -------
+    dict
+        `{name: Family}`, in the order given.
+
+    Raises
+    ------
+    ValueError
+        When two families have one name.
+    """
     out: dict[str, Family] = {}
     for family in families:
         if family.name in out:

@@ -21,6 +21,16 @@ def load_feature_modules(cfg: MasterConfig) -> list[Family]:
     :func:`mir.config.config_root`). A module declares `FAMILY` (a :class:`Family`) or
     `FAMILIES` (several).
 
+    Parameters
+    ----------
+    cfg : MasterConfig
+        The configuration; its `feature_modules:` are loaded, in order.
+
+    Returns
+    -------
+    list of Family
+        The families they declare (not the built-in ones).
+
     Raises
     ------
     ConfigError
@@ -71,7 +81,26 @@ _LOADED: dict[tuple, tuple[Family, ...]] = {}
 
 def families_of(cfg: MasterConfig) -> tuple[Family, ...]:
     """Every family of a configuration: the built-in ones and its feature modules' (whose
-    keys then join the feature table); the modules are loaded once per process."""
+    keys then join the feature table); the modules are loaded once per process.
+
+    Parameters
+    ----------
+    cfg : MasterConfig
+        The configuration.
+
+    Returns
+    -------
+    tuple of Family
+        The built-in families (:data:`mir.families.FAMILIES`), then those of the feature
+        modules.
+
+    Raises
+    ------
+    ConfigError
+        A feature module that cannot be loaded or declares no family.
+    ValueError
+        Two families of one name.
+    """
     from mir import feature_table
     from mir.families import FAMILIES
 

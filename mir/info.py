@@ -61,7 +61,17 @@ def require_writable(folder: str | os.PathLike) -> None:
 
 
 def info_path(track_dir: str | os.PathLike) -> Path:
-    """`<track dir>/<folder name>.INFO` (the name follows the folder, not the audio)."""
+    """`<track dir>/<folder name>.INFO` (the name follows the folder, not the audio).
+
+    Parameters
+    ----------
+    track_dir : path-like
+        The track's folder in the library.
+
+    Returns
+    -------
+    Path
+    """
     track_dir = Path(track_dir)
     return track_dir / f"{track_dir.name}.INFO"
 
@@ -90,6 +100,17 @@ def _jsonable(value: Any) -> Any:
 
 def read_info(path: str | os.PathLike) -> dict[str, Any]:
     """Read a `.INFO`; a missing file reads as `{}`.
+
+    Parameters
+    ----------
+    path : path-like
+        The `.INFO` file (:func:`info_path`).
+
+    Returns
+    -------
+    dict
+        `{key: value}` as stored (JSON: numbers, text, lists, objects; null for a value
+        undefined for the track); `{}` for a missing or empty file.
 
     Raises
     ------
@@ -126,6 +147,16 @@ def safe_update(path: str | os.PathLike, values: Mapping[str, Any]) -> dict[str,
 
     An existing file that is not valid JSON is moved aside to
     `<name>.corrupt-<timestamp>` (reported with a warning) rather than overwritten.
+    Writers of one file wait for each other (a lock file beside it, up to
+    :data:`LOCK_TIMEOUT_S` = 120 s).
+
+    Parameters
+    ----------
+    path : path-like
+        The `.INFO` file; its folder is created when missing.
+    values : mapping
+        `{key: value}` to merge; numpy numbers and arrays are written as JSON numbers
+        and lists.
 
     Returns
     -------
@@ -222,6 +253,19 @@ def read_sidecar_text(path: str | os.PathLike, *, written_by: str | None = None)
 
 def read_times(path: str | os.PathLike, *, written_by: str | None = None) -> np.ndarray:
     """Read a `.BEATS_GRID` / `.DOWNBEATS` / `.ONSETS` file.
+
+    Parameters
+    ----------
+    path : path-like
+        The file: one time in seconds per line.
+    written_by : str, optional
+        The asset that writes it (`beat_grid`, ...): a missing file is then an error.
+
+    Returns
+    -------
+    np.ndarray
+        Shape (n,), float64, the times in seconds (≥ 0) in the file's order; empty for an
+        empty file, or a missing one without `written_by`.
 
     Raises
     ------

@@ -32,8 +32,6 @@ from mir.config import (
 )
 from mir.family import CONSUMERS, Family, Feature
 
-#: every environment variable the project reads, with what it does (tests/test_reference.py
-#: holds this table to the variables the code names)
 ENVIRONMENT: dict[str, str] = {
     "MIR_CONFIG": "The configuration file to load (default: `config/master_pipeline.yaml`); "
     "`--config FILE` of every `mir` command wins over it.",
@@ -62,6 +60,8 @@ ENVIRONMENT: dict[str, str] = {
     "PGPASSWORD": "The PostgreSQL password of `feature_store.postgres_url` when the URL "
     "holds none (or `~/.pgpass`).",
 }
+"""Every environment variable the project reads, with what it does
+(tests/test_reference.py holds this table to the variables the code names)."""
 
 
 #: the assets that read a family's values, by consumer (`Family.consumers`)
@@ -261,6 +261,12 @@ def yaml_comments(path: str | Path = DEFAULT_CONFIG) -> dict[str, str]:
     ----------
     path : path-like
         The file (default: `config/master_pipeline.yaml`).
+
+    Returns
+    -------
+    dict
+        `{dotted key: comment}` (`"beats.fps"`), the comment's lines joined by spaces;
+        keys without a comment are left out.
     """
     out: dict[str, str] = {}
     stack: list[tuple[int, str]] = []

@@ -274,7 +274,19 @@ def code_roots(family: Family) -> list:
 
 
 def fingerprint(family: Family) -> str:
-    """The fingerprint of the code a family runs (see the module's docstring)."""
+    """The fingerprint of the code a family runs (see the module's docstring).
+
+    Parameters
+    ----------
+    family : Family
+        The declaration: its `compute` and `code` are the roots of the walk.
+
+    Returns
+    -------
+    str
+        16 hexadecimal digits (the start of a SHA-256): equal exactly when the syntax
+        trees, the constants they read and the library releases are.
+    """
     walker = _Walker()
     for root in code_roots(family):
         walker.add(root)

@@ -104,3 +104,102 @@ def test_the_versions_table_is_the_lock():
     table = reference.versions_table()
     for family in FAMILIES:
         assert f"| `{family.name}` | {family.group} | {family.version} | `" in table
+
+
+# -- the Python API page: every object it renders is documented ------------------------
+
+API_PAGE = ROOT / "docs" / "reference" / "api.md"
+#: what a numeric parameter's description must hold: a number or a range sign (a unit
+#: alone does not say what values are valid)
+RANGE = re.compile(r"\d|[<>≤≥…]|\.\.|\binf\b")
+
+
+def _api_blocks() -> list[tuple[str, list[str] | None]]:
+    """`(module, members or None)` of each `::: module` block of the API page."""
+    text = API_PAGE.read_text(encoding="utf-8")
+    out = []
+    for module, options in re.findall(r"^::: ([\w.]+)\n((?:    .*\n)*)", text, re.M):
+        members = re.search(r"members: \[(.*)\]", options)
+        out.append((module, [m.strip() for m in members[1].split(",")] if members else None))
+    return out
+
+
+def _numeric(annotation) -> bool:
+    return annotation is not None and re.search(r"\b(float|int)\b", str(annotation)) is not None
+
+
+def _problems(obj, path: str) -> list[str]:
+    """What the API page would show undocumented of `obj` (and its public members)."""
+    import griffe
+
+    if obj.is_alias:
+        obj = obj.final_target
+    doc = obj.docstring
+    if doc is None or not doc.value.strip():
+        return [f"{path}: no docstring"]
+    sections = {s.kind: s for s in doc.parse(griffe.Parser.numpy)}
+    kinds = griffe.DocstringSectionKind
+    out = []
+    if obj.is_function:
+        params = [p for p in obj.parameters if p.name not in ("self", "cls")]
+        documented = {
+            name.strip().lstrip("*"): p
+            for p in (sections[kinds.parameters].value if kinds.parameters in sections else ())
+            for name in p.name.split(",")  # "min, max : float" documents both
+        }
+        for p in params:
+            if p.name not in documented:
+                out.append(f"{path}: parameter {p.name} not in its Parameters section")
+            elif _numeric(p.annotation) and not RANGE.search(documented[p.name].description):
+                out.append(f"{path}: numeric parameter {p.name} has no range")
+        returns = obj.returns
+        if returns is not None and str(returns) != "None" and "property" not in obj.labels:
+            if kinds.returns not in sections:
+                out.append(f"{path}: returns {returns} but has no Returns section")
+            elif _numeric(returns) and not any(
+                RANGE.search(r.description) for r in sections[kinds.returns].value
+            ):
+                out.append(f"{path}: numeric return value has no range")
+    if obj.is_class:
+        init = obj.members.get("__init__")
+        if init is not None and init.is_function:
+            named = {
+                name.strip()
+                for kind in (kinds.parameters, kinds.attributes)
+                for e in (sections[kind].value if kind in sections else ())
+                for name in e.name.split(",")
+            }
+            for p in init.parameters:
+                if p.name not in ("self", "cls") and not p.name.startswith("_"):
+                    if p.name not in named:
+                        out.append(f"{path}: {p.name} in neither Parameters nor Attributes")
+        for name, member in obj.members.items():
+            if name.startswith("_") or member.is_alias:
+                continue
+            if member.is_function or member.is_class or "property" in member.labels:
+                out += _problems(member, f"{path}.{name}")
+    return out
+
+
+def test_every_object_the_api_page_renders_has_a_numpy_docstring():
+    import griffe
+
+    loader = griffe.GriffeLoader(search_paths=[str(ROOT)])
+    problems, seen = [], 0
+    for module_name, members in _api_blocks():
+        module = loader.load(module_name)
+        if module.docstring is None:
+            problems.append(f"{module_name}: no module docstring")
+        if members is None:  # the whole module: what mkdocstrings shows, its own objects
+            members = [n for n, m in module.members.items() if m.is_public and not m.is_alias]
+        for name in members:
+            assert name in module.members, f"api.md names {module_name}.{name}: no such object"
+            member = module.members[name]
+            seen += 1
+            if member.is_attribute:
+                if member.docstring is None:
+                    problems.append(f"{module_name}.{name}: no docstring")
+                continue
+            problems += _problems(member, f"{module_name}.{name}")
+    assert seen > 40  # the page renders the modules it names
+    assert not problems, "\n".join(problems)

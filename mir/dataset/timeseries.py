@@ -482,7 +482,19 @@ def write_npz(path: str | os.PathLike, arrays: dict[str, np.ndarray], meta: dict
     """Write float32 `arrays` and a `__meta__` JSON string as one compressed `.npz`,
     atomically (a temporary name, then a rename): a reader never sees half a file.
 
-    `meta` gets `fields` (the array names, sorted) added."""
+    `meta` gets `fields` (the array names, sorted) added.
+
+    Parameters
+    ----------
+    path : path-like
+        The `.npz` to write; its folder is created when missing.
+    arrays : dict
+        `{name: array}`; each is stored as float32, in its own units (the series'
+        declarations say which).
+    meta : dict
+        JSON-serialisable facts about the arrays (their frame rate in Hz, the duration in
+        s, the source file, ...).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     meta = {**meta, "fields": sorted(arrays)}
@@ -500,7 +512,20 @@ def write_npz(path: str | os.PathLike, arrays: dict[str, np.ndarray], meta: dict
 
 
 def read_npz(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict]:
-    """The arrays and the `__meta__` dict of a file written by :func:`write_npz`."""
+    """The arrays and the `__meta__` dict of a file written by :func:`write_npz`.
+
+    Parameters
+    ----------
+    path : path-like
+        A `.npz` file.
+
+    Returns
+    -------
+    arrays : dict
+        `{name: np.ndarray}` as stored (float32 for those :func:`write_npz` wrote).
+    meta : dict
+        The `__meta__` JSON, with `fields`; `{}` for a file without one.
+    """
     with np.load(path, allow_pickle=False) as data:
         meta = json.loads(str(data[META_FIELD])) if META_FIELD in data.files else {}
         arrays = {k: data[k] for k in data.files if k != META_FIELD}
