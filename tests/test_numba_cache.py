@@ -42,3 +42,34 @@ def test_processes_filling_the_cache_at_once_each_find_their_own_code(tmp_path):
     # concurrent index write, none pointing at another signature's machine code (without
     # the lock, 109 to 122 of the 150 entries are lost or wrong on the 2-core machine)
     assert loaded == {(w, k): f"machine code of writer {w}, key {k}" for w, k in loaded}
+
+
+def _names(compile_first: bool, queue) -> None:
+    from numba.core.bytecode import FunctionIdentity
+
+    def other(x):
+        return x
+
+    def kernel(x, out):
+        out[:] = x
+
+    if compile_first:  # a process that compiled something else before
+        FunctionIdentity.from_function(other)
+    queue.put(FunctionIdentity.from_function(kernel).unique_name)
+
+
+def test_a_function_gets_the_same_name_in_every_process_whatever_it_compiled_before():
+    """numba issue #10128: a gufunc's kernel and wrapper are cached apart; a wrapper that
+    one process cached calls the kernel by the name that process gave it, so a kernel
+    cached by another process under another name crashes every later process. Numbered
+    by its own name, a function is named alike everywhere (numba's own counter gives
+    `kernel$2` in the first process and `kernel$1` in the second)."""
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    for first in (True, False):
+        p = context.Process(target=_names, args=(first, queue))
+        p.start()
+        p.join(60)
+        assert p.exitcode == 0
+    names = [queue.get(timeout=10), queue.get(timeout=10)]
+    assert names[0] == names[1] and names[0].endswith("kernel$1")
