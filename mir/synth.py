@@ -156,17 +156,11 @@ def _add(buf: np.ndarray, start: int, sig: np.ndarray) -> None:
         buf[start:end] += sig[: end - start]
 
 
-#: the kick's amplitude decay time constant, s: a damped kick, whose boom dies within its
-#: 0.3 s (to -43 dB), where a 0.12 s constant was cut off at -22 dB and, retriggered on
-#: every eighth note at 180-200 BPM, left a 45 Hz tone sounding throughout the song
-KICK_DECAY_S = 0.06
-
-
 def _kick(sr: int) -> np.ndarray:
     n = int(0.3 * sr)
     t = np.arange(n) / sr
     freq = 45 + 90 * np.exp(-t / 0.03)
-    return np.sin(2 * np.pi * np.cumsum(freq) / sr) * np.exp(-t / KICK_DECAY_S)
+    return np.sin(2 * np.pi * np.cumsum(freq) / sr) * np.exp(-t / 0.12)
 
 
 def _snare(sr: int, rng: np.random.Generator) -> np.ndarray:
