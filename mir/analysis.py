@@ -365,8 +365,9 @@ def key_evidence(frames: np.ndarray, *, hop_s: float) -> str | None:
 
 def key_values(y: np.ndarray, frames: np.ndarray, *, cnn: np.ndarray | None = None) -> dict:
     """:func:`mir.harmonic.harmonic_features` of the 44.1 kHz mono `y`, its HPCP
-    `frames` and (when already computed) its key network's probabilities `cnn`, with the key undefined where the pitch content names none
-    (:func:`key_evidence`), and the HPCP and TIV where there is no pitched sound."""
+    `frames` and (when already computed) its key network's probabilities `cnn`, with the
+    key undefined where the pitch content names none (:func:`key_evidence`), and the HPCP
+    and TIV where there is no pitched sound."""
     from mir.harmonic import harmonic_features
     from mir.intermediates import SR
 

@@ -171,12 +171,11 @@ def test_feature_statistics_report_with_plots(project, instance, cropped):
     assert (project.root / "reports" / "feature_correlations.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_a_crops_key_is_read_from_slices_of_its_tracks_analysis():
+def test_a_crops_key_is_read_from_slices_of_its_tracks_analysis(monkeypatch):
     """The crop's HPCP frames and key network map are the track's (one network pass per
     track, none per crop), and its values match those computed on the crop alone: the
     same key, every other value equal but the HPCP bins, their TIV, the key's strength
-    and confidence,
-    which move by what a frame offset of at most 23 ms (and 1.6 s rows) can move them."""
+    and confidence, which move by what a frame offset of at most 23 ms (and 1.6 s rows) can move them."""
     from mir import key as key_module
     from mir.audio import Audio
     from mir.dataset.crops import crop_features, crop_key_inputs
@@ -194,32 +193,28 @@ def test_a_crops_key_is_read_from_slices_of_its_tracks_analysis():
         calls.append(y.size)
         return rows(y, **kwargs)
 
-    key_module_rows = pytest.MonkeyPatch()
-    key_module_rows.setattr("mir.harmonic.key_cnn_rows", counted)
-    try:
-        for crop in plan:
-            mix = Audio(cut(track.samples, crop), sr)
-            sliced = crop_key_inputs(track, crop)
-            assert sliced is not None and sliced.cnn is not None
-            assert sliced.hpcp.shape == (
-                int(np.ceil((crop.samples * SR / sr - 4096) / 2048)) + 1,
-                12,
-            )
-            ours = crop_features(mix, {}, n_steps=256, key=sliced)
-            own = crop_features(Audio(mix.samples, sr), {}, n_steps=256)
-            assert (
-                (ours["tonic"], ours["tonic_scale"])
-                == (own["tonic"], own["tonic_scale"])
-                == (4, "minor")
-            )
-            for k, v in own.items():
-                if k.startswith(("hpcp_", "tiv_")):
-                    assert ours[k] == pytest.approx(v, abs=0.04), k
-                elif k in ("key_confidence", "tonic_strength"):
-                    assert ours[k] == pytest.approx(v, abs=0.1), k
-                elif k != "key_source":
-                    assert ours[k] == v, k
-    finally:
-        key_module_rows.undo()
+    monkeypatch.setattr("mir.harmonic.key_cnn_rows", counted)
+    for crop in plan:
+        mix = Audio(cut(track.samples, crop), sr)
+        sliced = crop_key_inputs(track, crop)
+        assert sliced is not None and sliced.cnn is not None
+        assert sliced.hpcp.shape == (
+            int(np.ceil((crop.samples * SR / sr - 4096) / 2048)) + 1,
+            12,
+        )
+        ours = crop_features(mix, {}, n_steps=256, key=sliced)
+        own = crop_features(Audio(mix.samples, sr), {}, n_steps=256)
+        assert (
+            (ours["tonic"], ours["tonic_scale"])
+            == (own["tonic"], own["tonic_scale"])
+            == (4, "minor")
+        )
+        for k, v in own.items():
+            if k.startswith(("hpcp_", "tiv_")):
+                assert ours[k] == pytest.approx(v, abs=0.04), k
+            elif k in ("key_confidence", "tonic_strength"):
+                assert ours[k] == pytest.approx(v, abs=0.1), k
+            elif k != "key_source":
+                assert ours[k] == v, k
     # the key network ran once, on the whole track (44.1 kHz), and never on a crop
     assert calls == [track.mono(SR).size]

@@ -311,14 +311,11 @@ def crop_features(
     from mir.families import HARMONIC, LOUDNESS, SPECTRAL, STEM_LOUDNESS
     from mir.harmonic import hpcp_of
 
+    hpcp, cnn = (hpcp_of(mix), None) if key is None else (key.hpcp, key.cnn)
     values = {
         **LOUDNESS.finish(analysis.loudness_of(mix)),
         **SPECTRAL.finish(analysis.spectral_of(mix, band_steps=n_steps)),
-        **HARMONIC.finish(
-            analysis.key_values(mix.mono(SR), hpcp_of(mix))
-            if key is None
-            else analysis.key_values(mix.mono(SR), key.hpcp, cnn=key.cnn)
-        ),
+        **HARMONIC.finish(analysis.key_values(mix.mono(SR), hpcp, cnn=cnn)),
     }
     stem_values = {}
     for name, stem in stems.items():
