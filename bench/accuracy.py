@@ -94,7 +94,10 @@ CLIPS = {
     "hainsworth_hains001.flac": {"bpm": 100.16},
     "cuidado_FallaCancion.flac": {"bpm": 191.27},
     "simac_mikri_Rallou.flac": {"bpm": 74.34},
-    "key_sax-tenor-e-major.flac": {"key": "E major"},
+    # its README says E major, but the clip plays an E-flat major scale at concert pitch
+    # (pYIN: D#3 F3 G3 G#3 A#3 C4 D4 D#4, a median 9 cents from A440's semitones; the
+    # D-minor clip from the same set plays D E F G A A# C# D): scored as what sounds
+    "key_sax-tenor-e-major.flac": {"key": "D# major"},
     "key_sax-tenor-d-minor.flac": {"key": "D minor"},
 }
 #: rendered songs: name, groove, BPM, tonic, scale, modal progression, beats per bar

@@ -87,6 +87,37 @@ def step_seconds(home: Path) -> dict[str, float]:
     return dict(seconds)
 
 
+def timeline(home: Path, launched: float, ended: float) -> dict[str, float]:
+    """Where the wall time of `mir run` went, from the start and end of each track's run:
+    seconds before the first run started (start-up, registration), with two or more runs
+    in flight, with one (the other worker idle: mostly the tail), with none between runs,
+    and after the last run ended (the library-wide assets, the summary)."""
+    os.environ["DAGSTER_HOME"] = str(home)
+    from dagster import DagsterInstance
+
+    spans = [
+        (r.start_time, r.end_time)
+        for r in DagsterInstance.get().get_run_records()
+        if r.start_time and r.end_time
+    ]
+    if not spans:
+        return {}
+    edges = sorted([(s, 1) for s, _ in spans] + [(e, -1) for _, e in spans])
+    by_count: dict[int, float] = defaultdict(float)
+    level, last = 0, edges[0][0]
+    for at, step in edges:
+        by_count[min(level, 2)] += at - last
+        level, last = level + step, at
+    first, final = min(s for s, _ in spans), max(e for _, e in spans)
+    return {
+        "before the first track's run": first - launched,
+        "two tracks' runs in flight": by_count[2],
+        "one run in flight (a worker idle)": by_count[1],
+        "no run in flight, between runs": by_count[0],
+        "after the last run": ended - final,
+    }
+
+
 def music_extractor_seconds(files: list[Path]) -> float:
     """MusicExtractor over every file, one core, in a child process (timed inside it)."""
     code = (
@@ -135,7 +166,7 @@ def main() -> None:
         config = _project(root, files, args.workers)
         env = {**os.environ, "PYTHONWARNINGS": "ignore", "DAGSTER_HOME": str(root / "home")}
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        t0 = time.perf_counter()
+        t0, launched = time.perf_counter(), time.time()
         proc = subprocess.run(
             [sys.executable, "-m", "mir_cli", "run", "--config", str(config)],
             capture_output=True,
@@ -143,7 +174,7 @@ def main() -> None:
             cwd=ROOT,
             env=env,
         )
-        wall = time.perf_counter() - t0
+        wall, ended = time.perf_counter() - t0, time.time()
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         summary = proc.stdout[proc.stdout.find("\nasset ") :].split("\nlibrary:")[0]
@@ -153,6 +184,7 @@ def main() -> None:
                 f"mir run exited with {proc.returncode}: {proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
             )
         seconds = step_seconds(root / "home")
+        spans = timeline(root / "home", launched, ended)
     peer = None if args.no_peer else music_extractor_seconds(files)
 
     is_check = lambda step: step.endswith(("_values_in_range", "_tracks_stored"))  # noqa: E731
@@ -183,6 +215,10 @@ def main() -> None:
     print(f"CPU time of the run {cpu:.0f} s over {wall:.0f} s wall = {cpu / wall:.2f} cores busy "
           f"of {cores}; step time {total_steps:.0f} s, the rest is start-up, registration and "
           f"Dagster's bookkeeping")  # fmt: skip
+    if spans:
+        print(f"\nwhere the wall time of mir run went{'':<12} {'seconds':>9} {'share':>7}")
+        for name, s in spans.items():
+            print(f"{name:<48} {s:9.1f} {s / wall:7.1%}")
     if peer is not None:
         ratio = families / peer
         print(f"ratio families / MusicExtractor: {ratio:.2f} "

@@ -52,7 +52,14 @@ def decoded(path: Path) -> Audio:
         if key in _AUDIO_CACHE:
             _AUDIO_CACHE.move_to_end(key)
             return _AUDIO_CACHE[key]
-    audio = load_audio(path)
+    return share_decoded(path, load_audio(path))
+
+
+def share_decoded(path: Path, audio: Audio) -> Audio:
+    """Keep `audio` as the decoded `path` (a byte-exact copy of the file it was decoded
+    from: the library's copy of an original), so later assets do not decode it again."""
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns)
     with _AUDIO_LOCK:
         _AUDIO_CACHE[key] = audio
         while (
@@ -168,13 +175,25 @@ def model_failure(exc: ModelNotFound) -> Failure:
 # -- progress -----------------------------------------------------------------------
 
 
+#: seconds of audio of each track read so far in this process, by (store, track id): a
+#: track id names one file's content, so its duration never changes
+_seconds_of_tracks: dict[tuple[str, str], float] = {}
+
+
 def _durations(settings: PipelineSettings, track_ids: list[str]) -> dict[str, float]:
-    """Seconds of audio of each track (from `source_audio`), for the x realtime in logs."""
-    try:
-        rows = settings.tables.read("source_audio", track_ids)
-    except Exception:  # no table yet: the logs go without it
-        return {}
-    return {t: float(r["duration_s"]) for t, r in rows.items() if r.get("duration_s")}
+    """Seconds of audio of each track (from `source_audio`), for the x realtime in logs;
+    read from the store once per track and process."""
+    store = settings.tables.location
+    missing = [t for t in track_ids if (store, t) not in _seconds_of_tracks]
+    if missing:
+        try:
+            rows = settings.tables.read("source_audio", missing)
+        except Exception:  # no table yet: the logs go without it
+            rows = {}
+        for t, r in rows.items():
+            if r.get("duration_s"):
+                _seconds_of_tracks[store, t] = float(r["duration_s"])
+    return {t: _seconds_of_tracks[store, t] for t in track_ids if (store, t) in _seconds_of_tracks}
 
 
 #: `mir run` installs a callback here to show the current asset and track.

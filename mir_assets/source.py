@@ -8,7 +8,7 @@ from dagster import AssetExecutionContext
 from mir.audio import extension
 from mir.errors import AudioError, MirError
 from mir.tracks import file_sha256
-from mir_assets.runtime import decoded, for_each_track
+from mir_assets.runtime import decoded, for_each_track, share_decoded
 from resources.settings import PipelineSettings
 
 
@@ -48,6 +48,7 @@ def source_audio(context: AssetExecutionContext, settings: PipelineSettings) -> 
         track_dir.mkdir(parents=True, exist_ok=True)
         dest = track_dir / f"full_mix.{extension(source)}"
         _copy_original(source, dest, sha)
+        share_decoded(dest, audio)  # the copy is the same bytes: decoded once
         return {
             "full_mix": dest.name,
             "source_path": settings.tables.stored_path(source),

@@ -1,13 +1,18 @@
 """The feature store in a DuckDB file, the embedded default: :class:`DuckDBTables`.
 
 DuckDB admits one writing process at a time, so every access takes a cross-process file
-lock first and holds a connection only for its statement: concurrent runs queue on the
-lock instead of failing, and no row is lost.
+lock first and holds the file only for its statement: concurrent runs queue on the lock
+instead of failing, and no row is lost. The file is attached to one in-memory DuckDB
+instance per process and detached again after each access (which writes its changes
+into the file and releases DuckDB's own lock): about 2 ms an access, where opening a
+DuckDB instance for each costs about 11 ms of CPU (a track's run makes about 90).
 """
 
 from __future__ import annotations
 
+import itertools
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +23,20 @@ from filelock import FileLock
 
 from store.sql import duckdb_insert, ident, quote
 from store.tables import FeatureTables
+
+_instance_lock = threading.Lock()
+_instance: tuple[int, duckdb.DuckDBPyConnection] | None = None
+_aliases = itertools.count()
+
+
+def _process_instance() -> duckdb.DuckDBPyConnection:
+    """This process's in-memory DuckDB instance the store's file is attached to (a new one
+    in a forked child: an instance is not shared across processes)."""
+    global _instance
+    with _instance_lock:
+        if _instance is None or _instance[0] != os.getpid():
+            _instance = (os.getpid(), duckdb.connect(":memory:"))
+        return _instance[1]
 
 
 class DuckDBTables(FeatureTables):
@@ -56,16 +75,26 @@ class DuckDBTables(FeatureTables):
         """A connection held under the file's lock, closed on exit.
 
         A DuckDB file admits one writer at a time whatever it writes, so every access
-        takes the file's one lock, whatever `lock` names.
+        takes the file's one lock, whatever `lock` names. The connection is a cursor of
+        this process's DuckDB instance with the file attached (read-only when asked) as
+        its default database; on exit the file is detached, its changes written.
         """
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with FileLock(str(self.path) + ".lock", timeout=self.lock_timeout_s):
-            if read_only and not self.path.exists():
-                con = duckdb.connect(":memory:")
-            else:
-                con = duckdb.connect(str(self.path), read_only=read_only)
+            con = _process_instance().cursor()
             try:
-                yield con
+                if read_only and not self.path.exists():
+                    yield con
+                    return
+                alias = f"mir_store_{next(_aliases)}"
+                mode = " (READ_ONLY)" if read_only else ""
+                con.execute(f"ATTACH {quote(str(self.path))} AS {alias}{mode}")
+                try:
+                    con.execute(f"USE {alias}")
+                    yield con
+                finally:
+                    con.execute("USE memory")
+                    con.execute(f"DETACH {alias}")
             finally:
                 con.close()
 
@@ -78,7 +107,7 @@ class DuckDBTables(FeatureTables):
     def columns(self, con, table: str) -> dict[str, str]:
         rows = con.execute(
             "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? "
-            "ORDER BY column_index",
+            "AND database_name = current_database() ORDER BY column_index",
             [table],
         ).fetchall()
         return {name: dtype for name, dtype in rows}
@@ -86,7 +115,9 @@ class DuckDBTables(FeatureTables):
     def _comments(self, con, table: str) -> dict[str, str | None]:
         return dict(
             con.execute(
-                "SELECT column_name, comment FROM duckdb_columns() WHERE table_name = ?", [table]
+                "SELECT column_name, comment FROM duckdb_columns() WHERE table_name = ? "
+                "AND database_name = current_database()",
+                [table],
             ).fetchall()
         )
 
@@ -111,7 +142,12 @@ class DuckDBTables(FeatureTables):
 
     def tables(self) -> list[str]:
         with self.connect(read_only=True) as con:
-            return [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
+            return [
+                r[0]
+                for r in con.execute(
+                    "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()"
+                ).fetchall()
+            ]
 
     def _batches(self, con, sql: str, size: int = 10_000) -> Iterator[list]:
         cur = con.execute(sql)
