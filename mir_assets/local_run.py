@@ -111,6 +111,49 @@ def worker_count(requested: int, n_tracks: int) -> int:
     return max(1, min(requested or cores, n_tracks))
 
 
+class WorkerPool:
+    """`workers` worker processes started ahead of the tracks they will run: each imports
+    the definitions and sets up its resources (seconds) while the caller registers the
+    inbox and plans the runs. Give it to :func:`run_tracks`; :meth:`close` it if unused.
+    """
+
+    def __init__(self, config_path: str, workers: int):
+        self.config_path, self.workers = config_path, workers
+        self.context = multiprocessing.get_context("spawn")
+        self.queue = self.context.Queue()
+        self.pool: ProcessPoolExecutor | None = self.new_pool()
+        self.pool.submit(_ready)  # a spawn pool starts every process on its first task
+
+    def new_pool(self) -> ProcessPoolExecutor:
+        """A pool of `workers` processes, each given its share of the cores."""
+        share = str(max(1, (os.cpu_count() or 1) // self.workers))
+        saved = {name: os.environ.get(name) for name in THREAD_VARIABLES}
+        os.environ.update({name: share for name in THREAD_VARIABLES})
+        try:
+            return ProcessPoolExecutor(
+                self.workers,
+                mp_context=self.context,
+                initializer=_init_process,
+                initargs=(self.config_path, self.queue),
+            )
+        finally:
+            _restore(saved)
+
+    def take(self) -> ProcessPoolExecutor:
+        """The started pool the first time, a new one after (when a worker died)."""
+        pool, self.pool = self.pool, None
+        return pool or self.new_pool()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = None
+
+
+def _ready() -> None:
+    """The first task of a :class:`WorkerPool`: nothing (the initializer is the work)."""
+
+
 def run_tracks(
     plan: dict[str, list[str]],
     *,
@@ -118,52 +161,48 @@ def run_tracks(
     workers: int,
     on_progress: Callable[[str, str], None],
     on_result: Callable[[TrackResult], None],
+    pool: WorkerPool | None = None,
 ) -> None:
     """Materialize `plan` ({track: assets to run}) and report each track as it finishes.
 
     A worker process that dies (killed, out of memory) fails the tracks it was running,
-    with that reason; the other tracks go on in a new worker.
+    with that reason; the other tracks go on in a new worker. `pool`: workers started
+    ahead (:class:`WorkerPool`), used when the plan runs on `workers` processes.
     """
     items = [(t, todo) for t, todo in plan.items() if todo]
     if workers <= 1 or len(items) <= 1:
+        if pool is not None:
+            pool.close()
         worker = _Worker(config_path, on_progress)
         for track_id, todo in items:
             on_result(worker.run(track_id, todo))
         return
-    _run_parallel(items, config_path, workers, on_progress, on_result)
+    if pool is None or pool.workers != workers or pool.config_path != config_path:
+        if pool is not None:
+            pool.close()
+        pool = WorkerPool(config_path, workers)
+    _run_parallel(items, pool, on_progress, on_result)
 
 
-def _run_parallel(items, config_path, workers, on_progress, on_result) -> None:
-    context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
+def _run_parallel(items, workers: WorkerPool, on_progress, on_result) -> None:
     stop = threading.Event()
 
     def drain() -> None:
         while not stop.is_set():
             try:
-                asset, track = queue.get(timeout=0.2)
+                asset, track = workers.queue.get(timeout=0.2)
             except Exception:  # queue.Empty, or the queue closed at the end
                 continue
             on_progress(asset, track)
 
     reader = threading.Thread(target=drain, daemon=True)
     reader.start()
-    share = str(max(1, (os.cpu_count() or 1) // workers))
-    saved = {name: os.environ.get(name) for name in THREAD_VARIABLES}
     pending = list(items)
     try:
         while pending:
-            os.environ.update({name: share for name in THREAD_VARIABLES})
-            pool = ProcessPoolExecutor(
-                workers,
-                mp_context=context,
-                initializer=_init_process,
-                initargs=(config_path, queue),
-            )
-            _restore(saved)
-            pending = _drain_pool(pool, pending, workers, on_result)
+            pending = _drain_pool(workers.take(), pending, workers.workers, on_result)
     finally:
-        _restore(saved)
+        workers.close()
         stop.set()
         reader.join()
 

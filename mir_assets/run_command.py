@@ -107,11 +107,19 @@ def run_pipeline(args: argparse.Namespace, cfg: MasterConfig) -> int:
         print(f"dry run: {len(files)} audio file(s) in the inbox; nothing registered or run")
         return 0
 
+    from mir_assets.local_run import TrackResult, WorkerPool, run_tracks, worker_count
+
+    config_path = os.environ.get("MIR_CONFIG", "")
+    files = find_audio_files(cfg.paths.inbox, cfg.processing.audio_extensions)
+    # the workers import the definitions and set up while this process registers the
+    # files and plans the runs
+    early = worker_count(cfg.processing.workers, len(files))
+    pool = WorkerPool(config_path, early) if early > 1 else None
+
     from dagster import AssetKey, DagsterInstance, materialize
 
     from mir.stems import find_stems
     from mir_assets.definitions import all_assets, make_resources
-    from mir_assets.local_run import TrackResult, run_tracks, worker_count
     from mir_assets.partitions import add_track_partitions
     from mir_assets.selection import left_out_track_assets
     from mir_assets.track_failures import code_version_behind, stored_partitions
@@ -119,7 +127,6 @@ def run_pipeline(args: argparse.Namespace, cfg: MasterConfig) -> int:
 
     instance = DagsterInstance.get()
     tables = open_tables(cfg)
-    files = find_audio_files(cfg.paths.inbox, cfg.processing.audio_extensions)
     if not files:
         print(f"no audio files in {cfg.paths.inbox}")
         return 0
@@ -137,6 +144,8 @@ def run_pipeline(args: argparse.Namespace, cfg: MasterConfig) -> int:
         print(f"  rejected {path}: {reason}")
     if not track_ids:
         print("no track to run: every file was rejected")
+        if pool is not None:
+            pool.close()
         return 1
     add_track_partitions(instance, track_ids)
 
@@ -214,7 +223,6 @@ def run_pipeline(args: argparse.Namespace, cfg: MasterConfig) -> int:
             errors[(name, result.track_id)] = message
         progress.done()
 
-    config_path = os.environ.get("MIR_CONFIG", "")
     try:
         if any(plan.values()):
             print(
@@ -227,25 +235,29 @@ def run_pipeline(args: argparse.Namespace, cfg: MasterConfig) -> int:
             workers=workers,
             on_progress=progress.update,
             on_result=on_result,
+            pool=pool,
         )
         resources = make_resources(config_path)
         quiet = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
-        for name in library_wide:  # once, over every track
-            if cfg.features.enabled(name):
-                progress.update(name, "all tracks")
-                started = time.monotonic()
-                result = materialize(
-                    all_assets,
-                    selection=[name],
-                    instance=instance,
-                    resources=resources,
-                    raise_on_error=False,
-                    run_config=quiet,
-                )
-                seconds[name] = time.monotonic() - started
-                outcome[name] = {"(library)": "ok" if result.success else "failed"}
-                if not result.success:
-                    errors[(name, "(library)")] = "see the run in the UI"
+        names = [name for name in library_wide if cfg.features.enabled(name)]
+        if names:  # once, over every track, in one run
+            progress.update(", ".join(names), "all tracks")
+            result = materialize(
+                all_assets,
+                selection=names,
+                instance=instance,
+                resources=resources,
+                raise_on_error=False,
+                run_config=quiet,
+            )
+            for name in names:
+                outcome[name] = {"(library)": "failed"}
+                errors[(name, "(library)")] = "see the run in the UI"
+            for event in result.all_events:
+                if event.step_key in names and event.is_step_success:
+                    seconds[event.step_key] = event.step_success_data.duration_ms / 1000.0
+                    outcome[event.step_key] = {"(library)": "ok"}
+                    errors.pop((event.step_key, "(library)"), None)
     finally:
         progress.finish()
 
