@@ -363,15 +363,17 @@ def key_evidence(frames: np.ndarray, *, hop_s: float) -> str | None:
     return None
 
 
-def key_values(y: np.ndarray, frames: np.ndarray, *, cnn: np.ndarray | None = None) -> dict:
+def key_values(
+    y: np.ndarray, frames: np.ndarray, *, cnn: np.ndarray | None = None, chords=None
+) -> dict:
     """:func:`mir.harmonic.harmonic_features` of the 44.1 kHz mono `y`, its HPCP
-    `frames` and (when already computed) its key network's probabilities `cnn`, with the
-    key undefined where the pitch content names none (:func:`key_evidence`), and the HPCP
-    and TIV where there is no pitched sound."""
+    `frames`, (when already computed) its key network's probabilities `cnn` and its
+    recognised `chords`, with the key undefined where the pitch content names none
+    (:func:`key_evidence`), and the HPCP and TIV where there is no pitched sound."""
     from mir.harmonic import harmonic_features
     from mir.intermediates import SR
 
-    values = harmonic_features(y, frames=frames, cnn=cnn)
+    values = harmonic_features(y, frames=frames, cnn=cnn, chords=chords)
     why = key_evidence(frames, hop_s=2048 / SR)
     if why is not None:
         values.update({k: Undefined(why) for k in KEY_KEYS})
@@ -404,6 +406,7 @@ def harmonic_of(audio: Audio, stems: dict[str, Audio] | None = None) -> dict:
         `bass+other`) text. The key where the pitch content names none is
         :class:`~mir.family.Undefined` (:func:`key_evidence`).
     """
+    from mir.chords import CHORDS_MIN_S, chords_of
     from mir.harmonic import (
         chroma_features,
         estimate_tuning,
@@ -420,11 +423,15 @@ def harmonic_of(audio: Audio, stems: dict[str, Audio] | None = None) -> dict:
     chroma = chroma_features(y, tuning=estimate_tuning(stft_magnitude(audio)) if mix else None)
     if not any(chroma.values()):
         chroma = {k: Undefined("no pitched sound: the chroma is empty") for k in chroma}
+    # the tonic chord is read from the mix's recognised chords (those of the `chords`
+    # family, computed once per track)
+    chords = chords_of(audio) if audio.duration_s >= CHORDS_MIN_S else None
     if mix:
         rows = key_cnn_rows_of(audio)
-        values = key_values(y, hpcp_of(audio), cnn=None if rows is None else rows.probabilities())
+        cnn = None if rows is None else rows.probabilities()
+        values = key_values(y, hpcp_of(audio), cnn=cnn, chords=chords)
     else:
-        values = key_values(y, hpcp_frames(y))
+        values = key_values(y, hpcp_frames(y), chords=chords)
     return {
         **chroma,
         **values,
@@ -610,9 +617,9 @@ def stem_harmonic(track: Track) -> dict:
 @analysable
 def chords(track: Track) -> dict:
     """Chord segments (written as `.CHORDS`) and their statistics."""
-    from mir.chords import chord_features, recognize_chords, write_chords
+    from mir.chords import chord_features, chords_of, write_chords
 
-    segments = recognize_chords(track.audio, model=track.config.chords.model)
+    segments = chords_of(track.audio, model=track.config.chords.model)
     if track.out_dir is not None:
         from mir.info import sidecar_path
 

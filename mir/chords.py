@@ -208,6 +208,16 @@ def recognize_chords(audio: Audio, *, model: str = "cnn") -> list[Chord]:
     return chords
 
 
+#: the shortest audio whose chords the key reads (s): the recogniser's 8192-sample frame
+CHORDS_MIN_S = 0.5
+
+
+def chords_of(audio: Audio, *, model: str = "cnn") -> list[Chord]:
+    """:func:`recognize_chords` of a track, once per track and model: the `chords`
+    family and the key (its tonic chord) read the same segments."""
+    return audio.cached(("chords", model), lambda: recognize_chords(audio, model=model))
+
+
 # -- statistics of a chord sequence ------------------------------------------------
 
 
@@ -272,15 +282,21 @@ def chord_features(segments, duration_s: float) -> dict:
     }
 
 
-def crop_chords(segments, start_s: float, end_s: float) -> dict:
-    """:func:`chord_features` of the part of a track from `start_s` to `end_s` (s): the
-    segments that overlap it, clipped to it."""
+def clipped_chords(segments, start_s: float, end_s: float) -> list[Chord]:
+    """The segments that overlap the part of a track from `start_s` to `end_s` (s),
+    clipped to it, their times from its start."""
     clipped = []
     for s, e, label in segments:
         lo, hi = max(float(s), start_s), min(float(e), end_s)
         if lo < hi:
             clipped.append(Chord(lo - start_s, hi - start_s, str(label)))
-    return chord_features(clipped, end_s - start_s)
+    return clipped
+
+
+def crop_chords(segments, start_s: float, end_s: float) -> dict:
+    """:func:`chord_features` of the part of a track from `start_s` to `end_s` (s): the
+    segments that overlap it, clipped to it."""
+    return chord_features(clipped_chords(segments, start_s, end_s), end_s - start_s)
 
 
 # -- the .CHORDS file -------------------------------------------------------------------

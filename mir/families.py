@@ -457,11 +457,15 @@ HARMONIC = Family(
     # 3: the key undefined where the pitch content names none; the chroma, HPCP and
     # TIV undefined with no pitched sound
     # 4: the tonic chord's evidence counts the chords that open and close the music
-    version="4",
+    # 5: the recognised chords (the `chords` family's) pick between close keys by the
+    # chords they cover and name the tonic chord first; the HPCP's triads second
+    version="5",
     description="`chroma_0..11`, `hpcp_0..11` (bin 0 = C), `tiv_0..11` and the key, read "
     "from the bass and other stems when present, else the mix. The key is the consensus of "
-    "Essentia's edmm and edma profiles and madmom's key CNN, with the tonic chord (the time "
-    "it sounds, and whether it opens and closes the music) naming it among close keys.",
+    "Essentia's edmm and edma profiles and madmom's key CNN; the recognised chords move it "
+    "to a close key whose chords they fit, and the tonic chord (the time it sounds, and "
+    "whether it opens and closes the music, from the recognised chords, else the HPCP's "
+    "triads) names it among close keys.",
     keys=_harmonic_keys(),
     compute="mir.analysis:harmonic_features",
     stems=HARMONIC_STEMS,
@@ -759,7 +763,8 @@ CROPS = Family(
     # 4: crops carry their section and may start at section starts
     # 5: a crop's key reads slices of the track's HPCP and key network map (crop_key_inputs)
     # 6: a crop's key counts the chords that open and close it (mir.key.tonic_evidence)
-    version="6",
+    # 7: a crop's key reads the track's recognised chords inside it (harmonic_features 5)
+    version="7",
     description="Beat-aligned crops of the mix and its stems in `<crops>/<Track>/`, each "
     "with its own `.INFO`: bookkeeping, every track feature its families let the crops "
     "inherit, per-crop loudness, spectral and harmonic features and 256-step series.",

@@ -102,13 +102,15 @@ def harmonic_features(
     sr: int = SR,
     frames: np.ndarray | None = None,
     cnn: np.ndarray | None = None,
+    chords=None,
 ) -> dict[str, float | str]:
     """`hpcp_0..11` (C = 0, max bin 1), `tiv_0..11`, `tonic` (0-11, C = 0), `tonic_scale`,
     `tonic_strength` (0-1, the edmm profile's), `key_confidence` (0-1), `key_source`.
 
     The key is :func:`estimate_key`'s. `frames`: :func:`hpcp_frames` of `y` (4096 / 2048)
     when already computed; `cnn`: the key network's probabilities of `y` when already
-    computed (:func:`key_cnn_rows_of`)."""
+    computed (:func:`key_cnn_rows_of`); `chords`: the chord segments of `y`
+    (:func:`mir.chords.chords_of`) the tonic chord is read from."""
     frames = hpcp_frames(y, sr=sr) if frames is None else frames
     out: dict[str, float | str] = {}
     mean_a = frames.mean(axis=0) if frames.size else np.zeros(12)
@@ -119,7 +121,7 @@ def harmonic_features(
         out.update({"key_confidence": 0.0, "key_source": "none"})
         return out
     mean_a = mean_a / mean_a.max()
-    key, strength = estimate_key(mean_a, to_c_based(frames), y, sr=sr, cnn=cnn)
+    key, strength = estimate_key(mean_a, to_c_based(frames), y, sr=sr, cnn=cnn, chords=chords)
     hpcp_c = to_c_based(mean_a)
     tiv = tonal_interval_vector(hpcp_c)
     out.update({f"hpcp_{i}": round(float(v), 6) for i, v in enumerate(hpcp_c)})

@@ -194,6 +194,65 @@ def tonic_evidence(chords: np.ndarray, opening: int = -1, closing: int = -1) -> 
     return evidence
 
 
+#: madmom's chord labels ("C:maj", "F#:min") as :func:`key_index` triads
+_CHORD_QUALITY = {"maj": "major", "min": "minor"}
+
+
+def chord_triad(label: str) -> int:
+    """The :func:`key_index` of a chord label ("A:min" -> 21), -1 for no chord ("N") or
+    another quality."""
+    root, _, quality = str(label).partition(":")
+    if quality not in _CHORD_QUALITY:
+        return -1
+    return key_index(pitch_class(root), _CHORD_QUALITY[quality])
+
+
+def chord_evidence(segments) -> tuple[np.ndarray, tuple[int, int]]:
+    """What recognised chords say of the tonic: the share of the time each of the 24
+    triads sounds (:func:`key_index` order; stretches without a chord count for none),
+    and the triads that open and close the music (the one held longest over the first
+    and over the last :data:`OPENING_CLOSING_SECONDS` of chords, between equals the one
+    nearest the start or the end; -1 where none sounds).
+
+    Parameters
+    ----------
+    segments : sequence of (start_s, end_s, label)
+        Chord segments in time order (:func:`mir.chords.recognize_chords`), labels
+        "C:maj", "A:min" or "N".
+
+    Returns
+    -------
+    shares : np.ndarray
+        Shape (24,), each 0 .. 1, summing to at most 1.
+    opening_closing : tuple of int
+        The opening and closing triads, :func:`key_index` or -1.
+    """
+    shares = np.zeros(24)
+    spans = []
+    total = 0.0
+    for start, end, label in segments:
+        length = max(float(end) - float(start), 0.0)
+        total += length
+        triad = chord_triad(label)
+        if triad >= 0 and length > 0:
+            shares[triad] += length
+            spans.append((triad, length))
+    if total <= 0 or not spans:
+        return np.zeros(24), (-1, -1)
+
+    def held_longest(ordered) -> int:  # ties: the chord nearest the edge
+        held: dict[int, float] = {}
+        left = OPENING_CLOSING_SECONDS
+        for triad, length in ordered:
+            held[triad] = held.get(triad, 0.0) + min(length, left)
+            left -= length
+            if left <= 0:
+                break
+        return max(held, key=held.__getitem__)
+
+    return shares / total, (held_longest(spans), held_longest(reversed(spans)))
+
+
 @dataclass(frozen=True)
 class KeyEstimate:
     """The key of a track.
@@ -221,10 +280,77 @@ class KeyEstimate:
         return "minor" if self.index >= 12 else "major"
 
 
+#: the recognised chords outside the consensus key's chords must sound at least this
+#: share of the chord time, and a close key's chords cover that much more of it, for
+#: the close key to be taken (:func:`combine_key_opinions`, rule 2)
+CHORD_COVERAGE_GAP = 0.2
+#: a tonic chord is taken only where each of its three notes sounds at least this much
+#: in the mean pitch profile (max 1): chords a recogniser reads into a solo line or a
+#: drone are not the music's
+TONIC_CHORD_SUPPORT = 0.2
+
+
+@dataclass(frozen=True)
+class ChordEvidence:
+    """The chords of a track as the tonic-chord rule reads them.
+
+    Attributes
+    ----------
+    shares : np.ndarray
+        Shape (24,): the share of the time each triad (:func:`key_index` order) sounds,
+        0 .. 1 (:func:`chord_evidence`, :func:`chord_shares`).
+    opening_closing : tuple of int
+        The triads that open and close the music, :func:`key_index` or -1.
+    recognised : bool
+        True for a chord recogniser's segments (:func:`chord_evidence`), which also decide
+        between close keys by the chords they cover; False for the triads nearest the
+        HPCP frames (:func:`triad_sequence`).
+    """
+
+    shares: np.ndarray
+    opening_closing: tuple[int, int] = (-1, -1)
+    recognised: bool = False
+
+
+@functools.cache
+def _key_chords() -> np.ndarray:
+    """(24 keys, 24 triads): the triads in each key's modes (:func:`_scales`: Ionian and
+    Mixolydian; Aeolian and Dorian), and a minor key's major V (its harmonic minor)."""
+    out = np.zeros((24, 24), dtype=bool)
+    triads = [
+        frozenset({r, (r + (3 if t >= 12 else 4)) % 12, (r + 7) % 12})
+        for t, r in ((t, t % 12) for t in range(24))
+    ]
+    for k in range(24):
+        for t, notes in enumerate(triads):
+            out[k, t] = any(notes <= scale for scale in _scales(k))
+        if k >= 12:
+            out[k, (k + 7) % 12] = True
+    return out
+
+
+def _covering_key(best: int, named: list[int], total: np.ndarray, shares: np.ndarray) -> int:
+    """Rule 2 of :func:`combine_key_opinions`: among the close keys of `best` that an
+    opinion names (`named`), the one whose chords cover the recognised chords at least
+    :data:`CHORD_COVERAGE_GAP` better than `best`'s, or `best`."""
+    held = float(shares.sum())
+    if held <= 0:
+        return best
+    covered = (_key_chords() @ shares) / held
+    close = [k for k in dict.fromkeys(named) if k != best and _close_keys()[best, k]]
+    if not close or 1.0 - covered[best] < CHORD_COVERAGE_GAP:
+        return best
+    pick = max(close, key=lambda k: (round(float(covered[k]), 9), total[k]))
+    return pick if covered[pick] - covered[best] >= CHORD_COVERAGE_GAP else best
+
+
 def combine_key_opinions(
     opinions: dict[str, np.ndarray],
     chords: np.ndarray | None = None,
     opening_closing: tuple[int, int] = (-1, -1),
+    *,
+    evidence: tuple[ChordEvidence, ...] = (),
+    pitch_profile: np.ndarray | None = None,
 ) -> KeyEstimate:
     """One key from several opinions, by a stated rule.
 
@@ -233,18 +359,27 @@ def combine_key_opinions(
        mir_eval weighted score against the opinions, each opinion weighing 1: the same
        key scores 1, a fifth either way 0.5, the relative key 0.3, the parallel key 0.2.
        Ties go to the opinion listed first.
-    2. **Tonic chord.** Profiles and networks read the scale well and its tonic less well:
+    2. **Chord coverage.** A key's chords are the triads of its modes (Ionian and
+       Mixolydian; Aeolian, Dorian and the harmonic minor's V). Where recognised chords
+       (`evidence` with `recognised`) outside the consensus key's chords sound at least
+       :data:`CHORD_COVERAGE_GAP` of the chord time, and a close key (a mode of each
+       differing in one note at most: :func:`_close_keys`) that an opinion names covers
+       that much more, the one covering the most is taken: I-V-vi-IV in G (G D Em C,
+       each a quarter of the time) whose profiles read C major and the network G major
+       has a D major chord C major lacks.
+    3. **Tonic chord.** Profiles and networks read the scale well and its tonic less well:
        a minor song whose chords include the relative major's (♭III, ♭VI, ♭VII) and a
        major IV reads as the relative major or as the major key a tone below; a
-       Mixolydian song as the major key a fourth above. The tonic is where the music
-       stays, starts and comes to rest: each triad's evidence (:func:`tonic_evidence`)
-       is the share of the time it sounds (`chords`, from :func:`chord_shares`), plus a
-       credit if it opens and one if it closes the music (`opening_closing`, from
-       :func:`opening_closing_chords`). When one triad's evidence is at least
-       :data:`TONIC_CHORD_SHARE` and :data:`TONIC_CHORD_LEAD` times any other's, and its
-       key is a close relative of the consensus (a mode of each, Ionian or Mixolydian,
-       Aeolian or Dorian, differing in one note at most: :func:`_close_keys`), that
-       triad's key is the key.
+       Mixolydian song as the major key a fourth above; a Phrygian one as the major key
+       a major third below. The tonic is where the music stays, starts and comes to
+       rest: each triad's evidence (:func:`tonic_evidence`) is the share of the time it
+       sounds, plus a credit if it opens and one if it closes the music. The sources of
+       chords are read in order (`chords` with `opening_closing` first, then
+       `evidence`): the first in which one triad's evidence is at least
+       :data:`TONIC_CHORD_SHARE` and :data:`TONIC_CHORD_LEAD` times any other's, and
+       whose three notes each sound at least :data:`TONIC_CHORD_SUPPORT` in
+       `pitch_profile` (C-based, max 1; not checked without one), decides: when that
+       triad's key is a close relative of the key, it is the key.
 
     `confidence` is the mean weighted score of the key against the opinions (the tonic
     chord, when it is that dominant, counting as one more).
@@ -259,19 +394,48 @@ def combine_key_opinions(
     ranked = [int(np.argmax(d)) for d in dists]
     # among equal totals, the first opinion's key, then the second's, ...
     best = max(range(24), key=lambda k: (round(total[k], 9), -_first_naming(ranked, k)))
-    key, votes = best, list(scores[best])
+    sources = list(evidence)
     if chords is not None and chords.size == 24:
-        evidence = tonic_evidence(chords, *opening_closing)
-        order = np.argsort(-evidence)
-        top, second = int(order[0]), float(evidence[order[1]])
-        if evidence[top] >= TONIC_CHORD_SHARE and evidence[top] >= TONIC_CHORD_LEAD * second:
-            if _close_keys()[best, top]:
-                key = top
-            votes = list(scores[key]) + [_relation(key, top)]
-            ranked.append(top)
-            names = [*names, "tonic_chord"]
+        sources.insert(0, ChordEvidence(np.asarray(chords, dtype=float), opening_closing))
+    for source in sources:
+        if source.recognised:
+            covering = _covering_key(best, ranked, total, source.shares)
+            if covering != best:
+                best = covering
+                ranked.append(best)
+                names = [*names, "chord_coverage"]
+            break
+    key, votes = best, list(scores[best])
+    for source in sources:
+        top = _tonic_chord(source, pitch_profile)
+        if top is None:
+            continue
+        if _close_keys()[best, top]:
+            key = top
+        votes = list(scores[key]) + [_relation(key, top)]
+        ranked.append(top)
+        names = [*names, "tonic_chord"]
+        break
     source = "+".join(n for n, k in zip(names, ranked, strict=True) if k == key) or "consensus"
     return KeyEstimate(index=key, confidence=round(float(np.mean(votes)), 3), source=source)
+
+
+def _tonic_chord(source: ChordEvidence, pitch_profile: np.ndarray | None) -> int | None:
+    """The triad whose evidence is decisive in `source` (rule 3 of
+    :func:`combine_key_opinions`), or None."""
+    if source.shares.size != 24:
+        return None
+    evidence = tonic_evidence(source.shares, *source.opening_closing)
+    order = np.argsort(-evidence)
+    top, second = int(order[0]), float(evidence[order[1]])
+    if evidence[top] < TONIC_CHORD_SHARE or evidence[top] < TONIC_CHORD_LEAD * second:
+        return None
+    if pitch_profile is not None:
+        root, third = top % 12, 3 if top >= 12 else 4
+        notes = [root, (root + third) % 12, (root + 7) % 12]
+        if min(float(pitch_profile[n]) for n in notes) < TONIC_CHORD_SUPPORT:
+            return None
+    return top
 
 
 def _first_naming(ranked: list[int], key: int) -> int:
@@ -394,14 +558,17 @@ def estimate_key(
     *,
     sr: int = SR,
     cnn: np.ndarray | None = None,
+    chords=None,
 ) -> tuple[KeyEstimate, float]:
     """The key (:func:`combine_key_opinions` of edmm, edma, the CNN on `y` and the tonic
-    chord of `frames_c`) and the edmm profile's strength.
+    chord) and the edmm profile's strength.
 
     `mean_a`: the mean HPCP (A-based, as Essentia's profiles read it; max 1);
     `frames_c`: the HPCP frames, C-based (:func:`mir.harmonic.to_c_based`); `cnn`: the
     CNN's probabilities when already computed (an excerpt's, from its track's
-    :class:`KeyCnnRows`), in place of running it on `y`."""
+    :class:`KeyCnnRows`), in place of running it on `y`; `chords`: the recognised chord
+    segments (:func:`chord_evidence`), from which the tonic chord is read; without them
+    it is read from the triads nearest the HPCP frames (:func:`triad_sequence`)."""
     opinions: dict[str, np.ndarray] = {}
     strength = 0.0
     for profile in KEY_PROFILES:
@@ -415,6 +582,9 @@ def estimate_key(
     if cnn is not None:
         opinions["cnn"] = cnn
     triads = triad_sequence(frames_c)
-    return combine_key_opinions(
-        opinions, _shares(triads), _opening_closing(triads, 2048 / sr)
-    ), strength
+    sources = [ChordEvidence(_shares(triads), _opening_closing(triads, 2048 / sr))]
+    if chords is not None:
+        sources.insert(0, ChordEvidence(*chord_evidence(chords), recognised=True))
+    profile = np.roll(mean_a, -3)  # C-based, as the triads
+    estimate = combine_key_opinions(opinions, evidence=tuple(sources), pitch_profile=profile)
+    return estimate, strength

@@ -259,11 +259,13 @@ def _frames_from_zero(n: int, frame: int, hop: int) -> int:
 @dataclass(frozen=True)
 class CropKey:
     """What a crop's key is read from, taken from its track's analysis
-    (:func:`crop_key_inputs`): the HPCP frames (4096 / 2048, A-based) and the key
-    network's probabilities (None: the crop's own are computed)."""
+    (:func:`crop_key_inputs`): the HPCP frames (4096 / 2048, A-based), the key
+    network's probabilities (None: the crop's own are computed) and the recognised chords
+    inside the crop (None: the crop's own are recognised)."""
 
     hpcp: np.ndarray
     cnn: np.ndarray | None
+    chords: list | None = None
 
 
 def crop_key_inputs(track: Audio, crop: Crop) -> CropKey | None:
@@ -278,11 +280,14 @@ def crop_key_inputs(track: Audio, crop: Crop) -> CropKey | None:
     - the HPCP frames are the track's nearest the crop's own (the same count, each within
       1024 samples, 23 ms, of the crop's frame);
     - the key network's probabilities are its feature map's rows inside the crop (rows of
-      1.6 s, :class:`mir.key.KeyCnnRows`) in place of the map of the crop alone.
+      1.6 s, :class:`mir.key.KeyCnnRows`) in place of the map of the crop alone;
+    - the chords its tonic chord is read from are the track's recognised chords
+      (:func:`mir.chords.chords_of`, those of the `chords` family) clipped to the crop.
 
     The crop's per-step series, spectral shape, band levels and loudness stay computed on
     its own samples: they are read per frame, and a slice of the track's frames would be
     offset from the crop's start by up to half a hop."""
+    from mir.chords import chords_of, clipped_chords
     from mir.harmonic import hpcp_of, key_cnn_rows_of
 
     start = crop.start * SR / track.sr  # in 44.1 kHz samples
@@ -296,7 +301,8 @@ def crop_key_inputs(track: Audio, crop: Crop) -> CropKey | None:
     cnn = None
     if rows is not None:
         cnn = rows.probabilities(*rows.rows_within(start / SR, (start + n44) / SR))
-    return CropKey(frames[k0 : k0 + count], cnn)
+    chords = clipped_chords(chords_of(track), crop.start_time, crop.end_time)
+    return CropKey(frames[k0 : k0 + count], cnn, chords)
 
 
 def crop_features(
@@ -308,14 +314,18 @@ def crop_features(
     reason under `<family>_undefined`). `key`: the crop's key inputs taken from its
     track's analysis (:func:`crop_key_inputs`); without it they are computed on `mix`."""
     from mir import analysis
+    from mir.chords import chords_of
     from mir.families import HARMONIC, LOUDNESS, SPECTRAL, STEM_LOUDNESS
     from mir.harmonic import hpcp_of
 
-    hpcp, cnn = (hpcp_of(mix), None) if key is None else (key.hpcp, key.cnn)
+    if key is None:
+        hpcp, cnn, chords = hpcp_of(mix), None, chords_of(mix)
+    else:
+        hpcp, cnn, chords = key.hpcp, key.cnn, key.chords
     values = {
         **LOUDNESS.finish(analysis.loudness_of(mix)),
         **SPECTRAL.finish(analysis.spectral_of(mix, band_steps=n_steps)),
-        **HARMONIC.finish(analysis.key_values(mix.mono(SR), hpcp, cnn=cnn)),
+        **HARMONIC.finish(analysis.key_values(mix.mono(SR), hpcp, cnn=cnn, chords=chords)),
     }
     stem_values = {}
     for name, stem in stems.items():
