@@ -51,11 +51,11 @@ minor only: a mode is named by its tonic and its third, so Mixolydian and Lydian
 The rendered songs differ in tonic, tempo and groove (their seed changes only the drums'
 noise): three to ten per key category. The rules and their thresholds are stated in
 `mir.rhythm.choose_tempo` and `mir.key.combine_key_opinions`; some were written against
-failures of these items (the key's chord coverage and recognised tonic chord, against a
-Phrygian thrash song and a G-major song under pads), so `--held-out SEED` scores songs
-drawn at random instead, in the same categories, which no rule was developed on. The
-songs' lengths matter to the key: a submediant-heavy song of whole 8-bar cycles (16 or
-24 bars) reads as its ♭VI; at 28 s none is.
+failures of these items or of a held-out draw (the key's chord coverage and recognised
+tonic chord, against a Phrygian thrash song and a G-major song under pads; the tonic chord
+that opens and closes the music, against relative-heavy and submediant-heavy songs of
+`--held-out 77`), so `--held-out SEED` scores songs drawn at random instead, in the same
+categories; a seed not used before is a draw no rule was developed on.
 
     python bench/accuracy.py /work/shared/data/dev-clips [--seconds 28] [--items]
     python bench/accuracy.py /work/shared/data/dev-clips --held-out 77

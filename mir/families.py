@@ -458,7 +458,8 @@ HARMONIC = Family(
     # TIV undefined with no pitched sound
     # 4: the tonic chord's evidence counts the chords that open and close the music
     # 5: the recognised chords (the `chords` family's) pick between close keys by the
-    # chords they cover and name the tonic chord first; the HPCP's triads second
+    # chords they cover and name the tonic chord first (also the chord that both opens
+    # and closes the music); the HPCP's triads second
     version="5",
     description="`chroma_0..11`, `hpcp_0..11` (bin 0 = C), `tiv_0..11` and the key, read "
     "from the bass and other stems when present, else the mix. The key is the consensus of "

@@ -284,6 +284,9 @@ class KeyEstimate:
 #: share of the chord time, and a close key's chords cover that much more of it, for
 #: the close key to be taken (:func:`combine_key_opinions`, rule 2)
 CHORD_COVERAGE_GAP = 0.2
+#: recognised chords that open and close the music with the same triad name it the tonic
+#: chord when it sounds at least this share of the time, whatever sounds longer
+BOOKEND_CHORD_SHARE = 0.2
 #: a tonic chord is taken only where each of its three notes sounds at least this much
 #: in the mean pitch profile (max 1): chords a recogniser reads into a solo line or a
 #: drone are not the music's
@@ -375,11 +378,15 @@ def combine_key_opinions(
        rest: each triad's evidence (:func:`tonic_evidence`) is the share of the time it
        sounds, plus a credit if it opens and one if it closes the music. The sources of
        chords are read in order (`chords` with `opening_closing` first, then
-       `evidence`): the first in which one triad's evidence is at least
-       :data:`TONIC_CHORD_SHARE` and :data:`TONIC_CHORD_LEAD` times any other's, and
-       whose three notes each sound at least :data:`TONIC_CHORD_SUPPORT` in
-       `pitch_profile` (C-based, max 1; not checked without one), decides: when that
-       triad's key is a close relative of the key, it is the key.
+       `evidence`): the first that names a tonic chord decides. A source names the triad
+       whose evidence is at least :data:`TONIC_CHORD_SHARE` and :data:`TONIC_CHORD_LEAD`
+       times any other's; recognised chords that open and close the music with the same
+       triad name it when it sounds at least :data:`BOOKEND_CHORD_SHARE` of the time,
+       whatever sounds longer (a minor song whose ♭III or ♭VI sounds most and whose
+       tonic chord opens and closes each cycle). The triad's three notes must each sound
+       at least :data:`TONIC_CHORD_SUPPORT` in `pitch_profile` (C-based, max 1; not
+       checked without one). When its key is a close relative of the key, it is the
+       key.
 
     `confidence` is the mean weighted score of the key against the opinions (the tonic
     chord, when it is that dominant, counting as one more).
@@ -428,7 +435,15 @@ def _tonic_chord(source: ChordEvidence, pitch_profile: np.ndarray | None) -> int
     evidence = tonic_evidence(source.shares, *source.opening_closing)
     order = np.argsort(-evidence)
     top, second = int(order[0]), float(evidence[order[1]])
-    if evidence[top] < TONIC_CHORD_SHARE or evidence[top] < TONIC_CHORD_LEAD * second:
+    opening, closing = source.opening_closing
+    if (
+        source.recognised
+        and opening >= 0
+        and opening == closing
+        and source.shares[opening] >= BOOKEND_CHORD_SHARE
+    ):
+        top = opening  # the music opens and comes to rest on it
+    elif evidence[top] < TONIC_CHORD_SHARE or evidence[top] < TONIC_CHORD_LEAD * second:
         return None
     if pitch_profile is not None:
         root, third = top % 12, 3 if top >= 12 else 4
