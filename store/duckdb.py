@@ -93,6 +93,13 @@ class DuckDBTables(FeatureTables):
                     con.execute(f"USE {alias}")
                     yield con
                 finally:
+                    # what the caller left open is not kept (as closing a connection
+                    # would not): a statement that failed inside a transaction leaves it
+                    # aborted, and the file could not be detached from it
+                    try:
+                        con.rollback()
+                    except duckdb.TransactionException:
+                        pass  # no transaction open
                     con.execute("USE memory")
                     con.execute(f"DETACH {alias}")
             finally:

@@ -384,3 +384,22 @@ def test_the_pipeline_runs_on_the_postgres_store(project, instance, pg_port, tmp
         assert con.execute("SELECT bpm FROM beat_grid").fetchone()[0] == info["bpm"]
     finally:
         con.close()
+
+
+def test_a_failed_statement_inside_a_transaction_leaves_the_duckdb_file_free(tmp_path):
+    tables = DuckDBTables(tmp_path / "mir.duckdb")
+    with tables.connect() as con:
+        con.execute("CREATE TABLE t (a INTEGER PRIMARY KEY)")
+        con.execute("INSERT INTO t VALUES (1)")
+    # the caller's own error comes out, not one of detaching the file
+    with pytest.raises(duckdb.ConstraintException), tables.connect() as con:
+        con.begin()
+        con.execute("INSERT INTO t VALUES (2)")
+        con.execute("INSERT INTO t VALUES (1)")
+    # the transaction was rolled back and the file detached: this process attaches it
+    # again, and another process opens it
+    with tables.connect(read_only=True) as con:
+        assert con.execute("SELECT a FROM t ORDER BY a").fetchall() == [(1,)]
+    code = f"import duckdb; print(duckdb.connect({str(tables.path)!r}).execute('SELECT count(*) FROM t').fetchone()[0])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "1"
