@@ -320,10 +320,7 @@ def _key_chords() -> np.ndarray:
     """(24 keys, 24 triads): the triads in each key's modes (:func:`_scales`: Ionian and
     Mixolydian; Aeolian and Dorian), and a minor key's major V (its harmonic minor)."""
     out = np.zeros((24, 24), dtype=bool)
-    triads = [
-        frozenset({r, (r + (3 if t >= 12 else 4)) % 12, (r + 7) % 12})
-        for t, r in ((t, t % 12) for t in range(24))
-    ]
+    triads = [frozenset(np.flatnonzero(template).tolist()) for template in _triads()]
     for k in range(24):
         for t, notes in enumerate(triads):
             out[k, t] = any(notes <= scale for scale in _scales(k))
@@ -446,9 +443,8 @@ def _tonic_chord(source: ChordEvidence, pitch_profile: np.ndarray | None) -> int
     elif evidence[top] < TONIC_CHORD_SHARE or evidence[top] < TONIC_CHORD_LEAD * second:
         return None
     if pitch_profile is not None:
-        root, third = top % 12, 3 if top >= 12 else 4
-        notes = [root, (root + third) % 12, (root + 7) % 12]
-        if min(float(pitch_profile[n]) for n in notes) < TONIC_CHORD_SUPPORT:
+        notes = np.flatnonzero(_triads()[top])
+        if float(np.min(pitch_profile[notes])) < TONIC_CHORD_SUPPORT:
             return None
     return top
 
@@ -600,6 +596,7 @@ def estimate_key(
     sources = [ChordEvidence(_shares(triads), _opening_closing(triads, 2048 / sr))]
     if chords is not None:
         sources.insert(0, ChordEvidence(*chord_evidence(chords), recognised=True))
-    profile = np.roll(mean_a, -3)  # C-based, as the triads
+    mean_c = frames_c.mean(axis=0)  # the mean HPCP, C-based as the triads
+    profile = mean_c / mean_c.max()  # mean_a's maximum is 1: the frames hold a pitch
     estimate = combine_key_opinions(opinions, evidence=tuple(sources), pitch_profile=profile)
     return estimate, strength

@@ -107,7 +107,13 @@ def run_pipeline(args: argparse.Namespace, cfg: MasterConfig) -> int:
         print(f"dry run: {len(files)} audio file(s) in the inbox; nothing registered or run")
         return 0
 
-    from mir_assets.local_run import TrackResult, WorkerPool, run_tracks, worker_count
+    from mir_assets.local_run import (
+        QUIET_RUN_CONFIG,
+        TrackResult,
+        WorkerPool,
+        run_tracks,
+        worker_count,
+    )
 
     config_path = os.environ.get("MIR_CONFIG", "")
     files = find_audio_files(cfg.paths.inbox, cfg.processing.audio_extensions)
@@ -238,7 +244,6 @@ def run_pipeline(args: argparse.Namespace, cfg: MasterConfig) -> int:
             pool=pool,
         )
         resources = make_resources(config_path)
-        quiet = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
         names = [name for name in library_wide if cfg.features.enabled(name)]
         if names:  # once, over every track, in one run
             progress.update(", ".join(names), "all tracks")
@@ -248,7 +253,7 @@ def run_pipeline(args: argparse.Namespace, cfg: MasterConfig) -> int:
                 instance=instance,
                 resources=resources,
                 raise_on_error=False,
-                run_config=quiet,
+                run_config=QUIET_RUN_CONFIG,
             )
             for name in names:
                 outcome[name] = {"(library)": "failed"}

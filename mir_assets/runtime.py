@@ -43,11 +43,16 @@ AUDIO_CACHE_BYTES = 2 * 1024**3
 _AUDIO_LOCK = threading.Lock()
 
 
+def _audio_key(path: Path) -> tuple:
+    """The decoded audio's cache key: the file and its size and modification time."""
+    st = path.stat()
+    return (str(path), st.st_size, st.st_mtime_ns)
+
+
 def decoded(path: Path) -> Audio:
     """Decode `path` once per process; later assets of the run reuse the same `Audio`
     (and the views and intermediates cached on it). Bounded by :data:`AUDIO_CACHE_BYTES`."""
-    st = path.stat()
-    key = (str(path), st.st_size, st.st_mtime_ns)
+    key = _audio_key(path)
     with _AUDIO_LOCK:
         if key in _AUDIO_CACHE:
             _AUDIO_CACHE.move_to_end(key)
@@ -58,8 +63,7 @@ def decoded(path: Path) -> Audio:
 def share_decoded(path: Path, audio: Audio) -> Audio:
     """Keep `audio` as the decoded `path` (a byte-exact copy of the file it was decoded
     from: the library's copy of an original), so later assets do not decode it again."""
-    st = path.stat()
-    key = (str(path), st.st_size, st.st_mtime_ns)
+    key = _audio_key(path)
     with _AUDIO_LOCK:
         _AUDIO_CACHE[key] = audio
         while (
